@@ -1,0 +1,36 @@
+//! The `tripline` command: the same engine the Lambda functions run, for people and CI pipelines.
+//!
+//! This file is glue only: argument parsing and dispatch. Each subcommand lives in its own module and
+//! returns an exit code; the work is done by the `tripline` library.
+
+mod cmd_assess;
+mod io;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Tripline: exact, fast checks of AWS changes that expose something (public buckets, widened IAM
+/// policies, open trust policies, audit logging switched off).
+#[derive(Debug, Parser)]
+#[command(name = "tripline", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read one event (CloudTrail via EventBridge, Config item change, Config rule invocation, or SNS-wrapped
+    /// Config notification) and print the normalized change as JSON.
+    ///
+    /// Exit 0 for a change or an ignored event, 2 for bad input (one-line error on stderr).
+    Assess(cmd_assess::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Assess(args) => cmd_assess::run(&args),
+    }
+}

@@ -1,0 +1,1 @@
+//! The AWS part: narrow capability traits and their AWS SDK implementations.

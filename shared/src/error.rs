@@ -1,0 +1,38 @@
+//! Structured, documented error kinds of the pure part.
+
+use thiserror::Error;
+
+/// Why a payload could not be turned into a [`crate::Change`]. Messages are lowercase, values in backticks,
+/// and name what was wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum IntakeError {
+    /// The bytes are not JSON (or nest too deep, or are too large).
+    #[error("malformed json at line {line} column {column}: {message}")]
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The payload is larger than intake accepts.
+    #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    /// A field the payload's kind requires is missing.
+    #[error("missing field `{field}` in {context}")]
+    MissingField { field: String, context: String },
+    /// A field has the wrong JSON type.
+    #[error("field `{field}` in {context} should be {expected}, found {found}")]
+    WrongType {
+        field: String,
+        context: String,
+        expected: String,
+        found: String,
+    },
+    /// A field has a value intake cannot use.
+    #[error("invalid value `{value}` for field `{field}` in {context}: {reason}")]
+    InvalidValue {
+        field: String,
+        context: String,
+        value: String,
+        reason: String,
+    },
+}
