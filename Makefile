@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR ?= never
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-test: fmt-check clippy unit ## everything CI runs
+test: fmt-check clippy unit lint-template ## everything CI runs
 
 fmt-check: ## rustfmt check
 	$(CARGO) fmt --all -- --check
@@ -19,3 +19,68 @@ clippy: ## clippy, warnings are errors
 
 unit: ## all cargo tests
 	$(CARGO) test --workspace --all-features
+
+# ---- Deployment: Lambda binaries, zips, SAM, template lint (issue 6) ---------------------------------------
+# Tools live in local virtualenvs with pinned versions (scripts/tools.sh): cargo-lambda (with zig, for arm64),
+# aws-sam-cli + cfn-lint in .venv-tools/, checkov in .venv-checkov/ (it pins an older boto3).
+FUNCTIONS := on-cloudtrail on-config sweep remediate notify-slack
+TOOLS_BIN := $(CURDIR)/.venv-tools/bin
+TOOLS_PATH := PATH="$(TOOLS_BIN):$$PATH"
+SAM := SAM_CLI_TELEMETRY=0 $(TOOLS_PATH) $(TOOLS_BIN)/sam
+# arm64 (what template.yaml deploys) or x86-64 (local fallback when the arm64 Rust target is unavailable).
+ARCH ?= arm64
+
+.PHONY: tools build package sam-build deploy lint-template template-sync invoke-local
+
+tools: ## install the pinned deployment tools into .venv-tools/ and .venv-checkov/
+	scripts/tools.sh lambda
+	scripts/tools.sh sam
+	scripts/tools.sh checkov
+
+build: ## Lambda binaries, release (cargo lambda build --release --arm64; ARCH=x86-64 to override)
+	scripts/tools.sh lambda
+	arch="$(ARCH)"; \
+	if [ "$$arch" = arm64 ] && ! scripts/tools.sh arm64; then \
+	  echo "build: FALLING BACK to x86-64 binaries: fine for local runs, NOT deployable with template.yaml (arm64)." >&2; \
+	  arch=x86-64; \
+	fi; \
+	$(TOOLS_PATH) $(CARGO) lambda build --release --$$arch --output-format zip $(addprefix --bin ,$(FUNCTIONS)); \
+	echo "$$arch" > target/lambda/ARCH
+
+package: build ## one zip per function under dist/ (dist/<name>.zip), sizes printed
+	rm -rf dist && mkdir -p dist
+	for f in $(FUNCTIONS); do cp target/lambda/$$f/bootstrap.zip dist/$$f.zip; done
+	cp target/lambda/ARCH dist/ARCH
+	@echo "package: $$(cat dist/ARCH) zips in dist/:"; \
+	for f in $(FUNCTIONS); do \
+	  printf "  %-16s %8d bytes (%s)\n" $$f $$(stat -c %s dist/$$f.zip) "$$(numfmt --to=iec-i --suffix=B $$(stat -c %s dist/$$f.zip))"; \
+	done
+
+sam-build: ## sam build (BuildMethod rust-cargolambda: cargo lambda build --release --arm64 per function)
+	scripts/tools.sh lambda
+	scripts/tools.sh sam
+	scripts/tools.sh arm64
+	$(SAM) build --template-file template.yaml
+
+deploy: sam-build ## sam deploy --guided (asks for the parameters; see README, "Deploy")
+	$(SAM) deploy --guided
+
+lint-template: ## cfn-lint, sam validate --lint and checkov on template.yaml and member-template.yaml
+	scripts/tools.sh sam
+	scripts/tools.sh checkov
+	$(TOOLS_BIN)/cfn-lint template.yaml member-template.yaml
+	SAM_CLI_TELEMETRY=0 $(TOOLS_BIN)/sam validate --lint --template template.yaml
+	SAM_CLI_TELEMETRY=0 $(TOOLS_BIN)/sam validate --lint --template member-template.yaml
+	$(CURDIR)/.venv-checkov/bin/checkov --config-file .checkov.yaml -f template.yaml -f member-template.yaml
+
+template-sync: ## regenerate the registry-derived blocks of the templates (EventBridge patterns, permissions)
+	$(CARGO) build -q -p tripline-cli
+	python3 scripts/sync-template.py target/debug/tripline
+
+# FUNCTION and EVENT choose what to run: make invoke-local FUNCTION=on-cloudtrail EVENT=events/<file>.json
+FUNCTION ?= on-cloudtrail
+EVENT ?=
+invoke-local: ## run a function under `cargo lambda watch`, invoke it with an events/ sample, stop it
+	scripts/tools.sh lambda
+	$(TOOLS_PATH) scripts/invoke-local.sh "$(FUNCTION)" "$(EVENT)"
+
