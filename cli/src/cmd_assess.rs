@@ -1,4 +1,10 @@
-//! `tripline assess FILE|-`.
+//! `tripline assess FILE|- [--state STATE.json] [--format json|text|slack|sns]`.
+//!
+//! Without `--format`: the intake outcome as JSON; for a change, with the rule evaluation's `findings` and
+//! `errors` added to the same object. `--format json`: the evaluation `{findings, errors}`; `text`: the email
+//! text of each finding; `slack`: a JSON array of Block Kit payloads; `sns`: a JSON array of SNS messages.
+//! `--state`: the current state (`tripline::State` JSON) the Lambda shell would fetch; without it findings
+//! are judged from the payload and marked "state not confirmed". Exit 0 whatever the verdict, 2 on bad input.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +15,74 @@ use crate::io;
 pub struct Args {
     /// The event file, or `-` for standard input.
     pub file: PathBuf,
+    /// Current state as JSON (`tripline::State`: bucket policy/ACL/Block Public Access, account Block
+    /// Public Access, previous policy version, tags); without it findings are marked "state not confirmed".
+    #[arg(long, value_name = "STATE.json")]
+    pub state: Option<PathBuf>,
+    /// Output format: `json` (findings and errors), `text` (email text), `slack` (Block Kit), `sns` (publish
+    /// requests). Default: the intake outcome with `findings` and `errors` added.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+/// Output formats of `assess`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Text,
+    Slack,
+    Sns,
+}
+
+fn read_state(path: &std::path::Path) -> Result<tripline::State, String> {
+    let bytes = io::read_input(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("invalid state file `{}`: {e}", path.display()))
+}
+
+fn render(outcome: &tripline::Intake, state: Option<&tripline::State>, format: Option<Format>) -> ExitCode {
+    use tripline::render::{email, slack, sns};
+    let config = tripline::settings::RuleConfig::default();
+    let evaluation = match outcome {
+        tripline::Intake::Change(change) => tripline::rules::evaluate(change, state, &config),
+        _ => tripline::rules::Evaluation::default(),
+    };
+    match format {
+        None => {
+            let mut value = match serde_json::to_value(outcome) {
+                Ok(v) => v,
+                Err(e) => return io::bad_input(&format!("cannot render output: {e}")),
+            };
+            if let (serde_json::Value::Object(map), tripline::Intake::Change(_)) = (&mut value, outcome) {
+                map.insert("findings".into(), serde_json::json!(evaluation.findings));
+                map.insert("errors".into(), serde_json::json!(evaluation.errors));
+            }
+            io::print_json(&value)
+        }
+        Some(Format::Json) => io::print_json(&evaluation),
+        Some(Format::Slack) => {
+            io::print_json(&evaluation.findings.iter().map(slack::blocks).collect::<Vec<_>>())
+        }
+        Some(Format::Sns) => {
+            io::print_json(&evaluation.findings.iter().map(sns::message).collect::<Vec<_>>())
+        }
+        Some(Format::Text) => {
+            if let tripline::Intake::Ignored { reason } = outcome {
+                println!("ignored: {reason}");
+            } else if evaluation.findings.is_empty() {
+                println!("no findings");
+            }
+            for (i, f) in evaluation.findings.iter().enumerate() {
+                if i > 0 {
+                    println!("{}", "-".repeat(78));
+                }
+                print!("{}", email::text(f));
+            }
+            for e in &evaluation.errors {
+                println!("rule `{}` failed: {}", e.rule, e.message);
+            }
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -16,8 +90,12 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(b) => b,
         Err(e) => return io::bad_input(&e),
     };
+    let state = match args.state.as_deref().map(read_state).transpose() {
+        Ok(s) => s,
+        Err(e) => return io::bad_input(&e),
+    };
     match tripline::intake(&bytes) {
-        Ok(outcome) => io::print_json(&outcome),
+        Ok(outcome) => render(&outcome, state.as_ref(), args.format),
         Err(e) => io::bad_input(&e.to_string()),
     }
 }

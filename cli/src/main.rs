@@ -4,6 +4,8 @@
 //! returns an exit code; the work is done by the `tripline` library.
 
 mod cmd_assess;
+mod cmd_patterns;
+mod cmd_rules;
 mod io;
 
 use std::process::ExitCode;
@@ -26,11 +28,18 @@ enum Command {
     ///
     /// Exit 0 for a change or an ignored event, 2 for bad input (one-line error on stderr).
     Assess(cmd_assess::Args),
+    /// List the rule catalog: id, severity, remediation, title (`--json` adds triggers, permissions, doc).
+    Rules(cmd_rules::Args),
+    /// Print the EventBridge event patterns derived from the rule registry, keyed by service
+    /// (`--config-resource-types`: the AWS Config resource types instead). Deterministic.
+    Patterns(cmd_patterns::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Assess(args) => cmd_assess::run(&args),
+        Command::Rules(args) => cmd_rules::run(&args),
+        Command::Patterns(args) => cmd_patterns::run(&args),
     }
 }

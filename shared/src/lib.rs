@@ -8,7 +8,12 @@
 
 pub mod change;
 pub mod error;
+pub mod exempt;
+pub mod finding;
 pub mod intake;
+pub mod render;
+pub mod rules;
+pub mod settings;
 pub mod state;
 
 #[cfg(feature = "aws")]

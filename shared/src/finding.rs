@@ -1,0 +1,310 @@
+//! [`Finding`]: what a rule raises, and the stable JSON schema every consumer reads (SNS subscribers,
+//! `remediate`, `notify-slack`, `tripline assess --format json`).
+//!
+//! # JSON schema (version 1)
+//!
+//! Fields are never removed or renamed within a schema version; new optional fields may be added.
+//!
+//! ```text
+//! {
+//!   "schema_version": 1,
+//!   "id":        string   stable: first 32 hex digits of sha256(rule "\n" resource arn "\n" event id)
+//!   "rule":      string   rule id, e.g. "s3-bucket-policy-public"
+//!   "severity":  "critical" | "high" | "medium" | "low"
+//!   "title":     string   the rule's title
+//!   "summary":   string   one line: what happened to which resource
+//!   "resource":  { "type": string (CloudFormation type), "arn": string, "name": string|null }
+//!   "account":   string   12-digit account id
+//!   "region":    string
+//!   "actor":     { "name": string, "identity_type": string, "arn": string|null,
+//!                  "session_issuer": string|null, "source_ip": string|null,
+//!                  "user_agent": string|null, "invoked_by": string|null }
+//!   "event":     { "id": string, "name": string, "service": string, "time": string (RFC 3339),
+//!                  "source": "cloudtrail" | "config" | "sweep" }
+//!   "why":       string   why it matters (the rule's doc)
+//!   "evidence":  { "reasons": [string], "statements": [json], "new_access": [{"action","resource"}],
+//!                  "details": { string: json } }
+//!   "state_confirmed": bool   false when current state was not fetched (judged from the payload alone)
+//!   "remediation": null | { "id": string, "mode": "off" | "dry-run" | "enforce", "permissions": [string] }
+//!   "links":     { "console": string|null, "cloudtrail": string|null }
+//!   "suppressed": null | { "reason": string, "by": "tag" | "allow-list" }
+//!   "notes":     [string]  e.g. an expired exemption
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::settings::RemediationMode;
+
+/// The current schema version of [`Finding`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How bad a finding is. Orders from `Low` (least) to `Critical` (most).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+
+    /// Upper-case label used in subjects and headers.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "HIGH",
+            Severity::Medium => "MEDIUM",
+            Severity::Low => "LOW",
+        }
+    }
+
+    /// Parses `critical`, `high`, `medium` or `low` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "critical" => Some(Severity::Critical),
+            "high" => Some(Severity::High),
+            "medium" => Some(Severity::Medium),
+            "low" => Some(Severity::Low),
+            _ => None,
+        }
+    }
+
+    /// One step lower (`Low` stays `Low`).
+    pub fn lower(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium | Severity::Low => Severity::Low,
+        }
+    }
+}
+
+/// The resource a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingResource {
+    /// CloudFormation-style type, e.g. `AWS::S3::Bucket`.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub arn: String,
+    pub name: Option<String>,
+}
+
+/// Who made the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingActor {
+    /// Short human name (`alice`, `root`, the role name...).
+    pub name: String,
+    pub identity_type: String,
+    pub arn: Option<String>,
+    pub session_issuer: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub invoked_by: Option<String>,
+}
+
+/// The event that raised the finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingEvent {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub time: String,
+    /// `cloudtrail`, `config` or `sweep`.
+    pub source: String,
+}
+
+/// One `(action, resource)` pair a new policy allows and the old one did not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessWitness {
+    pub action: String,
+    pub resource: String,
+}
+
+/// Why the rule fired.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Human-readable reasons (the engine's reasons, naming statement and cause).
+    pub reasons: Vec<String>,
+    /// The offending statements or documents, as JSON.
+    pub statements: Vec<Value>,
+    /// New access witnesses (`iam-policy-widened`).
+    pub new_access: Vec<AccessWitness>,
+    /// Further structured facts (ports, CIDRs, the blocking setting...).
+    pub details: BTreeMap<String, Value>,
+}
+
+/// What `remediate` would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemediationPlan {
+    /// The remediation id, e.g. `s3-enable-bucket-public-access-block`.
+    pub id: String,
+    pub mode: RemediationMode,
+    /// The IAM write permissions the remediation needs.
+    pub permissions: Vec<String>,
+}
+
+/// Links a reader follows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Links {
+    /// The resource in the AWS console.
+    pub console: Option<String>,
+    /// The event in CloudTrail event history (CloudTrail changes only).
+    pub cloudtrail: Option<String>,
+}
+
+/// Why a finding is suppressed (it is still reported, never dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub reason: String,
+    /// `tag` or `allow-list`.
+    pub by: String,
+}
+
+/// One finding. See the module doc for the JSON schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub schema_version: u32,
+    pub id: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub title: String,
+    pub summary: String,
+    pub resource: FindingResource,
+    pub account: String,
+    pub region: String,
+    pub actor: FindingActor,
+    pub event: FindingEvent,
+    pub why: String,
+    pub evidence: Evidence,
+    pub state_confirmed: bool,
+    pub remediation: Option<RemediationPlan>,
+    pub links: Links,
+    pub suppressed: Option<Suppression>,
+    pub notes: Vec<String>,
+}
+
+impl Finding {
+    /// `planned` when the finding's rule has a remediation whose mode is not off and the finding is not
+    /// suppressed; `none` otherwise (the SNS `remediation` message attribute).
+    pub fn remediation_attribute(&self) -> &'static str {
+        match (&self.remediation, &self.suppressed) {
+            (Some(plan), None) if plan.mode != RemediationMode::Off => "planned",
+            _ => "none",
+        }
+    }
+}
+
+/// The stable finding id: the first 32 hex digits of sha256(rule, resource, event id).
+pub fn finding_id(rule: &str, resource_arn: &str, event_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(rule.as_bytes());
+    h.update(b"\n");
+    h.update(resource_arn.as_bytes());
+    h.update(b"\n");
+    h.update(event_id.as_bytes());
+    let digest = h.finalize();
+    let mut out = String::with_capacity(32);
+    for b in digest.iter().take(16) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The CloudTrail event history URL of an event.
+pub fn cloudtrail_event_url(region: &str, event_id: &str) -> String {
+    format!("https://{region}.console.aws.amazon.com/cloudtrail/home?region={region}#/events/{event_id}")
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// The console URL of a resource, by CloudFormation type. `None` for types without a useful page.
+pub fn console_url(resource_type: &str, arn: &str, name: Option<&str>, region: &str) -> Option<String> {
+    let name = name
+        .map(str::to_owned)
+        .unwrap_or_else(|| arn.rsplit([':', '/']).next().unwrap_or(arn).to_owned());
+    let r = region;
+    let regional = |path: &str| format!("https://{r}.console.aws.amazon.com/{path}");
+    let url = match resource_type {
+        "AWS::S3::Bucket" => format!(
+            "https://s3.console.aws.amazon.com/s3/buckets/{}?region={r}&tab=permissions",
+            enc(&name)
+        ),
+        "AWS::S3::Object" => {
+            let (bucket, key) = arn
+                .strip_prefix("arn:aws:s3:::")
+                .and_then(|rest| rest.split_once('/'))
+                .unwrap_or((name.as_str(), ""));
+            format!(
+                "https://s3.console.aws.amazon.com/s3/object/{}?region={r}&prefix={}",
+                enc(bucket),
+                enc(key)
+            )
+        }
+        "AWS::S3::AccountPublicAccessBlock" => {
+            format!("https://s3.console.aws.amazon.com/s3/settings?region={r}")
+        }
+        "AWS::IAM::Role" => format!(
+            "https://console.aws.amazon.com/iam/home#/roles/details/{}",
+            enc(&name)
+        ),
+        "AWS::IAM::User" => format!(
+            "https://console.aws.amazon.com/iam/home#/users/details/{}",
+            enc(&name)
+        ),
+        "AWS::IAM::Group" => format!(
+            "https://console.aws.amazon.com/iam/home#/groups/details/{}",
+            enc(&name)
+        ),
+        "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
+            format!(
+                "https://console.aws.amazon.com/iam/home#/policies/details/{}",
+                enc(arn)
+            )
+        }
+        "AWS::IAM::RootAccount" => "https://console.aws.amazon.com/iam/home#/security_credentials".to_owned(),
+        "AWS::EC2::SecurityGroup" => regional(&format!("ec2/home?region={r}#SecurityGroup:groupId={name}")),
+        "AWS::EC2::Snapshot" => regional(&format!("ec2/home?region={r}#SnapshotDetails:snapshotId={name}")),
+        "AWS::EC2::Image" => regional(&format!("ec2/home?region={r}#ImageDetails:imageId={name}")),
+        "AWS::EC2::EBSDefaultEncryption" => {
+            regional(&format!("ec2/home?region={r}#Settings:tab=ebsEncryption"))
+        }
+        "AWS::RDS::DBSnapshot" => regional(&format!("rds/home?region={r}#db-snapshot:id={}", enc(&name))),
+        "AWS::RDS::DBClusterSnapshot" => regional(&format!(
+            "rds/home?region={r}#db-cluster-snapshot:id={}",
+            enc(&name)
+        )),
+        "AWS::KMS::Key" => regional(&format!("kms/home?region={r}#/kms/keys/{name}")),
+        "AWS::SNS::Topic" => regional(&format!("sns/v3/home?region={r}#/topic/{arn}")),
+        "AWS::SQS::Queue" => regional(&format!("sqs/v3/home?region={r}#/queues")),
+        "AWS::ECR::Repository" => regional(&format!("ecr/repositories?region={r}")),
+        "AWS::SecretsManager::Secret" => {
+            regional(&format!("secretsmanager/secret?name={}&region={r}", enc(&name)))
+        }
+        "AWS::Lambda::Function" => regional(&format!("lambda/home?region={r}#/functions/{}", enc(&name))),
+        "AWS::CloudTrail::Trail" => regional(&format!("cloudtrail/home?region={r}#/trails")),
+        "AWS::Config::ConfigurationRecorder" | "AWS::Config::DeliveryChannel" => {
+            regional(&format!("config/home?region={r}#/dashboard"))
+        }
+        "AWS::Events::Rule" => regional(&format!("events/home?region={r}#/rules")),
+        "AWS::GuardDuty::Detector" => regional(&format!("guardduty/home?region={r}#/settings")),
+        _ => return None,
+    };
+    Some(url)
+}

@@ -1,0 +1,5 @@
+//! What people read: SNS messages (with the email text) and Slack Block Kit payloads.
+
+pub mod email;
+pub mod slack;
+pub mod sns;

@@ -1,0 +1,180 @@
+//! Slack Block Kit payload of a finding, for an incoming webhook.
+//!
+//! Limits enforced (Slack Block Kit reference, "Blocks" and "Composition objects"): a header's text at most
+//! 150 characters; a section's text at most 3000; at most 10 fields of at most 2000 characters each; a
+//! button's text at most 75 and its URL at most 3000; at most 50 blocks per message. Text is escaped for
+//! mrkdwn (`&`, `<`, `>`, per "Formatting text for app surfaces").
+
+use serde_json::{json, Value};
+
+use crate::finding::{Finding, Severity};
+
+pub const MAX_HEADER_CHARS: usize = 150;
+pub const MAX_SECTION_CHARS: usize = 3000;
+pub const MAX_FIELD_CHARS: usize = 2000;
+pub const MAX_FIELDS: usize = 10;
+pub const MAX_BLOCKS: usize = 50;
+pub const MAX_BUTTON_TEXT_CHARS: usize = 75;
+pub const MAX_URL_CHARS: usize = 3000;
+
+/// Escapes `&`, `<`, `>` for Slack mrkdwn and plain text.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Cuts already-escaped text to `max` characters on a char boundary, never inside an `&...;` entity,
+/// appending `marker`.
+pub fn truncate_escaped(s: &str, max: usize, marker: &str) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let keep = max.saturating_sub(marker.chars().count());
+    let mut out: String = s.chars().take(keep).collect();
+    // Drop a partial entity at the end (`&am`).
+    if let Some(amp) = out.rfind('&') {
+        if !out[amp..].contains(';') {
+            out.truncate(amp);
+        }
+    }
+    out.push_str(marker);
+    out
+}
+
+fn cap(s: &str, max: usize) -> String {
+    truncate_escaped(s, max, "...")
+}
+
+fn emoji(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => ":red_circle:",
+        Severity::High => ":large_orange_circle:",
+        Severity::Medium => ":large_yellow_circle:",
+        Severity::Low => ":white_circle:",
+    }
+}
+
+fn field(label: &str, value: &str) -> Value {
+    json!({"type": "mrkdwn", "text": cap(&format!("*{label}*\n{}", escape(value)), MAX_FIELD_CHARS)})
+}
+
+fn button(text: &str, url: &str) -> Option<Value> {
+    (url.chars().count() <= MAX_URL_CHARS).then(|| {
+        json!({
+            "type": "button",
+            "text": {"type": "plain_text", "text": cap(text, MAX_BUTTON_TEXT_CHARS)},
+            "url": url,
+        })
+    })
+}
+
+/// The Block Kit payload (`{"text": fallback, "blocks": [...]}`) of a finding.
+pub fn blocks(f: &Finding) -> Value {
+    let mut blocks: Vec<Value> = Vec::new();
+    let suppressed = if f.suppressed.is_some() {
+        " (suppressed)"
+    } else {
+        ""
+    };
+    let header = format!("{} {}{suppressed}: {}", f.severity.label(), f.title, f.account);
+    blocks.push(json!({
+        "type": "header",
+        "text": {"type": "plain_text", "text": cap(&header, MAX_HEADER_CHARS), "emoji": true},
+    }));
+    let mut intro = format!(
+        "{} *{}*\n{}",
+        emoji(f.severity),
+        escape(&f.summary),
+        escape(&f.why)
+    );
+    if let Some(s) = &f.suppressed {
+        intro.push_str(&format!("\n_Suppressed: {}_", escape(&s.reason)));
+    }
+    blocks
+        .push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cap(&intro, MAX_SECTION_CHARS)}}));
+
+    let actor = match &f.actor.arn {
+        Some(arn) => format!("{} ({})\n{arn}", f.actor.name, f.actor.identity_type),
+        None => format!("{} ({})", f.actor.name, f.actor.identity_type),
+    };
+    let remediation = match &f.remediation {
+        Some(p) => format!("{} ({})", p.id, p.mode.as_str()),
+        None => "none".to_owned(),
+    };
+    let fields: Vec<Value> = vec![
+        field("Resource", &f.resource.arn),
+        field("Account / region", &format!("{} / {}", f.account, f.region)),
+        field("Actor", &actor),
+        field("Time", &f.event.time),
+        field("Source IP", f.actor.source_ip.as_deref().unwrap_or("unknown")),
+        field("Event", &format!("{} ({})", f.event.name, f.event.service)),
+        field("Rule", &f.rule),
+        field("Remediation", &remediation),
+        field(
+            "State",
+            if f.state_confirmed {
+                "confirmed"
+            } else {
+                "not confirmed (payload only)"
+            },
+        ),
+    ]
+    .into_iter()
+    .take(MAX_FIELDS)
+    .collect();
+    blocks.push(json!({"type": "section", "fields": fields}));
+
+    let evidence = escape(super::email::evidence_text(f).trim_end());
+    if !evidence.is_empty() {
+        let head = "*Evidence*\n```";
+        let tail = "```";
+        let budget = MAX_SECTION_CHARS - head.chars().count() - tail.chars().count();
+        let body = truncate_escaped(
+            &evidence,
+            budget,
+            "\n... (truncated; the full evidence is in the JSON finding)",
+        );
+        blocks.push(json!({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": format!("{head}{body}{tail}")},
+        }));
+    }
+
+    let buttons: Vec<Value> = [
+        f.links
+            .console
+            .as_deref()
+            .and_then(|u| button("Open in console", u)),
+        f.links
+            .cloudtrail
+            .as_deref()
+            .and_then(|u| button("CloudTrail event", u)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": buttons}));
+    }
+    let mut context = format!("Finding `{}`", f.id);
+    for n in &f.notes {
+        context.push_str(&format!(" | {}", escape(n)));
+    }
+    blocks.push(json!({
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": cap(&context, MAX_SECTION_CHARS)}],
+    }));
+    blocks.truncate(MAX_BLOCKS);
+    json!({
+        "text": super::sns::finding_subject(f),
+        "blocks": blocks,
+    })
+}

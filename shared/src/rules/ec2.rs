@@ -1,0 +1,270 @@
+//! EC2, judged from the payload: `ec2-security-group-open-to-world`, `ec2-snapshot-public`,
+//! `ec2-image-public`.
+
+use std::collections::BTreeSet;
+
+use ipnet::IpNet;
+use serde_json::{json, Value};
+
+use super::payload::{self, at, i64_at, items, str_at};
+use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use crate::finding::Severity;
+
+const EC2: &str = "ec2.amazonaws.com";
+
+/// Ports treated as administrative access by default: SSH and RDP.
+pub const ADMIN_PORTS: [u16; 2] = [22, 3389];
+
+pub static SECURITY_GROUP_OPEN: Rule = Rule {
+    id: "ec2-security-group-open-to-world",
+    title: "Security group opened to the internet",
+    severity: Severity::High,
+    cloudtrail: &[Trigger {
+        source: EC2,
+        names: &["AuthorizeSecurityGroupIngress"],
+    }],
+    config_types: &[],
+    needs: &[],
+    extra_permissions: &[],
+    remediation: Some(Remediation {
+        id: "ec2-revoke-security-group-ingress",
+        permissions: &["ec2:RevokeSecurityGroupIngress"],
+    }),
+    doc: "A security group now accepts traffic from the whole internet (0.0.0.0/0 or ::/0) on an \
+          administrative port (SSH 22, RDP 3389, or a configured port) or on every port. Internet-wide \
+          scanners find such openings within minutes and brute-force them.",
+    fires: &["cloudtrail-ec2-authorize-security-group-ingress-ssh-world.json"],
+    quiet: &["cloudtrail-ec2-authorize-security-group-ingress-private.json"],
+    check: check_security_group,
+};
+
+pub static SNAPSHOT_PUBLIC: Rule = Rule {
+    id: "ec2-snapshot-public",
+    title: "EBS snapshot made public",
+    severity: Severity::Critical,
+    cloudtrail: &[Trigger {
+        source: EC2,
+        names: &["ModifySnapshotAttribute"],
+    }],
+    config_types: &[],
+    needs: &[],
+    extra_permissions: &[],
+    remediation: Some(Remediation {
+        id: "ec2-remove-public-snapshot-permission",
+        permissions: &["ec2:ModifySnapshotAttribute"],
+    }),
+    doc: "An EBS snapshot's create-volume permission was granted to `all`: any AWS account can create a \
+          volume from it and read the whole disk, including secrets and data on it.",
+    fires: &["cloudtrail-ec2-modify-snapshot-attribute-public.json"],
+    quiet: &["cloudtrail-ec2-modify-snapshot-attribute-account.json"],
+    check: check_snapshot,
+};
+
+pub static IMAGE_PUBLIC: Rule = Rule {
+    id: "ec2-image-public",
+    title: "AMI made public",
+    severity: Severity::High,
+    cloudtrail: &[Trigger {
+        source: EC2,
+        names: &["ModifyImageAttribute"],
+    }],
+    config_types: &[],
+    needs: &[],
+    extra_permissions: &[],
+    remediation: Some(Remediation {
+        id: "ec2-remove-public-image-permission",
+        permissions: &["ec2:ModifyImageAttribute"],
+    }),
+    doc: "An AMI's launch permission was granted to `all`: any AWS account can launch it and read its \
+          disks, which often hold credentials, keys and application code.",
+    fires: &["cloudtrail-ec2-modify-image-attribute-public.json"],
+    quiet: &["cloudtrail-ec2-modify-image-attribute-account.json"],
+    check: check_image,
+};
+
+/// One ingress permission opened to the world.
+struct Opening {
+    protocol: String,
+    from: Option<i64>,
+    to: Option<i64>,
+    cidr: String,
+}
+
+fn is_world(cidr: &str) -> bool {
+    cidr.trim().parse::<IpNet>().is_ok_and(|n| n.prefix_len() == 0)
+}
+
+/// The permissions of the request with a world CIDR: the CLI's short form (top-level `cidrIp`,
+/// `fromPort`, `toPort`, `ipProtocol`) and the long form (`ipPermissions.items[]` with
+/// `ipRanges.items[].cidrIp` and `ipv6Ranges.items[].cidrIpv6`).
+fn world_openings(req: &Value) -> Vec<Opening> {
+    let mut out = Vec::new();
+    if let Some(cidr) = str_at(req, &["cidrIp"]).filter(|c| is_world(c)) {
+        out.push(Opening {
+            protocol: str_at(req, &["ipProtocol"]).unwrap_or("-1").to_owned(),
+            from: i64_at(req, &["fromPort"]),
+            to: i64_at(req, &["toPort"]),
+            cidr: cidr.to_owned(),
+        });
+    }
+    for perm in items(at(req, &["ipPermissions"])) {
+        let protocol = match at(perm, &["ipProtocol"]) {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => "-1".to_owned(),
+        };
+        let v4 = items(at(perm, &["ipRanges"]))
+            .into_iter()
+            .filter_map(|r| str_at(r, &["cidrIp"]));
+        let v6 = items(at(perm, &["ipv6Ranges"]))
+            .into_iter()
+            .filter_map(|r| str_at(r, &["cidrIpv6"]));
+        for cidr in v4.chain(v6).filter(|c| is_world(c)) {
+            out.push(Opening {
+                protocol: protocol.clone(),
+                from: i64_at(perm, &["fromPort"]),
+                to: i64_at(perm, &["toPort"]),
+                cidr: cidr.to_owned(),
+            });
+        }
+    }
+    out
+}
+
+/// What an opening exposes: `Some((all_ports, exposed admin ports))` if it matters.
+fn exposure(o: &Opening, admin: &BTreeSet<u16>) -> Option<(bool, Vec<u16>)> {
+    let proto = o.protocol.to_ascii_lowercase();
+    // `-1` (or `all`) is every protocol and every port (EC2 API Reference, `IpPermission.IpProtocol`).
+    if proto == "-1" || proto == "all" {
+        return Some((true, admin.iter().copied().collect()));
+    }
+    // Ports only mean ports for TCP (6) and UDP (17); for ICMP they are type and code.
+    if !matches!(proto.as_str(), "tcp" | "udp" | "6" | "17") {
+        return None;
+    }
+    let from = o.from.unwrap_or(0);
+    let to = o.to.unwrap_or(65535);
+    let all = from <= 0 && to >= 65535 || from == -1;
+    let ports: Vec<u16> = admin
+        .iter()
+        .copied()
+        .filter(|p| all || (from..=to).contains(&i64::from(*p)))
+        .collect();
+    (all || !ports.is_empty()).then_some((all, ports))
+}
+
+fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    let admin: BTreeSet<u16> = ADMIN_PORTS
+        .iter()
+        .copied()
+        .chain(ctx.config.extra_admin_ports.iter().copied())
+        .collect();
+    let mut evidence = payload::reasons(Vec::new());
+    let mut any_all = false;
+    let mut open = Vec::new();
+    for o in world_openings(req) {
+        let Some((all, ports)) = exposure(&o, &admin) else {
+            continue;
+        };
+        any_all |= all;
+        let range = match (o.from, o.to) {
+            _ if all => "all ports".to_owned(),
+            (Some(f), Some(t)) if f == t => format!("port {f}"),
+            (Some(f), Some(t)) => format!("ports {f}-{t}"),
+            _ => "ports".to_owned(),
+        };
+        evidence.reasons.push(format!(
+            "`{}` may reach {range} over `{}`{}",
+            o.cidr,
+            o.protocol,
+            if all || ports.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (admin ports {})",
+                    ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+                )
+            }
+        ));
+        open.push(json!({"cidr": o.cidr, "protocol": o.protocol, "from_port": o.from, "to_port": o.to}));
+    }
+    if open.is_empty() {
+        return Ok(Vec::new());
+    }
+    evidence.details.insert("openings".into(), Value::Array(open));
+    let group = str_at(req, &["groupId"]).or_else(|| str_at(req, &["groupName"]));
+    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
+    let resource = payload::resource(c, "AWS::EC2::SecurityGroup", group, |g| {
+        format!("arn:{part}:ec2:{region}:{acct}:security-group/{g}")
+    });
+    let g = resource.name.clone().unwrap_or_default();
+    Ok(vec![payload::payload_hit(
+        resource,
+        if any_all {
+            Severity::Critical
+        } else {
+            Severity::High
+        },
+        format!("security group {g} opened to the internet by {}", payload::who(c)),
+        evidence,
+    )])
+}
+
+/// Whether a `{add: {items: [{group: "all"}]}}` permission change adds the `all` group.
+fn adds_all(perm: &Value) -> bool {
+    items(at(perm, &["add"]))
+        .iter()
+        .any(|i| str_at(i, &["group"]) == Some("all"))
+}
+
+fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    if !adds_all(at(req, &["createVolumePermission"])) {
+        return Ok(Vec::new());
+    }
+    let id = str_at(req, &["snapshotId"]);
+    let (part, region) = (payload::partition(c), c.region.clone());
+    let resource = payload::resource(c, "AWS::EC2::Snapshot", id, |s| {
+        format!("arn:{part}:ec2:{region}::snapshot/{s}")
+    });
+    let s = resource.name.clone().unwrap_or_default();
+    let mut evidence = payload::reasons(vec![format!(
+        "create-volume permission on `{s}` granted to group `all` (every AWS account)"
+    )]);
+    evidence
+        .statements
+        .push(at(req, &["createVolumePermission"]).clone());
+    Ok(vec![payload::payload_hit(
+        resource,
+        Severity::Critical,
+        format!("EBS snapshot {s} made public by {}", payload::who(c)),
+        evidence,
+    )])
+}
+
+fn check_image(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    if !adds_all(at(req, &["launchPermission"])) {
+        return Ok(Vec::new());
+    }
+    let id = str_at(req, &["imageId"]);
+    let (part, region) = (payload::partition(c), c.region.clone());
+    let resource = payload::resource(c, "AWS::EC2::Image", id, |i| {
+        format!("arn:{part}:ec2:{region}::image/{i}")
+    });
+    let i = resource.name.clone().unwrap_or_default();
+    let mut evidence = payload::reasons(vec![format!(
+        "launch permission on `{i}` granted to group `all` (every AWS account)"
+    )]);
+    evidence.statements.push(at(req, &["launchPermission"]).clone());
+    Ok(vec![payload::payload_hit(
+        resource,
+        Severity::High,
+        format!("AMI {i} made public by {}", payload::who(c)),
+        evidence,
+    )])
+}

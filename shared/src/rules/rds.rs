@@ -1,0 +1,80 @@
+//! `rds-snapshot-public`: DB and cluster snapshots shared with `all`.
+
+use serde_json::json;
+
+use super::payload::{self, at, items, str_at};
+use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use crate::finding::Severity;
+
+pub static SNAPSHOT_PUBLIC: Rule = Rule {
+    id: "rds-snapshot-public",
+    title: "RDS snapshot made public",
+    severity: Severity::Critical,
+    cloudtrail: &[Trigger {
+        source: "rds.amazonaws.com",
+        names: &["ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute"],
+    }],
+    config_types: &[],
+    needs: &[],
+    extra_permissions: &[],
+    remediation: Some(Remediation {
+        id: "rds-remove-public-snapshot-permission",
+        permissions: &[
+            "rds:ModifyDBSnapshotAttribute",
+            "rds:ModifyDBClusterSnapshotAttribute",
+        ],
+    }),
+    doc: "A DB or cluster snapshot's `restore` attribute now includes `all`: any AWS account can restore \
+          the database from it and read every row (RDS User Guide, \"Sharing a DB snapshot\").",
+    fires: &["cloudtrail-rds-modify-db-snapshot-attribute-public.json"],
+    quiet: &["cloudtrail-rds-modify-db-snapshot-attribute-account.json"],
+    check: check_snapshot,
+};
+
+fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    let adds_all = str_at(req, &["attributeName"]).is_some_and(|a| a.eq_ignore_ascii_case("restore"))
+        && items(at(req, &["valuesToAdd"]))
+            .iter()
+            .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("all")));
+    if !adds_all {
+        return Ok(Vec::new());
+    }
+    let cluster = c.event_name == "ModifyDBClusterSnapshotAttribute";
+    let id = if cluster {
+        str_at(req, &["dBClusterSnapshotIdentifier"])
+            .or_else(|| str_at(req, &["dbClusterSnapshotIdentifier"]))
+    } else {
+        str_at(req, &["dBSnapshotIdentifier"]).or_else(|| str_at(req, &["dbSnapshotIdentifier"]))
+    };
+    let (rtype, kind) = if cluster {
+        ("AWS::RDS::DBClusterSnapshot", "cluster-snapshot")
+    } else {
+        ("AWS::RDS::DBSnapshot", "snapshot")
+    };
+    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
+    let resource = payload::resource(c, rtype, id, |s| {
+        if s.starts_with("arn:") {
+            s.to_owned()
+        } else {
+            format!("arn:{part}:rds:{region}:{acct}:{kind}:{s}")
+        }
+    });
+    let s = resource.name.clone().unwrap_or_default();
+    let mut evidence = payload::reasons(vec![format!(
+        "restore attribute of `{s}` now includes `all` (every AWS account)"
+    )]);
+    evidence
+        .details
+        .insert("values_to_add".into(), at(req, &["valuesToAdd"]).clone());
+    evidence
+        .statements
+        .push(json!({"attributeName": "restore", "valuesToAdd": at(req, &["valuesToAdd"])}));
+    Ok(vec![payload::payload_hit(
+        resource,
+        Severity::Critical,
+        format!("RDS snapshot {s} made public by {}", payload::who(c)),
+        evidence,
+    )])
+}
