@@ -35,4 +35,17 @@ pub enum IntakeError {
         value: String,
         reason: String,
     },
+    /// A field that holds JSON as a string (Config's `invokingEvent`, `ruleParameters`) is not valid JSON.
+    #[error("field `{field}` in {context} is not valid json: {message}")]
+    EmbeddedJson {
+        field: String,
+        context: String,
+        message: String,
+    },
+    /// The payload is JSON but none of the kinds intake reads.
+    #[error(
+        "unrecognized payload: expected an eventbridge event, a config rule invocation, an sns message, \
+         a config notification or a cloudtrail record (top-level keys: {keys})"
+    )]
+    UnknownShape { keys: String },
 }
