@@ -11,6 +11,7 @@ pub mod error;
 pub mod exempt;
 pub mod finding;
 pub mod intake;
+pub mod policy;
 pub mod render;
 pub mod rules;
 pub mod settings;

@@ -1,0 +1,18 @@
+//! The policy engine (pure): IAM policy grammar, AWS's "public" definition for S3 bucket policies, ACLs and
+//! other resource policies, Block Public Access exposure, cross-account grants, the "no new access" diff,
+//! privilege-escalation combos and remediation planning.
+
+pub mod acl;
+pub mod cross_account;
+pub mod exposure;
+pub mod grammar;
+pub mod public;
+
+pub use acl::{acl_public, canned_acl_public};
+pub use cross_account::{cross_account, ExternalGrant, Trusted};
+pub use exposure::{bucket_exposure, Exposure, ExposureStatus};
+pub use grammar::{
+    Condition, Effect, NameBlock, Operator, Policy, PolicyError, PrincipalBlock, PrincipalType, Principals,
+    SetOp, Statement, Version,
+};
+pub use public::{bucket_policy_public, resource_policy_public, PublicVerdict, Reason, ResourceKind};
