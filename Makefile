@@ -84,3 +84,11 @@ invoke-local: ## run a function under `cargo lambda watch`, invoke it with an ev
 	scripts/tools.sh lambda
 	$(TOOLS_PATH) scripts/invoke-local.sh "$(FUNCTION)" "$(EVENT)"
 
+
+# ---- Benchmarks (issue 8): Tripline vs Cloud Custodian vs the hello-world floor. Not part of `make test`. ----
+# Installs Custodian (.venv-bench/) and the emulator, builds release binaries, rewrites BENCHMARKS.md.
+# BENCH_ARGS is passed to bench/run.py, e.g. make bench BENCH_ARGS="--only sweep --quick".
+BENCH_ARGS ?=
+.PHONY: bench
+bench: ## benchmarks side by side (Custodian, hello-world floor); rewrites BENCHMARKS.md, ~15 min on 2 cores
+	bench/run.sh $(BENCH_ARGS)

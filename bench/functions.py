@@ -1,0 +1,297 @@
+"""Cold start, peak RSS and artifact size of the function binaries, next to the hello-world floor; and
+`on-cloudtrail`'s handler time against the emulator per event kind, with its AWS calls counted.
+
+Every binary starts under the fake runtime API (lambda_rt.py) with the production configuration surface:
+the TRIPLINE_* variables validated at cold start, fake credentials, and AWS_ENDPOINT_URL pointing at the
+emulator (through the counting proxy for handler runs).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import time
+import urllib.parse
+import zipfile
+from pathlib import Path
+
+import boto3
+
+from common import OUT, ROOT, Moto, clean_env, log, median
+from count_proxy import Call, CountingProxy
+from lambda_rt import run_function
+
+FUNCTIONS = ["on-cloudtrail", "on-config", "sweep", "remediate", "notify-slack"]
+RELEASE = ROOT / "target" / "release"
+SLACK_SECRET = "tripline/slack-webhook"
+
+
+def binaries() -> dict[str, Path]:
+    out = {}
+    for name in ["hello", *FUNCTIONS]:
+        p = RELEASE / name
+        if p.exists():
+            out[name] = p
+    return out
+
+
+def seed_account(url: str, account: str) -> dict[str, str]:
+    """What every function needs at cold start: the alert topic and the Slack webhook secret."""
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+              aws_secret_access_key="testing")
+    sns = boto3.client("sns", **kw)
+    topic = sns.create_topic(Name="tripline-alerts")["TopicArn"]
+    sm = boto3.client("secretsmanager", **kw)
+    webhook = json.dumps({"webhook_url": "http://127.0.0.1:9/services/T000/B000/XXXX",
+                          "url": "http://127.0.0.1:9/services/T000/B000/XXXX"})
+    try:
+        secret = sm.create_secret(Name=SLACK_SECRET, SecretString=webhook)["ARN"]
+    except sm.exceptions.ResourceExistsException:
+        secret = sm.describe_secret(SecretId=SLACK_SECRET)["ARN"]
+    return {"topic": topic, "secret": secret, "account": account}
+
+
+def function_env(url: str, seeded: dict[str, str]) -> dict[str, str]:
+    acct = seeded["account"]
+    return clean_env({
+        "AWS_ENDPOINT_URL": url,
+        "AWS_MAX_ATTEMPTS": "1",
+        "RUST_LOG": "warn",
+        "TRIPLINE_ALERT_TOPIC_ARN": seeded["topic"],
+        "TRIPLINE_REMEDIATION_MODE": "dry-run",
+        "TRIPLINE_REMEDIATION_RULES": "",
+        "TRIPLINE_TRUSTED_ACCOUNT_IDS": "",
+        "TRIPLINE_ORGANIZATION_ID": "o-a1b2c3d4e5",
+        "TRIPLINE_EXEMPT_TAG_KEY": "tripline:exempt",
+        "TRIPLINE_NAME_PREFIX": "tripline",
+        "TRIPLINE_SLACK_SECRET_ARN": seeded["secret"],
+        "TRIPLINE_SLACK_MIN_SEVERITY": "low",
+        "TRIPLINE_SWEEP_CONCURRENCY": "16",
+        "TRIPLINE_REMEDIATION_ROLE_ARN": f"arn:aws:iam::{acct}:role/tripline-remediate",
+    })
+
+
+def zip_size(name: str, binary: Path) -> tuple[int, str]:
+    """Size of the deployable zip: `make package`'s artifact when present, else the binary zipped as
+    `bootstrap` (what `provided.al2023` runs) with maximum deflate compression."""
+    dist = ROOT / "dist" / f"{name}.zip"
+    if dist.exists():
+        arch = (ROOT / "dist" / "ARCH").read_text().strip() if (ROOT / "dist" / "ARCH").exists() else "?"
+        return dist.stat().st_size, f"make package ({arch})"
+    z = OUT / "zips" / f"{name}.zip"
+    z.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(info, binary.read_bytes())
+    return z.stat().st_size, "bench (binary zipped as bootstrap)"
+
+
+def cold_starts(runs: int) -> dict:
+    bins = binaries()
+    if not bins:
+        return {"error": "no release binaries in target/release"}
+    results: dict = {"runs": runs, "functions": {}}
+    with Moto() as moto:
+        seeded = seed_account(moto.url, "123456789012")
+        env = function_env(moto.url, seeded)
+        samples: dict[str, list] = {n: [] for n in bins}
+        # Round-robin so that background load hits every binary alike.
+        for i in range(runs):
+            for name, path in bins.items():
+                r = run_function(path, env, name=name, timeout=20)
+                samples[name].append(r)
+        for name, rs in samples.items():
+            ok = [r for r in rs if r.first_poll_ms is not None and r.init_error is None]
+            size, src = zip_size(name, bins[name])
+            entry = {
+                "ok_runs": len(ok),
+                "median_ms": median([r.first_poll_ms for r in ok]),
+                "min_ms": min((r.first_poll_ms for r in ok), default=None),
+                "max_ms": max((r.first_poll_ms for r in ok), default=None),
+                "median_rss_kb": median([r.vmhwm_kb for r in ok if r.vmhwm_kb]),
+                "binary_bytes": bins[name].stat().st_size,
+                "zip_bytes": size,
+                "zip_source": src,
+            }
+            if len(ok) < len(rs):
+                bad = next(r for r in rs if r not in ok)
+                entry["failure"] = (bad.init_error or "") + bad.stderr_tail[-600:]
+            results["functions"][name] = entry
+            log(f"cold start {name}: median {entry['median_ms']:.2f} ms over {len(ok)}/{len(rs)} runs, "
+                f"RSS {entry['median_rss_kb'] / 1024:.1f} MB, zip {size / 1e6:.2f} MB")
+    hello = results["functions"].get("hello", {}).get("median_ms")
+    for name, e in results["functions"].items():
+        e["x_hello"] = (e["median_ms"] / hello) if hello and e["median_ms"] == e["median_ms"] else None
+    return results
+
+
+# --- handler time -------------------------------------------------------------------------------------
+
+def trivial_call_latency(url: str, n: int = 60) -> float:
+    """Median ms of STS GetCallerIdentity over one keep-alive connection (raw HTTP, no SDK overhead)."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    body = "Action=GetCallerIdentity&Version=2011-06-15"
+    headers = {"Content-Type": "application/x-www-form-urlencoded",
+               "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sts/aws4_request, "
+                                "SignedHeaders=host, Signature=0"}
+    xs = []
+    for i in range(n + 5):
+        t = time.perf_counter()
+        conn.request("POST", "/", body=body, headers=headers)
+        conn.getresponse().read()
+        if i >= 5:
+            xs.append((time.perf_counter() - t) * 1000)
+    conn.close()
+    return median(xs)
+
+
+def dependent_chain_ms(calls: list[Call]) -> float:
+    """Lower bound of the handler's AWS time if every independent call ran concurrently.
+
+    Levels (what depends on what in on-cloudtrail): state reads depend only on the event (level 1),
+    except GetPolicyVersion, which needs the version id from GetPolicy/ListPolicyVersions when one of
+    those ran (level 2); publishing depends on the evaluation, i.e. on all reads (last level). The chain
+    is the sum over levels of the slowest call in each level.
+    """
+    ops = {c.operation for c in calls}
+    levels: dict[int, float] = {}
+    for c in calls:
+        if c.operation in ("Publish", "PublishBatch"):
+            lvl = 3
+        elif c.operation == "GetPolicyVersion" and ops & {"GetPolicy", "ListPolicyVersions"}:
+            lvl = 2
+        else:
+            lvl = 1
+        levels[lvl] = max(levels.get(lvl, 0.0), c.ms)
+    return sum(levels.values())
+
+
+def _detail(event: dict) -> dict:
+    return event.get("detail") or {}
+
+
+def seed_for_event(url: str, event: dict) -> None:
+    """Creates the resources a CloudTrail event names, in the state the event left them (best effort)."""
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+              aws_secret_access_key="testing")
+    d = _detail(event)
+    rp = d.get("requestParameters") or {}
+    name = d.get("eventName", "")
+    try:
+        if d.get("eventSource") == "s3.amazonaws.com" and rp.get("bucketName"):
+            s3 = boto3.client("s3", **kw)
+            b = rp["bucketName"]
+            try:
+                s3.create_bucket(Bucket=b)
+            except s3.exceptions.BucketAlreadyOwnedByYou:
+                pass
+            if name == "PutBucketPolicy" and rp.get("bucketPolicy"):
+                pol = rp["bucketPolicy"]
+                s3.put_bucket_policy(Bucket=b, Policy=pol if isinstance(pol, str) else json.dumps(pol))
+            acl = rp.get("x-amz-acl")
+            if name == "PutBucketAcl" and acl:
+                s3.put_bucket_acl(Bucket=b, ACL=acl[0] if isinstance(acl, list) else acl)
+        elif d.get("eventSource") == "iam.amazonaws.com":
+            iam = boto3.client("iam", **kw)
+            if rp.get("policyArn") and name in ("CreatePolicyVersion", "SetDefaultPolicyVersion"):
+                pname = rp["policyArn"].rsplit("/", 1)[-1]
+                narrow = {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"}]}
+                try:
+                    iam.create_policy(PolicyName=pname, PolicyDocument=json.dumps(narrow))
+                except iam.exceptions.EntityAlreadyExistsException:
+                    pass
+                doc = rp.get("policyDocument")
+                if name == "CreatePolicyVersion" and doc:
+                    try:
+                        iam.create_policy_version(PolicyArn=rp["policyArn"], PolicyDocument=doc,
+                                                  SetAsDefault=bool(rp.get("setAsDefault", True)))
+                    except Exception:  # noqa: BLE001 - best effort seeding
+                        pass
+            role = rp.get("roleName")
+            if role:
+                trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+                    "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+                try:
+                    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+                except iam.exceptions.EntityAlreadyExistsException:
+                    pass
+            user = rp.get("userName")
+            if user:
+                try:
+                    iam.create_user(UserName=user)
+                except iam.exceptions.EntityAlreadyExistsException:
+                    pass
+    except Exception as e:  # noqa: BLE001 - seeding is best effort; the handler's answer is recorded
+        log(f"seeding for {name} failed: {e}")
+
+
+def event_files() -> list[Path]:
+    return sorted((ROOT / "events").glob("cloudtrail-*.json"))
+
+
+def handler_times(repeats: int) -> dict:
+    binary = RELEASE / "on-cloudtrail"
+    if not binary.exists():
+        return {"error": "target/release/on-cloudtrail does not exist"}
+    files = event_files()
+    if not files:
+        return {"error": "no events/cloudtrail-*.json"}
+    accounts = [(json.loads(f.read_text()).get("account") or _detail(json.loads(f.read_text())).get(
+        "recipientAccountId")) for f in files]
+    account = max(set(a for a in accounts if a), key=accounts.count, default="123456789012")
+    out: dict = {"account": account, "repeats": repeats, "events": {}}
+    with Moto(account_id=account) as moto:
+        proxy = CountingProxy(moto.url)
+        try:
+            seeded = seed_account(moto.url, account)
+            out["trivial_call_ms_direct"] = trivial_call_latency(moto.url)
+            out["trivial_call_ms_proxy"] = trivial_call_latency(proxy.url)
+            env = function_env(proxy.url, seeded)
+            for f in files:
+                raw = f.read_bytes()
+                event = json.loads(raw)
+                seed_for_event(moto.url, event)
+                proxy.clear()
+                r = run_function(binary, env, [raw] * repeats, name="on-cloudtrail", timeout=60)
+                invs = [i for i in r.invocations if i["done_at"] is not None]
+                rows = []
+                for inv in invs:
+                    calls = proxy.between(inv["sent_at"], inv["done_at"])
+                    rows.append({"ms": inv["ms"], "status": inv["status"], "calls": len(calls),
+                                 "ops": sorted(f"{c.service}:{c.operation}" for c in calls),
+                                 "serial_ms": sum(c.ms for c in calls),
+                                 "chain_ms": dependent_chain_ms(calls)})
+                warm = rows[1:] or rows
+                entry = {
+                    "event_name": _detail(event).get("eventName"),
+                    "first_ms": rows[0]["ms"] if rows else None,
+                    "warm_ms": median([x["ms"] for x in warm]),
+                    "calls": warm[0]["calls"] if warm else None,
+                    "ops": warm[0]["ops"] if warm else [],
+                    "warm_serial_ms": median([x["serial_ms"] for x in warm]),
+                    "warm_chain_ms": median([x["chain_ms"] for x in warm]),
+                    "status": rows[0]["status"] if rows else "no response",
+                    "body": invs[0]["body"][:300] if invs else (r.init_error or r.stderr_tail[-300:]),
+                }
+                c = entry["warm_chain_ms"]
+                entry["x_chain"] = entry["warm_ms"] / c if c and c == c and c > 0 else None
+                out["events"][f.stem] = entry
+                log(f"handler {f.stem}: warm {entry['warm_ms']:.1f} ms, {entry['calls']} calls, "
+                    f"chain {entry['warm_chain_ms']:.1f} ms, status {entry['status']}")
+        finally:
+            proxy.close()
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    os.chdir(Path(__file__).parent)
+    what = sys.argv[1]
+    res = cold_starts(int(sys.argv[2])) if what == "cold" else handler_times(int(sys.argv[2]))
+    print(json.dumps(res, indent=2, default=str))

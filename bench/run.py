@@ -1,0 +1,243 @@
+"""`make bench`: runs every measurement and rewrites the generated tables in BENCHMARKS.md.
+
+Usage: run.py [--only criterion,cold,handler,sweep] [--quick]
+Results also go to bench/results.json (committed with BENCHMARKS.md, so the tables can be traced back to
+the raw samples) and target/bench/ (scratch: emulator seeds, tool outputs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from common import BENCH, OUT, ROOT, log, machine, write_json  # noqa: E402
+
+RESULTS = BENCH / "results.json"
+DOC = ROOT / "BENCHMARKS.md"
+
+
+def fmt_ms(x) -> str:
+    return "n/a" if x is None or x != x else (f"{x:.1f}" if x >= 10 else f"{x:.2f}")
+
+
+def fmt_ns(ns: float) -> str:
+    if ns < 1e3:
+        return f"{ns:.0f} ns"
+    if ns < 1e6:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns / 1e6:.2f} ms"
+
+
+def mark(ok) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+# --- sections -----------------------------------------------------------------------------------------
+
+def md_machine(r: dict) -> str:
+    m = r["machine"]
+    return "\n".join([
+        "| | |", "| --- | --- |",
+        f"| CPUs (nproc) | {m['nproc']} |", f"| CPU | {m['cpu']} |", f"| memory | {m['memory']} |",
+        f"| kernel | {m['kernel']} |", f"| rustc | {m['rustc']} |", f"| python (harness, Custodian) | {m['python']} |",
+        f"| load average at start | {m['load_at_start']} |", f"| run | {m['date']}, {r.get('duration_s', 0) / 60:.1f} min |",
+    ])
+
+
+CRITERION_GOALS = [
+    (re.compile(r"no.?match|nothing|ignored|irrelevant", re.I), "per_s", 50_000, ">= 50k events/s"),
+    (re.compile(r"full|match", re.I), "per_s", 10_000, ">= 10k events/s"),
+    (re.compile(r"public", re.I), "median_ns", 20_000, "< 20 µs"),
+    (re.compile(r"diff", re.I), "median_ns", 1_000_000, "< 1 ms"),
+]
+
+
+def criterion_goal(row: dict):
+    for rx, key, bound, text in CRITERION_GOALS:
+        if rx.search(row["id"]) and key in row:
+            ok = row[key] >= bound if key == "per_s" else row[key] < bound
+            return text, ok
+    return "", None
+
+
+def md_criterion(r: dict) -> str:
+    c = r.get("criterion") or {}
+    if "error" in c:
+        return f"Not measured: {c['error']}"
+    lines = ["| benchmark | median | throughput | goal | |", "| --- | ---: | ---: | --- | --- |"]
+    for row in c.get("results", []):
+        thr = f"{row['per_s']:,.0f} /s" if "per_s" in row else ""
+        goal, ok = criterion_goal(row)
+        lines.append(f"| `{row['id']}` | {fmt_ns(row['median_ns'])} | {thr} | {goal} | {mark(ok) if goal else ''} |")
+    return "\n".join(lines)
+
+
+def md_cold(r: dict) -> str:
+    c = r.get("cold") or {}
+    if "error" in c:
+        return f"Not measured: {c['error']}"
+    lines = [f"Median of {c['runs']} starts per binary, interleaved. Goals: start under 25 ms and within 2x of "
+             "hello-world; peak RSS under 32 MB; zip under 6 MB.", "",
+             "| binary | start -> first poll (median) | min / max | x hello | peak RSS | zip | goals |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name, e in c["functions"].items():
+        if not e["ok_runs"]:
+            lines.append(f"| `{name}` | failed: {e.get('failure', '')[:120].replace('|', '/')} | | | | | |")
+            continue
+        goals = []
+        if name != "hello":
+            goals = [e["median_ms"] < 25, (e["x_hello"] or 99) <= 2, e["median_rss_kb"] < 32 * 1024,
+                     e["zip_bytes"] < 6e6]
+        verdict = ("all met" if all(goals) else "**missed**: " + ", ".join(
+            n for n, ok in zip(["start", "x hello", "RSS", "zip"], goals) if not ok)) if goals else "floor"
+        lines.append(f"| `{name}` | {fmt_ms(e['median_ms'])} ms | {fmt_ms(e['min_ms'])} / {fmt_ms(e['max_ms'])} | "
+                     f"{e['x_hello']:.2f} | {e['median_rss_kb'] / 1024:.1f} MB | {e['zip_bytes'] / 1e6:.2f} MB | {verdict} |")
+    return "\n".join(lines)
+
+
+def md_handler(r: dict) -> str:
+    h = r.get("handler") or {}
+    if "error" in h:
+        return f"Not measured: {h['error']}"
+    lines = [f"Emulator per-call latency (STS GetCallerIdentity, raw HTTP keep-alive, median): "
+             f"{fmt_ms(h['trivial_call_ms_direct'])} ms direct, {fmt_ms(h['trivial_call_ms_proxy'])} ms through the "
+             f"counting proxy. Handler time: event handed out -> response posted, median of {h['repeats'] - 1} warm "
+             "invocations (first invocation shown separately: it opens the connections). Chain: the slowest "
+             "dependent chain of the calls actually made (see method). Goal: handler <= 1.2x chain.", "",
+             "| event | first | warm | AWS calls | sum of call times | slowest chain | handler / chain | result |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name, e in h["events"].items():
+        x = e.get("x_chain")
+        ok = None if x is None else x <= 1.2
+        res = e["status"] if e["status"] == "response" else f"{e['status']}: {e['body'][:80]}"
+        lines.append(f"| `{name}` | {fmt_ms(e['first_ms'])} ms | {fmt_ms(e['warm_ms'])} ms | {e['calls']} | "
+                     f"{fmt_ms(e['warm_serial_ms'])} ms | {fmt_ms(e['warm_chain_ms'])} ms | "
+                     f"{'n/a' if x is None else f'{x:.2f}'} {mark(ok) if ok is not None else ''} | {res.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+def md_sweep(r: dict) -> str:
+    s = r.get("sweep") or {}
+    if "error" in s:
+        return f"Not measured: {s['error']}"
+    lines = []
+    if not s.get("tripline_available"):
+        lines += ["`tripline scan` was not available when this ran: only Custodian was measured.", ""]
+    lines += [f"Median of {s['repeats']} runs per tool and N. CPU = user + sys of the tool's process tree; "
+              "emulator CPU = moto_server's CPU during the run. Verdict: exactly the expected exposed buckets?", "",
+              "| N | tool | wall | CPU | peak RSS | emulator CPU | flagged / expected | missed | wrong |",
+              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    for n, tools in s["runs"].items():
+        for tool, t in tools.items():
+            v = t.get("verdict") or {}
+            if "error" in v:
+                lines.append(f"| {n} | {tool} | failed: {v['error'][:150].replace('|', '/')} | | | | | | |")
+                continue
+            missed = ", ".join(f"{k} x{c}" for k, c in v.get("missed_by_category", {}).items()) or "none"
+            wrong = ", ".join(f"{k} x{c}" for k, c in v.get("wrong_by_category", {}).items()) or "none"
+            lines.append(f"| {n} | {tool} | {t['median_wall_s']:.2f} s | {t['median_cpu_s']:.2f} s | "
+                         f"{t['median_rss_kb'] / 1024:.0f} MB | {t['median_emulator_cpu_s']:.2f} s | "
+                         f"{v.get('flagged')} / {v.get('expected')} | {missed} | {wrong} |")
+    ratios = []
+    for n, tools in s["runs"].items():
+        if "tripline" in tools and "custodian" in tools and tools["tripline"].get("median_wall_s"):
+            tw, cw = tools["tripline"]["median_wall_s"], tools["custodian"]["median_wall_s"]
+            tc, cc = tools["tripline"]["median_cpu_s"], tools["custodian"]["median_cpu_s"]
+            ratios.append(f"| {n} | {cw / tw:.1f}x | {cc / tc if tc else float('inf'):.1f}x | {mark(cw / tw >= 10)} |")
+    if ratios:
+        lines += ["", "| N | Custodian / Tripline wall | Custodian / Tripline CPU | goal >= 10x faster |",
+                  "| ---: | ---: | ---: | --- |", *ratios]
+    return "\n".join(lines)
+
+
+def md_growth(r: dict) -> str:
+    s = r.get("sweep") or {}
+    if "error" in s or not s.get("runs"):
+        return "Not measured."
+    lines = ["| tool | " + " | ".join(f"N={n}: wall, per bucket" for n in s["runs"]) + " | emulator CPU share (largest N) |",
+             "| --- | " + " | ".join("---:" for _ in s["runs"]) + " | ---: |"]
+    tools = sorted({t for v in s["runs"].values() for t in v}, reverse=True)
+    for tool in tools:
+        cells = []
+        last = None
+        for n, v in s["runs"].items():
+            t = v.get(tool)
+            if not t or not t.get("median_wall_s") or "error" in (t.get("verdict") or {}):
+                cells.append("n/a")
+                continue
+            cells.append(f"{t['median_wall_s']:.2f} s, {t['median_wall_s'] / int(n) * 1000:.1f} ms")
+            last = t
+        share = "n/a"
+        if last and last.get("median_emulator_cpu_s") is not None:
+            tot = last["median_emulator_cpu_s"] + last["median_cpu_s"]
+            share = f"{last['median_emulator_cpu_s'] / tot * 100:.0f}%" if tot else "n/a"
+        lines.append(f"| {tool} | " + " | ".join(cells) + f" | {share} |")
+    return "\n".join(lines)
+
+
+SECTIONS = {"machine": md_machine, "criterion": md_criterion, "cold": md_cold, "handler": md_handler,
+            "sweep": md_sweep, "growth": md_growth}
+
+
+def rewrite_doc(r: dict) -> None:
+    text = DOC.read_text()
+    for name, fn in SECTIONS.items():
+        begin, end = f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+        if begin not in text:
+            continue
+        try:
+            body = fn(r)
+        except (KeyError, TypeError, ValueError) as e:
+            body = f"Not rendered: `{e!r}`"
+        pre, rest = text.split(begin, 1)
+        _, post = rest.split(end, 1)
+        text = f"{pre}{begin}\n{body}\n{end}{post}"
+    DOC.write_text(text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="criterion,cold,handler,sweep")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, N up to 200")
+    ap.add_argument("--render", action="store_true", help="only re-render BENCHMARKS.md from bench/results.json")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        rewrite_doc(json.loads(RESULTS.read_text()))
+        return 0
+    only = set(args.only.split(","))
+    prev = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    r = dict(prev)
+    r["machine"] = machine()
+    started = time.time()
+    import criterion_results
+    import functions
+    import sweep
+
+    if "criterion" in only:
+        r["criterion"] = criterion_results.run_benches(1 if args.quick else 3)
+    if "cold" in only:
+        r["cold"] = functions.cold_starts(5 if args.quick else 20)
+    if "handler" in only:
+        r["handler"] = functions.handler_times(4 if args.quick else 8)
+    if "sweep" in only:
+        tripline = ROOT / "target" / "release" / "tripline"
+        has_scan = tripline.exists() and os.system(f"{tripline} scan --help >/dev/null 2>&1") == 0
+        ns = [50, 200] if args.quick else [50, 200, 1000]
+        r["sweep"] = sweep.run_sweeps(ns, 1 if args.quick else 3, tripline if has_scan else None)
+    r["duration_s"] = time.time() - started
+    write_json(RESULTS, r)
+    rewrite_doc(r)
+    log(f"done in {r['duration_s'] / 60:.1f} min; BENCHMARKS.md rewritten")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
