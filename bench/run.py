@@ -145,6 +145,14 @@ def md_sweep(r: dict) -> str:
             lines.append(f"| {n} | {tool} | {t['median_wall_s']:.2f} s | {t['median_cpu_s']:.2f} s | "
                          f"{t['median_rss_kb'] / 1024:.0f} MB | {t['median_emulator_cpu_s']:.2f} s | "
                          f"{v.get('flagged')} / {v.get('expected')} | {missed} | {wrong} |")
+    calls = s.get("calls") or {}
+    if calls:
+        lines += ["", "AWS calls per run (one extra untimed run through the counting proxy, N = "
+                  f"{next(iter(calls.values()))['n']}):", "", "| tool | calls | per bucket | by operation |",
+                  "| --- | ---: | ---: | --- |"]
+        for tool, c in calls.items():
+            ops = ", ".join(f"{k} {v}" for k, v in c["ops"].items())
+            lines.append(f"| {tool} | {c['calls']} | {c['per_bucket']:.1f} | {ops} |")
     ratios = []
     for n, tools in s["runs"].items():
         if "tripline" in tools and "custodian" in tools and tools["tripline"].get("median_wall_s"):

@@ -1,6 +1,6 @@
 """Seeds the emulator with N buckets of a known mix and records the expected verdicts.
 
-Each bucket gets one category (round-robin, so every N >= 15 holds every category). The expected verdict
+Each bucket gets one category (round-robin, so every N >= 16 holds every category). The expected verdict
 follows the Amazon S3 User Guide, "Blocking public access to your Amazon S3 storage", section "The meaning
 of 'public'" (quoted in shared/reference/aws-public-definition.md):
 

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from common import BENCH, BENCH_VENV, OUT, Moto, clean_env, log, median, run_timed
+from count_proxy import CountingProxy
 import seed_s3
 
 # Tripline rules whose findings mean "this bucket is exposed" (when not neutralised by Block Public Access).
@@ -91,6 +92,34 @@ def tripline_cmd(tripline: Path, url: str) -> list[str]:
     return [str(tripline), "scan", "--endpoint-url", url, "--format", "json"]
 
 
+def tools_argv(custodian: Path, policy: Path, tripline: Path | None, n: int) -> dict:
+    out = {"custodian": lambda url: [str(custodian), "run", "--cache-period", "0", "-r", "us-east-1", "-s",
+                                     str(OUT / f"c7n-calls-{n}"), str(policy)]}
+    if tripline:
+        out["tripline"] = lambda url: tripline_cmd(tripline, url)
+    return out
+
+
+def count_calls(moto: Moto, tools: dict, env: dict, n: int) -> dict:
+    """One extra, untimed run per tool through the counting proxy: how many AWS calls, of which kinds."""
+    out = {}
+    proxy = CountingProxy(moto.url)
+    try:
+        for tool, argv in tools.items():
+            proxy.clear()
+            e = dict(env, AWS_ENDPOINT_URL=proxy.url)
+            run_timed(argv(proxy.url), e, cwd=OUT)
+            ops: dict[str, int] = {}
+            for c in proxy.calls:
+                ops[c.operation] = ops.get(c.operation, 0) + 1
+            out[tool] = {"n": n, "calls": len(proxy.calls), "per_bucket": len(proxy.calls) / n,
+                         "ops": dict(sorted(ops.items(), key=lambda kv: -kv[1]))}
+            log(f"{tool} N={n}: {len(proxy.calls)} AWS calls ({len(proxy.calls) / n:.1f} per bucket)")
+    finally:
+        proxy.close()
+    return out
+
+
 def run_sweeps(ns: list[int], repeats: int, tripline: Path | None) -> dict:
     custodian = BENCH_VENV / "bin" / "custodian"
     policy = BENCH / "custodian" / "s3-public.yml"
@@ -145,4 +174,6 @@ def run_sweeps(ns: list[int], repeats: int, tripline: Path | None) -> dict:
                     "verdict": verdict,
                 }
             results["runs"][str(n)] = per_tool
+            if n == ns[0]:
+                results["calls"] = count_calls(moto, tools_argv(custodian, policy, tripline, n), env, n)
     return results
