@@ -3,8 +3,10 @@
 //! privilege-escalation combos and remediation planning.
 
 pub mod acl;
+pub mod actions;
 pub mod cross_account;
 pub mod exposure;
+pub mod glob;
 pub mod grammar;
 pub mod public;
 

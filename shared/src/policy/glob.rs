@@ -1,0 +1,405 @@
+//! Exact `*` / `?` glob languages: matching, inclusion with witnesses, and the partition of strings into
+//! atoms by which patterns match them.
+//!
+//! A glob is compiled to a linear NFA (one state per token position). Inclusion and atoms are decided on
+//! the product of those NFAs, explored breadth-first over an alphabet made of every literal character of
+//! the patterns plus one character that none of them uses (all such characters behave alike). This is
+//! exact: a product state reached by some string is reached by a string over that alphabet. (`globset`
+//! and `wildmatch` only match; neither decides inclusion.)
+
+use std::collections::{HashMap, VecDeque};
+
+/// One token of a glob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tok {
+    Lit(char),
+    /// `*`: any sequence, including empty.
+    Star,
+    /// `?`: exactly one character.
+    One,
+}
+
+/// A compiled glob pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Glob {
+    pub toks: Vec<Tok>,
+}
+
+/// Upper bound on explored product states; beyond it the caller must answer "cannot prove".
+pub const MAX_STATES: usize = 200_000;
+
+impl Glob {
+    /// Compiles `pattern`. With `variables` (policy Version 2012-10-17), `${*}`, `${?}` and `${$}` are the
+    /// literal characters `*`, `?`, `$`; other `${...}` variables stay literal text (a variable stands for
+    /// one value per request, which only an identical variable is sure to match).
+    pub fn parse(pattern: &str, variables: bool) -> Glob {
+        let mut toks = Vec::with_capacity(pattern.len());
+        let mut rest = pattern;
+        while let Some(c) = rest.chars().next() {
+            if variables {
+                let escaped = [("${*}", '*'), ("${?}", '?'), ("${$}", '$')]
+                    .iter()
+                    .find(|(e, _)| rest.starts_with(e));
+                if let Some((e, lit)) = escaped {
+                    toks.push(Tok::Lit(*lit));
+                    rest = &rest[e.len()..];
+                    continue;
+                }
+            }
+            toks.push(match c {
+                '*' => Tok::Star,
+                '?' => Tok::One,
+                other => Tok::Lit(other),
+            });
+            rest = &rest[c.len_utf8()..];
+        }
+        // Collapse runs of `*`.
+        toks.dedup_by(|a, b| *a == Tok::Star && *b == Tok::Star);
+        Glob { toks }
+    }
+
+    /// A glob matching exactly `s`.
+    pub fn literal(s: &str) -> Glob {
+        Glob {
+            toks: s.chars().map(Tok::Lit).collect(),
+        }
+    }
+
+    /// Whether the pattern has no wildcard.
+    pub fn is_literal(&self) -> bool {
+        self.toks.iter().all(|t| matches!(t, Tok::Lit(_)))
+    }
+
+    /// Whether the pattern matches every string.
+    pub fn is_universal(&self) -> bool {
+        self.toks == [Tok::Star]
+    }
+
+    /// The text this pattern matches when it has no wildcard.
+    pub fn literal_text(&self) -> Option<String> {
+        self.toks
+            .iter()
+            .map(|t| match t {
+                Tok::Lit(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The pattern written out with `*` and `?` as characters: a readable string the pattern matches.
+    pub fn rendering(&self) -> String {
+        self.toks
+            .iter()
+            .map(|t| match t {
+                Tok::Lit(c) => *c,
+                Tok::Star => '*',
+                Tok::One => '?',
+            })
+            .collect()
+    }
+
+    /// Whether `s` is in the language (linear-time NFA simulation).
+    pub fn matches(&self, s: &str) -> bool {
+        let mut set = vec![false; self.toks.len() + 1];
+        set[0] = true;
+        close(&self.toks, &mut set);
+        let mut next = vec![false; set.len()];
+        for c in s.chars() {
+            next.iter_mut().for_each(|x| *x = false);
+            let mut any = false;
+            for (i, tok) in self.toks.iter().enumerate() {
+                if !set[i] {
+                    continue;
+                }
+                match tok {
+                    Tok::Star => {
+                        next[i] = true;
+                        any = true;
+                    }
+                    Tok::One => {
+                        next[i + 1] = true;
+                        any = true;
+                    }
+                    Tok::Lit(l) if *l == c => {
+                        next[i + 1] = true;
+                        any = true;
+                    }
+                    Tok::Lit(_) => {}
+                }
+            }
+            if !any {
+                return false;
+            }
+            close(&self.toks, &mut next);
+            std::mem::swap(&mut set, &mut next);
+        }
+        set[self.toks.len()]
+    }
+}
+
+fn close(toks: &[Tok], set: &mut [bool]) {
+    for i in 0..toks.len() {
+        if set[i] && toks[i] == Tok::Star {
+            set[i + 1] = true;
+        }
+    }
+}
+
+/// Product state: for each live pattern, its sorted NFA positions. Encoded flat as
+/// `[pattern, count, positions...]*` so it can be hashed.
+type State = Vec<u32>;
+
+fn closure_positions(toks: &[Tok], positions: &mut Vec<u32>) {
+    let mut i = 0;
+    while i < positions.len() {
+        let p = positions[i] as usize;
+        if p < toks.len() && toks[p] == Tok::Star && !positions.contains(&(p as u32 + 1)) {
+            positions.push(p as u32 + 1);
+        }
+        i += 1;
+    }
+    positions.sort_unstable();
+    positions.dedup();
+}
+
+fn start_state(globs: &[&Glob]) -> State {
+    let mut st = Vec::new();
+    for (k, g) in globs.iter().enumerate() {
+        let mut pos = vec![0u32];
+        closure_positions(&g.toks, &mut pos);
+        st.push(k as u32);
+        st.push(pos.len() as u32);
+        st.extend(pos);
+    }
+    st
+}
+
+/// `None` for the "other" character (one no pattern uses).
+fn step(globs: &[&Glob], st: &State, c: Option<char>) -> State {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut pos = Vec::new();
+    while i < st.len() {
+        let k = st[i] as usize;
+        let n = st[i + 1] as usize;
+        let toks = &globs[k].toks;
+        pos.clear();
+        for &p in &st[i + 2..i + 2 + n] {
+            let p = p as usize;
+            match toks.get(p) {
+                Some(Tok::Star) => pos.push(p as u32),
+                Some(Tok::One) => pos.push(p as u32 + 1),
+                Some(Tok::Lit(l)) if Some(*l) == c => pos.push(p as u32 + 1),
+                _ => {}
+            }
+        }
+        if !pos.is_empty() {
+            closure_positions(toks, &mut pos);
+            out.push(k as u32);
+            out.push(pos.len() as u32);
+            out.extend(pos.iter().copied());
+        }
+        i += 2 + n;
+    }
+    out
+}
+
+/// Which patterns accept in state `st` (bit `k` set for pattern `k`).
+fn accepting(globs: &[&Glob], st: &State, words: usize) -> Vec<u64> {
+    let mut sig = vec![0u64; words];
+    let mut i = 0;
+    while i < st.len() {
+        let k = st[i] as usize;
+        let n = st[i + 1] as usize;
+        if st[i + 2..i + 2 + n].contains(&(globs[k].toks.len() as u32)) {
+            sig[k / 64] |= 1 << (k % 64);
+        }
+        i += 2 + n;
+    }
+    sig
+}
+
+/// The characters a live pattern can consume literally next.
+fn next_chars(globs: &[&Glob], st: &State, out: &mut Vec<char>) {
+    out.clear();
+    let mut i = 0;
+    while i < st.len() {
+        let k = st[i] as usize;
+        let n = st[i + 1] as usize;
+        for &p in &st[i + 2..i + 2 + n] {
+            if let Some(Tok::Lit(c)) = globs[k].toks.get(p as usize) {
+                out.push(*c);
+            }
+        }
+        i += 2 + n;
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// A character no pattern uses literally (stands for all such characters).
+fn other_char(globs: &[&Glob]) -> char {
+    let used = |c: char| globs.iter().any(|g| g.toks.contains(&Tok::Lit(c)));
+    ['x', 'z', 'q', '0', '_', '~', '#']
+        .into_iter()
+        .chain(('\u{100}'..='\u{2FF}').filter(|c| !c.is_whitespace()))
+        .find(|c| !used(*c))
+        .unwrap_or('\u{10FFFF}')
+}
+
+/// One atom of the partition of all strings by the patterns that match them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Atom {
+    /// Bit `k` is set when pattern `k` matches the atom's strings.
+    pub signature: Vec<u64>,
+    /// A shortest string of the atom (readable renderings of the patterns are preferred when they fall in
+    /// the atom).
+    pub witness: String,
+}
+
+/// Partitions all strings by which of `globs` match them; returns every non-empty class with a witness,
+/// or `None` when the exploration exceeds [`MAX_STATES`].
+pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
+    let words = globs.len().div_ceil(64).max(1);
+    let other = other_char(globs);
+    let mut seen: HashMap<State, usize> = HashMap::new();
+    // (state, parent index, char)
+    let mut nodes: Vec<(State, usize, char)> = Vec::new();
+    let mut found: HashMap<Vec<u64>, usize> = HashMap::new();
+    let start = start_state(globs);
+    seen.insert(start.clone(), 0);
+    nodes.push((start, usize::MAX, ' '));
+    let mut queue = VecDeque::from([0usize]);
+    let mut chars = Vec::new();
+    while let Some(idx) = queue.pop_front() {
+        let st = nodes[idx].0.clone();
+        found.entry(accepting(globs, &st, words)).or_insert(idx);
+        if st.is_empty() {
+            continue; // dead state: only the empty signature, already recorded
+        }
+        next_chars(globs, &st, &mut chars);
+        let alphabet: Vec<Option<char>> = chars.iter().copied().map(Some).chain([None]).collect();
+        for c in alphabet {
+            let nx = step(globs, &st, c);
+            if !seen.contains_key(&nx) {
+                if nodes.len() >= MAX_STATES {
+                    return None;
+                }
+                seen.insert(nx.clone(), nodes.len());
+                nodes.push((nx, idx, c.unwrap_or(other)));
+                queue.push_back(nodes.len() - 1);
+            }
+        }
+    }
+    let path = |mut i: usize| {
+        let mut s = Vec::new();
+        while i != 0 && i != usize::MAX {
+            s.push(nodes[i].2);
+            i = nodes[i].1;
+        }
+        s.into_iter().rev().collect::<String>()
+    };
+    let mut out: Vec<Atom> = found
+        .into_iter()
+        .map(|(signature, idx)| Atom {
+            signature,
+            witness: path(idx),
+        })
+        .collect();
+    // Prefer readable witnesses: a pattern's own rendering, when it lies in the atom.
+    for g in globs {
+        let r = g.rendering();
+        let mut sig = vec![0u64; words];
+        for (k, h) in globs.iter().enumerate() {
+            if h.matches(&r) {
+                sig[k / 64] |= 1 << (k % 64);
+            }
+        }
+        if let Some(a) = out.iter_mut().find(|a| a.signature == sig) {
+            if a.witness.is_empty() || !globs.iter().any(|h| h.rendering() == a.witness) {
+                a.witness = r;
+            }
+        }
+    }
+    out.sort_by(|a, b| a.witness.cmp(&b.witness));
+    Some(out)
+}
+
+/// Whether `L(p) ⊆ L(q1) ∪ ... ∪ L(qn)`. `Ok(None)` when included, `Ok(Some(witness))` with a string of
+/// `p` matched by none of `qs` otherwise, `Err(())` when the exploration exceeds [`MAX_STATES`].
+#[allow(clippy::result_unit_err)]
+pub fn uncovered(p: &Glob, qs: &[&Glob]) -> Result<Option<String>, ()> {
+    let mut all: Vec<&Glob> = vec![p];
+    all.extend_from_slice(qs);
+    let atoms = atoms(&all).ok_or(())?;
+    Ok(atoms
+        .into_iter()
+        .find(|a| {
+            a.signature[0] & 1 == 1
+                && a.signature.iter().enumerate().all(|(w, bits)| {
+                    let mask = if w == 0 { !1u64 } else { !0u64 };
+                    bits & mask == 0
+                })
+        })
+        .map(|a| a.witness))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn g(s: &str) -> Glob {
+        Glob::parse(s, true)
+    }
+
+    #[test]
+    fn matching() {
+        let cases = [
+            ("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/y", true),
+            ("arn:aws:s3:::b/*", "arn:aws:s3:::c/x", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*", "", true),
+            ("a*b*c", "aXbYbc", true),
+            ("${*}", "*", true),
+            ("${*}", "x", false),
+        ];
+        for (p, s, m) in cases {
+            assert_eq!(g(p).matches(s), m, "{p} ~ {s}");
+        }
+    }
+
+    #[test]
+    fn inclusion() {
+        // (p, qs, included)
+        let cases: Vec<(&str, Vec<&str>, bool)> = vec![
+            ("arn:aws:s3:::b/a*", vec!["arn:aws:s3:::b/*"], true),
+            ("arn:aws:s3:::b/*", vec!["arn:aws:s3:::b/a*"], false),
+            (
+                "arn:aws:s3:::b/*",
+                vec!["arn:aws:s3:::b/a*", "arn:aws:s3:::b/"],
+                false,
+            ),
+            ("a*", vec!["a", "a?*"], true),
+            ("??", vec!["a?", "?b"], false),
+            ("*", vec!["?*"], false),
+            ("*", vec!["", "?*"], true),
+            ("a*b", vec!["a*"], true),
+            ("x${aws:username}", vec!["x*"], true),
+            ("x*", vec!["x${aws:username}"], false),
+        ];
+        for (p, qs, inc) in cases {
+            let qs: Vec<Glob> = qs.into_iter().map(g).collect();
+            let refs: Vec<&Glob> = qs.iter().collect();
+            let r = uncovered(&g(p), &refs).unwrap();
+            assert_eq!(r.is_none(), inc, "{p} in {qs:?}: {r:?}");
+            if let Some(w) = r {
+                assert!(
+                    g(p).matches(&w) && !qs.iter().any(|q| q.matches(&w)),
+                    "bad witness {w}"
+                );
+            }
+        }
+    }
+}
