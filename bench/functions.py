@@ -197,35 +197,41 @@ def seed_for_event(url: str, event: dict) -> None:
                 s3.put_bucket_acl(Bucket=b, ACL=acl[0] if isinstance(acl, list) else acl)
         elif d.get("eventSource") == "iam.amazonaws.com":
             iam = boto3.client("iam", **kw)
-            if rp.get("policyArn") and name in ("CreatePolicyVersion", "SetDefaultPolicyVersion"):
-                pname = rp["policyArn"].rsplit("/", 1)[-1]
+            arn = rp.get("policyArn") or ""
+            if arn.startswith("arn:aws:iam::") and ":policy/" in arn and "::aws:policy" not in arn:
+                # Customer-managed policy: create it (narrow v1), then replay what the event did.
+                path_name = arn.split(":policy/", 1)[1]
+                pname = path_name.rsplit("/", 1)[-1]
+                path = "/" + path_name[: -len(pname)] if "/" in path_name else "/"
                 narrow = {"Version": "2012-10-17", "Statement": [
                     {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"}]}
                 try:
-                    iam.create_policy(PolicyName=pname, PolicyDocument=json.dumps(narrow))
+                    iam.create_policy(PolicyName=pname, Path=path, PolicyDocument=json.dumps(narrow))
                 except iam.exceptions.EntityAlreadyExistsException:
                     pass
                 doc = rp.get("policyDocument")
                 if name == "CreatePolicyVersion" and doc:
+                    iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc,
+                                              SetAsDefault=bool(rp.get("setAsDefault", True)))
+                if name == "SetDefaultPolicyVersion" and rp.get("versionId"):
+                    want = int(str(rp["versionId"]).lstrip("v") or 1)
+                    have = len(iam.list_policy_versions(PolicyArn=arn)["Versions"])
+                    wide = {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+                    for _ in range(have, want):
+                        iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(wide), SetAsDefault=False)
+                    iam.set_default_policy_version(PolicyArn=arn, VersionId=rp["versionId"])
+            trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+                "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+            for key, create in (("roleName", lambda v: iam.create_role(
+                    RoleName=v, AssumeRolePolicyDocument=json.dumps(trust))),
+                    ("userName", lambda v: iam.create_user(UserName=v)),
+                    ("groupName", lambda v: iam.create_group(GroupName=v))):
+                if rp.get(key):
                     try:
-                        iam.create_policy_version(PolicyArn=rp["policyArn"], PolicyDocument=doc,
-                                                  SetAsDefault=bool(rp.get("setAsDefault", True)))
-                    except Exception:  # noqa: BLE001 - best effort seeding
+                        create(rp[key])
+                    except iam.exceptions.EntityAlreadyExistsException:
                         pass
-            role = rp.get("roleName")
-            if role:
-                trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-                    "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-                try:
-                    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
-                except iam.exceptions.EntityAlreadyExistsException:
-                    pass
-            user = rp.get("userName")
-            if user:
-                try:
-                    iam.create_user(UserName=user)
-                except iam.exceptions.EntityAlreadyExistsException:
-                    pass
     except Exception as e:  # noqa: BLE001 - seeding is best effort; the handler's answer is recorded
         log(f"seeding for {name} failed: {e}")
 
