@@ -174,24 +174,38 @@ def md_growth(r: dict) -> str:
     s = r.get("sweep") or {}
     if "error" in s or not s.get("runs"):
         return "Not measured."
-    lines = ["| tool | " + " | ".join(f"N={n}: wall, per bucket" for n in s["runs"]) + " | emulator CPU share (largest N) |",
-             "| --- | " + " | ".join("---:" for _ in s["runs"]) + " | ---: |"]
+    ns = list(s["runs"])
+    lines = ["| tool | " + " | ".join(f"N={n}" for n in ns) + " | marginal per bucket | emulator CPU share (largest N) |",
+             "| --- | " + " | ".join("---:" for _ in ns) + " | ---: | ---: |"]
     tools = sorted({t for v in s["runs"].values() for t in v}, reverse=True)
     for tool in tools:
-        cells = []
-        last = None
-        for n, v in s["runs"].items():
-            t = v.get(tool)
+        cells, pts, last = [], [], None
+        for n in ns:
+            t = s["runs"][n].get(tool)
             if not t or not t.get("median_wall_s") or "error" in (t.get("verdict") or {}):
                 cells.append("n/a")
                 continue
-            cells.append(f"{t['median_wall_s']:.2f} s, {t['median_wall_s'] / int(n) * 1000:.1f} ms")
+            cells.append(f"{t['median_wall_s']:.2f} s ({t['median_wall_s'] / int(n) * 1000:.1f} ms/bucket)")
+            pts.append((int(n), t["median_wall_s"]))
             last = t
+        marginal = "n/a"
+        if len(pts) >= 2:
+            (n1, t1), (n2, t2) = pts[-2], pts[-1]
+            marginal = f"{(t2 - t1) / (n2 - n1) * 1000:.1f} ms ({n1}->{n2})"
         share = "n/a"
-        if last and last.get("median_emulator_cpu_s") is not None:
+        if last and last.get("median_emulator_cpu_s") is not None and last.get("median_cpu_s") is not None:
             tot = last["median_emulator_cpu_s"] + last["median_cpu_s"]
             share = f"{last['median_emulator_cpu_s'] / tot * 100:.0f}%" if tot else "n/a"
-        lines.append(f"| {tool} | " + " | ".join(cells) + f" | {share} |")
+        lines.append(f"| {tool} | " + " | ".join(cells) + f" | {marginal} | {share} |")
+    cap = s.get("emulator_calls_per_s")
+    calls = s.get("calls") or {}
+    if cap:
+        lines += ["", "Emulator ceiling: moto_server answers " + ", ".join(
+            f"{v:,.0f} calls/s with {k} client(s)" for k, v in cap.items()) + " (S3 GetBucketAcl, raw HTTP)."]
+        best = max(cap.values())
+        for tool, c in calls.items():
+            lines.append(f"At {c['per_bucket']:.1f} calls per bucket, {tool} cannot sweep faster than "
+                         f"{c['per_bucket'] / best * 1000:.1f} ms per bucket against this emulator.")
     return "\n".join(lines)
 
 

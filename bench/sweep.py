@@ -92,6 +92,38 @@ def tripline_cmd(tripline: Path, url: str) -> list[str]:
     return [str(tripline), "scan", "--endpoint-url", url, "--format", "json"]
 
 
+def emulator_capacity(moto: Moto, buckets: list[str], threads: int, seconds: float = 3.0) -> float:
+    """Calls per second moto_server answers (S3 GetBucketAcl over raw keep-alive HTTP, `threads` clients):
+    the ceiling any sweep against this emulator runs into."""
+    import http.client
+    import threading
+    import time
+    import urllib.parse
+
+    u = urllib.parse.urlsplit(moto.url)
+    headers = {"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, "
+                                "SignedHeaders=host, Signature=0"}
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        k = i
+        while time.perf_counter() < stop:
+            conn.request("GET", f"/{buckets[k % len(buckets)]}?acl", headers=headers)
+            conn.getresponse().read()
+            counts[i] += 1
+            k += threads
+        conn.close()
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(counts) / seconds
+
+
 def tools_argv(custodian: Path, policy: Path, tripline: Path | None, n: int) -> dict:
     out = {"custodian": lambda url: [str(custodian), "run", "--cache-period", "0", "-r", "us-east-1", "-s",
                                      str(OUT / f"c7n-calls-{n}"), str(policy)]}
@@ -236,4 +268,7 @@ def run_sweeps(ns: list[int], repeats: int, tripline: Path | None) -> dict:
             results["runs"][str(n)] = per_tool
             if n == ns[0]:
                 results["calls"] = count_calls(moto, tools_argv(custodian, policy, tripline, n), env, n)
+                names = sorted(expected["buckets"])
+                results["emulator_calls_per_s"] = {str(k): emulator_capacity(moto, names, k) for k in (1, 8)}
+                log(f"emulator capacity: {results['emulator_calls_per_s']} calls/s")
     return results
