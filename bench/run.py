@@ -209,8 +209,32 @@ def md_growth(r: dict) -> str:
     return "\n".join(lines)
 
 
+def md_engine(r: dict) -> str:
+    e = r.get("engine") or {}
+    if not e or "error" in e:
+        return f"Not measured: {e.get('error', 'not run')}"
+    cv, tv = e["custodian_verdict"], e.get("tripline_verdict") or {}
+
+    def verdict(v: dict) -> str:
+        if not v:
+            return "n/a"
+        miss = ", ".join(f"{k} x{c}" for k, c in v["missed_by_category"].items()) or "none"
+        wrong = ", ".join(f"{k} x{c}" for k, c in v["wrong_by_category"].items()) or "none"
+        return f"{v['flagged']} / {v['expected']} (missed: {miss}; wrong: {wrong})"
+
+    t = e.get("tripline_ns_per_bucket")
+    lines = [f"{e['n']} recorded buckets, median of repeated passes.", "",
+             "| engine | time per bucket | x Tripline | flagged / expected |", "| --- | ---: | ---: | --- |",
+             f"| Tripline (`bench/engine-eval`, release) | {fmt_ns(t) if t else 'n/a'} | 1 | {verdict(tv)} |",
+             f"| Custodian filters (`s3-public.yml`) | {fmt_ns(e['custodian_ns_per_bucket'])} | "
+             f"{e['ratio']:.0f}x | {verdict(cv)} |" if t else "",
+             f"| Custodian filters without `check-public-block` | {fmt_ns(e['custodian_pure_ns_per_bucket'])} | "
+             f"{e['ratio_pure']:.1f}x | (not comparable: ignores Block Public Access) |" if t else ""]
+    return "\n".join(x for x in lines if x is not None)
+
+
 SECTIONS = {"machine": md_machine, "criterion": md_criterion, "cold": md_cold, "handler": md_handler,
-            "sweep": md_sweep, "growth": md_growth}
+            "sweep": md_sweep, "engine": md_engine, "growth": md_growth}
 
 
 def rewrite_doc(r: dict) -> None:
@@ -231,7 +255,7 @@ def rewrite_doc(r: dict) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="criterion,cold,handler,sweep")
+    ap.add_argument("--only", default="criterion,cold,handler,sweep,engine")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, N up to 200")
     ap.add_argument("--render", action="store_true", help="only re-render BENCHMARKS.md from bench/results.json")
     args = ap.parse_args()
@@ -259,6 +283,13 @@ def main() -> int:
         has_scan = tripline.exists() and os.system(f"{tripline} scan --help >/dev/null 2>&1") == 0
         ns = [50, 200] if args.quick else [50, 200, 1000]
         r["sweep"] = sweep.run_sweeps(ns, 1 if args.quick else 3, tripline if has_scan else None)
+    if "engine" in only:
+        import c7n_eval
+        import seed_s3
+        from common import Moto
+
+        with Moto() as moto:
+            r["engine"] = c7n_eval.engine_vs_engine(moto, seed_s3.seed(moto.url, 200))
     r["duration_s"] = time.time() - started
     write_json(RESULTS, r)
     rewrite_doc(r)

@@ -30,5 +30,8 @@ done
 echo "bench: cargo build --release ${pkgs[*]}" >&2
 "$CARGO" build --release "${pkgs[@]}"
 
+# Tripline's engine over recorded bucket data (its own workspace: never part of `make test`).
+"$CARGO" build --release --manifest-path bench/engine-eval/Cargo.toml --target-dir target
+
 # 4. Measure and rewrite BENCHMARKS.md.
 exec "$VENV/bin/python" bench/run.py "$@"
