@@ -22,5 +22,5 @@ pub mod aws;
 
 pub use change::{Actor, Change, ChangeSource, IdentityType, Outcome, Payload, Resource};
 pub use error::IntakeError;
-pub use intake::{intake, Intake};
+pub use intake::{intake, intake_oversized_item, Intake, OversizedContext, MAX_PAYLOAD_BYTES};
 pub use state::{PublicAccessBlock, State, StateNeed};

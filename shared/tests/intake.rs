@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use tripline::{intake, ChangeSource, IdentityType, Intake, IntakeError, Outcome, Payload};
+use tripline::{
+    intake, intake_oversized_item, ChangeSource, IdentityType, Intake, IntakeError, Outcome,
+    OversizedContext, Payload,
+};
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -91,6 +94,15 @@ const EXPECTED: &[Row] = &[
     // Snapshot ARNs have an empty account field (Service Authorization Reference, Amazon EC2 resource types).
     ("cloudtrail-ec2-modify-snapshot-attribute-all.json", Src::Trail, "ec2.amazonaws.com", "ModifySnapshotAttribute", "AssumedRole", OK, "AWS::EC2::Snapshot", "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0"),
     ("cloudtrail-lambda-add-permission-public.json", Src::Trail, "lambda.amazonaws.com", "AddPermission20150331v2", "IAMUser", OK, "AWS::Lambda::Function", "arn:aws:lambda:us-east-1:111122223333:function:report-export"),
+    // AWS Config via EventBridge: the item and a diff (Config has no actor; IAM items are in region `global`).
+    ("config-s3-bucket-item-change.json", Src::Item, "AWS::S3::Bucket", "UPDATE", "Unknown", OK, "AWS::S3::Bucket", "arn:aws:s3:::reports-prod"),
+    ("config-iam-role-item-change.json", Src::Item, "AWS::IAM::Role", "UPDATE", "Unknown", OK, "AWS::IAM::Role", "arn:aws:iam::111122223333:role/partner-access"),
+    // Custom-rule invocations (AWS Config Developer Guide, "Example Events for AWS Config Rules").
+    ("configrule-s3-bucket-invocation.json", Src::Rule, "AWS::S3::Bucket", "UPDATE", "Unknown", OK, "AWS::S3::Bucket", "arn:aws:s3:::reports-prod"),
+    ("configrule-iam-role-invocation.json", Src::Rule, "AWS::IAM::Role", "UPDATE", "Unknown", OK, "AWS::IAM::Role", "arn:aws:iam::111122223333:role/partner-access"),
+    ("configrule-scheduled-notification.json", Src::Rule, "AWS::Config::ConfigRule", "Scheduled", "Unknown", OK, "AWS::Config::ConfigRule", "arn:aws:config:us-east-1:111122223333:config-rule/config-rule-7xk2qp"),
+    // Config delivery channel -> SNS -> Lambda: the notification is the SNS `Message` string.
+    ("sns-config-item-change.json", Src::Item, "AWS::IAM::Policy", "UPDATE", "Unknown", OK, "AWS::IAM::Policy", "arn:aws:iam::111122223333:policy/app-deployer"),
 ];
 
 #[test]
@@ -176,6 +188,31 @@ const PAYLOAD_CHECKS: &[(&str, &str, &str)] = &[
     ("cloudtrail-iam-create-access-key-root.json", "/actor/session_issuer", "null"),
     ("cloudtrail-iam-create-access-key-root.json", "/resources/1/name", r#""AKIA4EXAMPLER8T2QW6N""#),
     ("cloudtrail-iam-attach-role-policy-admin.json", "/resources/1/arn", r#""arn:aws:iam::aws:policy/AdministratorAccess""#),
+    // Config: URL-encoded IAM documents decoded in the configuration and in the diff.
+    ("config-iam-role-item-change.json", "/payload/configuration/assumeRolePolicyDocument/Statement/0/Principal", r#"{"AWS":"*"}"#),
+    ("config-iam-role-item-change.json", "/payload/configuration/rolePolicyList/0/policyDocument/Statement/0/Action", r#"["s3:GetObject"]"#),
+    ("config-iam-role-item-change.json", "/payload/diff/changedProperties/Configuration.AssumeRolePolicyDocument/previousValue/Statement/0/Principal", r#"{"AWS":"arn:aws:iam::444455556666:root"}"#),
+    ("config-iam-role-item-change.json", "/payload/diff/changedProperties/Configuration.AssumeRolePolicyDocument/updatedValue/Statement/0/Principal", r#"{"AWS":"*"}"#),
+    ("config-iam-role-item-change.json", "/region", r#""global""#),
+    // S3 items: JSON-string supplementary values (ACL, policy text) decoded; Block Public Access as logged.
+    ("config-s3-bucket-item-change.json", "/payload/supplementary/BucketPolicy/policyText/Statement/0/Principal", r#""*""#),
+    ("config-s3-bucket-item-change.json", "/payload/supplementary/AccessControlList/grantList/0/permission", r#""FullControl""#),
+    ("config-s3-bucket-item-change.json", "/payload/supplementary/PublicAccessBlockConfiguration/blockPublicPolicy", "false"),
+    ("config-s3-bucket-item-change.json", "/payload/diff/changedProperties/SupplementaryConfiguration.BucketPolicy/previousValue/policyText/Statement/0/Sid", r#""DenyInsecureTransport""#),
+    ("config-s3-bucket-item-change.json", "/payload/diff/changedProperties/SupplementaryConfiguration.PublicAccessBlockConfiguration/previousValue/blockPublicAcls", "true"),
+    ("config-s3-bucket-item-change.json", "/payload/tags/env", r#""prod""#),
+    ("config-s3-bucket-item-change.json", "/payload/status", r#""OK""#),
+    // EventBridge Config events keep the envelope id as the event id.
+    ("config-s3-bucket-item-change.json", "/event_id", r#""09b53bd8-0bd9-538a-bde7-75d5b550fc5a""#),
+    // Rule invocations carry what PutEvaluations needs; ruleParameters parsed from its JSON string.
+    ("configrule-s3-bucket-invocation.json", "/source/config_rule_name", r#""tripline-on-config""#),
+    ("configrule-s3-bucket-invocation.json", "/source/rule_parameters/TrustedAccountIds", r#""444455556666""#),
+    ("configrule-iam-role-invocation.json", "/payload/diff", "null"),
+    ("configrule-scheduled-notification.json", "/payload/kind", r#""scheduled""#),
+    ("configrule-scheduled-notification.json", "/source/message_type", r#""ScheduledNotification""#),
+    ("sns-config-item-change.json", "/payload/configuration/policyVersionList/1/document/Statement/2/Action", r#"["lambda:CreateFunction","iam:PassRole"]"#),
+    ("sns-config-item-change.json", "/payload/diff/changedProperties/Configuration.PolicyVersionList.1/updatedValue/document/Statement/2/Sid", r#""CreateFunctions""#),
+    ("sns-config-item-change.json", "/payload/diff/changedProperties/Configuration.DefaultVersionId/updatedValue", r#""v3""#),
 ];
 
 #[test]
@@ -439,5 +476,156 @@ fn irrelevant_payloads_are_ignored_with_a_reason() {
             }
             other => panic!("{case}: expected ignored, got {other:?}"),
         }
+    }
+}
+
+#[test]
+fn oversized_notification_asks_for_the_item_then_takes_it() {
+    // AWS Config Developer Guide, "Example Events for AWS Config Rules": oversized items are announced with
+    // `s3DeliverySummary.s3BucketLocation` = `bucket/key`.
+    let announced = intake(&load("configrule-oversized-notification.json")).unwrap();
+    let Intake::FetchOversized {
+        bucket,
+        key,
+        result_token,
+        config_rule_name,
+        ..
+    } = &announced
+    else {
+        panic!("expected a fetch, got {announced:?}");
+    };
+    assert_eq!(bucket, "config-bucket-111122223333");
+    assert!(
+        key.starts_with("AWSLogs/111122223333/Config/global/") && key.ends_with(".json.gz"),
+        "{key}"
+    );
+    assert!(result_token.as_deref().is_some_and(|t| !t.is_empty()));
+    assert_eq!(config_rule_name.as_deref(), Some("tripline-on-config"));
+    let ctx = announced.oversized_context().unwrap();
+
+    // The S3 object is the full notification; here, the one the SNS sample carries.
+    let sns: Value = serde_json::from_slice(&load("sns-config-item-change.json")).unwrap();
+    let full = sns["Records"][0]["Sns"]["Message"]
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let bare_item =
+        serde_json::to_vec(&serde_json::from_slice::<Value>(&full).unwrap()["configurationItem"]).unwrap();
+    // (case, fetched bytes, context, expected diff is null)
+    let cases = [
+        ("full notification", full.clone(), ctx.clone(), false),
+        ("bare configuration item", bare_item, ctx.clone(), true),
+        (
+            "outside a rule invocation",
+            full,
+            OversizedContext::default(),
+            false,
+        ),
+    ];
+    for (case, bytes, ctx, diff_is_null) in cases {
+        let Ok(Intake::Change(change)) = intake_oversized_item(&bytes, &ctx) else {
+            panic!("{case}: expected a change");
+        };
+        assert_eq!(change.service, "AWS::IAM::Policy", "{case}");
+        assert_eq!(
+            change.resources[0].arn.as_deref(),
+            Some("arn:aws:iam::111122223333:policy/app-deployer"),
+            "{case}"
+        );
+        match (&change.source, &ctx.result_token) {
+            (
+                ChangeSource::ConfigRule {
+                    result_token,
+                    message_type,
+                    ..
+                },
+                Some(token),
+            ) => {
+                assert_eq!(result_token, token, "{case}");
+                assert_eq!(
+                    message_type, "OversizedConfigurationItemChangeNotification",
+                    "{case}"
+                );
+            }
+            (ChangeSource::ConfigItem { message_type }, None) => {
+                assert_eq!(
+                    message_type, "OversizedConfigurationItemChangeNotification",
+                    "{case}"
+                )
+            }
+            (source, token) => panic!("{case}: source {source:?} with token {token:?}"),
+        }
+        let Payload::Config {
+            configuration, diff, ..
+        } = &change.payload
+        else {
+            panic!("{case}: expected a config payload");
+        };
+        assert_eq!(
+            configuration["policyVersionList"][1]["document"]["Statement"][2]["Sid"],
+            json!("CreateFunctions"),
+            "{case}"
+        );
+        assert_eq!(diff.is_null(), diff_is_null, "{case}");
+    }
+    let bad = intake_oversized_item(b"[1]", &ctx).unwrap_err();
+    assert_eq!(
+        bad.to_string(),
+        "field `$` in oversized configuration item should be an object, found array"
+    );
+}
+
+#[test]
+fn sns_message_is_read_with_or_without_the_lambda_envelope() {
+    let event: Value = serde_json::from_slice(&load("sns-config-item-change.json")).unwrap();
+    let bare = serde_json::to_vec(&event["Records"][0]["Sns"]).unwrap();
+    let via_lambda = intake(&load("sns-config-item-change.json")).unwrap();
+    assert_eq!(intake(&bare).unwrap(), via_lambda);
+    // The notification body alone (as Config writes it to S3 or a user pastes it) reads the same.
+    let body = event["Records"][0]["Sns"]["Message"].as_str().unwrap();
+    assert_eq!(intake(body.as_bytes()).unwrap(), via_lambda);
+    // So does an EventBridge event delivered through an SNS topic.
+    let eb = String::from_utf8(load("cloudtrail-s3-put-bucket-policy-public.json")).unwrap();
+    let wrapped =
+        json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": eb}}]});
+    assert_eq!(
+        intake(wrapped.to_string().as_bytes()).unwrap(),
+        intake(&load("cloudtrail-s3-put-bucket-policy-public.json")).unwrap()
+    );
+}
+
+#[test]
+fn cloudtrail_record_is_read_bare_or_in_a_log_file() {
+    let event: Value = serde_json::from_slice(&load("cloudtrail-iam-create-access-key-root.json")).unwrap();
+    let via_eventbridge = intake(&load("cloudtrail-iam-create-access-key-root.json")).unwrap();
+    let bare = serde_json::to_vec(&event["detail"]).unwrap();
+    let log_file = serde_json::to_vec(&json!({"Records": [event["detail"].clone()]})).unwrap();
+    assert_eq!(intake(&bare).unwrap(), via_eventbridge);
+    assert_eq!(intake(&log_file).unwrap(), via_eventbridge);
+}
+
+#[test]
+fn account_and_fallbacks_follow_the_documented_order() {
+    // account = recipientAccountId, else userIdentity.accountId, else the EventBridge `account`.
+    let rec = |recipient: Option<&str>, identity: Option<&str>| {
+        let mut r = record_with("/recipientAccountId", recipient.map_or(Value::Null, |a| json!(a)));
+        set_pointer(
+            &mut r,
+            "/userIdentity/accountId",
+            identity.map_or(Value::Null, |a| json!(a)),
+        );
+        r
+    };
+    let cases = [
+        (rec(Some("111111111111"), Some("222222222222")), "111111111111"),
+        (rec(None, Some("222222222222")), "222222222222"),
+        (rec(None, None), "111122223333"),
+    ];
+    for (detail, want) in cases {
+        let Ok(Intake::Change(c)) = intake(&eventbridge(detail)) else {
+            panic!("expected a change")
+        };
+        assert_eq!(c.account, want);
     }
 }
