@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod actions;
 pub mod cross_account;
+pub mod diff;
 pub mod exposure;
 pub mod glob;
 pub mod grammar;
@@ -12,6 +13,7 @@ pub mod public;
 
 pub use acl::{acl_public, canned_acl_public};
 pub use cross_account::{cross_account, ExternalGrant, Trusted};
+pub use diff::{diff, Access, Diff};
 pub use exposure::{bucket_exposure, Exposure, ExposureStatus};
 pub use grammar::{
     Condition, Effect, NameBlock, Operator, Policy, PolicyError, PrincipalBlock, PrincipalType, Principals,

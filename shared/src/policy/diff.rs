@@ -1,0 +1,874 @@
+//! "No new access": does `new` allow any request that `old` does not?
+//!
+//! IAM evaluation (reference_policies_evaluation-logic.html): a request is denied by default, allowed
+//! when some `Allow` statement matches it with all its conditions true, and denied whenever a matching
+//! `Deny` has all its conditions true. A request is a (principal, action, resource, context) tuple.
+//!
+//! Method. Each of the three named dimensions is partitioned into *atoms*: classes of values that every
+//! statement either wholly contains or wholly excludes.
+//! - Actions are a finite set: the IAM action catalog ([`super::actions`]) plus every literal action the
+//!   two policies name (unknown actions are literal names) plus, for wildcard patterns of services absent
+//!   from the catalog, sample instantiations. Wildcard patterns expand against that set, so `s3:Get*`
+//!   equals the explicit list of the catalog's `s3:Get...` actions.
+//! - Resources and principals are glob languages (`*`, `?`), partitioned exactly by the automaton of
+//!   [`super::glob`]. Resources are case-sensitive; actions are compared lowercase.
+//!
+//! For every cell (principal atom × action atom × resource atom) that some new `Allow` covers, the
+//! context (conditions) is reasoned about symbolically: each statement's `Condition` block is a
+//! conjunction of atomic conditions, and the engine proves, for every new `Allow` `s` in the cell that no
+//! new `Deny` certainly overrides, that (1) some old `Allow` `o` has conditions implied by `s`'s, and (2)
+//! every old `Deny` `d` in the cell is either implied by a new `Deny` or contradicts `s`. Implication and
+//! contradiction are decided per atomic condition for the operators whose meaning is known (string, ARN,
+//! IP, numeric, boolean, `Null`, with `IfExists` and set prefixes). Whenever the proof fails the answer
+//! is "widened"; if an unknown operator (or an exploration limit) was involved the reason says
+//! "cannot prove" rather than asserting new access.
+
+use std::collections::{BTreeSet, HashMap};
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use super::actions::catalog;
+use super::glob::{self, Glob};
+use super::grammar::{Condition, Effect, Operator, Policy, PrincipalType, Principals, SetOp, Statement};
+use super::public::Reason;
+
+/// One (principal, action, resource) the new policy allows and the old one does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Access {
+    pub action: String,
+    pub resource: String,
+    /// Present when either policy has a `Principal` (resource and trust policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The new statement granting it (`Sid` or `#<index>`).
+    pub statement: String,
+}
+
+/// The diff verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    /// `true` when `new` allows some request `old` does not, or when that cannot be ruled out.
+    pub widened: bool,
+    /// A few witnesses (at most [`MAX_WITNESSES`]).
+    pub new_access: Vec<Access>,
+    pub reasons: Vec<Reason>,
+}
+
+/// Most witnesses reported.
+pub const MAX_WITNESSES: usize = 10;
+
+// ---------------------------------------------------------------------------------------------------
+// Bit sets over statements.
+
+type Bits = Vec<u64>;
+
+fn set_bit(b: &mut Bits, i: usize) {
+    b[i / 64] |= 1 << (i % 64);
+}
+
+fn has_bit(b: &[u64], i: usize) -> bool {
+    b[i / 64] >> (i % 64) & 1 == 1
+}
+
+fn and(a: &[u64], b: &[u64]) -> Bits {
+    a.iter().zip(b).map(|(x, y)| x & y).collect()
+}
+
+fn intersects(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).any(|(x, y)| x & y != 0)
+}
+
+fn members(b: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    b.iter().enumerate().flat_map(|(w, &bits)| {
+        (0..64)
+            .filter(move |k| bits >> k & 1 == 1)
+            .map(move |k| w * 64 + k)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Conditions.
+
+/// A normalized atomic condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Atomic {
+    set: SetOp,
+    op: Operator,
+    if_exists: bool,
+    key: String,
+    values: Vec<String>,
+    /// Whether `${...}` escapes apply (Version 2012-10-17).
+    vars: bool,
+    /// The operator as written, for reasons.
+    written: String,
+}
+
+fn normalize(c: &Condition, vars: bool) -> Atomic {
+    let ignore_case = matches!(
+        c.op,
+        Operator::StringEqualsIgnoreCase | Operator::StringNotEqualsIgnoreCase
+    ) || (c.op == Operator::Bool);
+    let mut values: Vec<String> = c
+        .values
+        .iter()
+        .map(|v| if ignore_case { v.to_lowercase() } else { v.clone() })
+        .collect();
+    values.sort();
+    values.dedup();
+    Atomic {
+        set: c.set,
+        op: c.op,
+        if_exists: c.if_exists,
+        key: c.key.clone(),
+        values,
+        vars,
+        written: c.operator.clone(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fam {
+    StrPos,
+    StrNeg,
+    IcPos,
+    IcNeg,
+    ArnPos,
+    ArnNeg,
+    IpPos,
+    IpNeg,
+    NumEq,
+    NumNe,
+    NumLt,
+    NumLe,
+    NumGt,
+    NumGe,
+    Eq, // DateEquals, Bool, BinaryEquals: value-set membership compared as text
+    Ne, // DateNotEquals
+    Null,
+    Opaque, // date ranges and unknown operators: only identical conditions are related
+}
+
+fn fam(op: Operator) -> Fam {
+    use Operator as O;
+    match op {
+        O::StringEquals | O::StringLike => Fam::StrPos,
+        O::StringNotEquals | O::StringNotLike => Fam::StrNeg,
+        O::StringEqualsIgnoreCase => Fam::IcPos,
+        O::StringNotEqualsIgnoreCase => Fam::IcNeg,
+        O::ArnEquals | O::ArnLike => Fam::ArnPos,
+        O::ArnNotEquals | O::ArnNotLike => Fam::ArnNeg,
+        O::IpAddress => Fam::IpPos,
+        O::NotIpAddress => Fam::IpNeg,
+        O::NumericEquals => Fam::NumEq,
+        O::NumericNotEquals => Fam::NumNe,
+        O::NumericLessThan => Fam::NumLt,
+        O::NumericLessThanEquals => Fam::NumLe,
+        O::NumericGreaterThan => Fam::NumGt,
+        O::NumericGreaterThanEquals => Fam::NumGe,
+        O::DateEquals | O::Bool | O::BinaryEquals => Fam::Eq,
+        O::DateNotEquals => Fam::Ne,
+        O::Null => Fam::Null,
+        O::DateLessThan
+        | O::DateLessThanEquals
+        | O::DateGreaterThan
+        | O::DateGreaterThanEquals
+        | O::Unknown => Fam::Opaque,
+    }
+}
+
+/// The string languages of a condition's values (`StringEquals` values are literal; `Like` and `Arn`
+/// operators take `*` / `?`).
+fn langs(a: &Atomic) -> Vec<Glob> {
+    let wild = matches!(
+        a.op,
+        Operator::StringLike
+            | Operator::StringNotLike
+            | Operator::ArnEquals
+            | Operator::ArnLike
+            | Operator::ArnNotEquals
+            | Operator::ArnNotLike
+    );
+    a.values
+        .iter()
+        .map(|v| {
+            if wild {
+                Glob::parse(v, a.vars)
+            } else {
+                Glob::literal(v)
+            }
+        })
+        .collect()
+}
+
+/// Every language of `xs` is inside the union of `ys` (`None` when undecided).
+fn lang_subset(xs: &[Glob], ys: &[Glob]) -> bool {
+    let refs: Vec<&Glob> = ys.iter().collect();
+    xs.iter().all(|x| {
+        if let Some(t) = x.literal_text() {
+            return ys.iter().any(|y| y.matches(&t));
+        }
+        matches!(glob::uncovered(x, &refs), Ok(None))
+    })
+}
+
+/// No string is in both unions.
+fn lang_disjoint(xs: &[Glob], ys: &[Glob]) -> bool {
+    let all: Vec<&Glob> = xs.iter().chain(ys).collect();
+    if all.iter().all(|g| g.is_literal()) {
+        let a: BTreeSet<String> = xs.iter().filter_map(Glob::literal_text).collect();
+        return ys.iter().filter_map(Glob::literal_text).all(|t| !a.contains(&t));
+    }
+    let Some(atoms) = glob::atoms(&all) else {
+        return false;
+    };
+    atoms.iter().all(|at| {
+        let in_x = (0..xs.len()).any(|k| has_bit(&at.signature, k));
+        let in_y = (xs.len()..all.len()).any(|k| has_bit(&at.signature, k));
+        !(in_x && in_y)
+    })
+}
+
+fn cidrs(a: &Atomic) -> Option<Vec<IpNet>> {
+    a.values
+        .iter()
+        .map(|v| {
+            v.parse::<IpNet>()
+                .ok()
+                .or_else(|| v.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+        })
+        .collect()
+}
+
+fn cidr_subset(a: &Atomic, b: &Atomic) -> bool {
+    match (cidrs(a), cidrs(b)) {
+        (Some(xs), Some(ys)) => xs.iter().all(|x| ys.iter().any(|y| y.contains(x))),
+        _ => false,
+    }
+}
+
+fn nums(a: &Atomic) -> Option<Vec<f64>> {
+    a.values.iter().map(|v| v.parse::<f64>().ok()).collect()
+}
+
+fn num_cmp(a: &Atomic, b: &Atomic, f: impl Fn(&[f64], &[f64]) -> bool) -> bool {
+    match (nums(a), nums(b)) {
+        (Some(x), Some(y)) if !x.is_empty() && !y.is_empty() => f(&x, &y),
+        _ => false,
+    }
+}
+
+fn text_subset(a: &[String], b: &[String]) -> bool {
+    a.iter().all(|v| b.contains(v))
+}
+
+fn max(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// Whether atomic condition `a` implies `b` (every context satisfying `a` satisfies `b`).
+fn implies_atom(a: &Atomic, b: &Atomic) -> bool {
+    if a.set == b.set && a.op == b.op && a.if_exists == b.if_exists && a.key == b.key && a.values == b.values
+    {
+        return true;
+    }
+    if a.key != b.key || a.set != b.set || (a.if_exists && !b.if_exists) {
+        return false;
+    }
+    match (fam(a.op), fam(b.op)) {
+        (Fam::StrPos, Fam::StrPos) | (Fam::ArnPos, Fam::ArnPos) => lang_subset(&langs(a), &langs(b)),
+        (Fam::StrNeg, Fam::StrNeg) | (Fam::ArnNeg, Fam::ArnNeg) => lang_subset(&langs(b), &langs(a)),
+        (Fam::IcPos, Fam::IcPos) | (Fam::Eq, Fam::Eq) => text_subset(&a.values, &b.values),
+        (Fam::IcNeg, Fam::IcNeg) | (Fam::Ne, Fam::Ne) => text_subset(&b.values, &a.values),
+        // Presence with a value outside the excluded set.
+        (Fam::StrPos, Fam::StrNeg) | (Fam::ArnPos, Fam::ArnNeg) => {
+            a.set == SetOp::None && lang_disjoint(&langs(a), &langs(b))
+        }
+        (Fam::IpPos, Fam::IpPos) => cidr_subset(a, b),
+        (Fam::IpNeg, Fam::IpNeg) => cidr_subset(b, a),
+        (Fam::NumEq, Fam::NumEq) => num_cmp(a, b, |x, y| x.iter().all(|v| y.contains(v))),
+        (Fam::NumNe, Fam::NumNe) => num_cmp(a, b, |x, y| y.iter().all(|v| x.contains(v))),
+        (Fam::NumLt, Fam::NumLt) | (Fam::NumLe, Fam::NumLe) | (Fam::NumLt, Fam::NumLe) => {
+            num_cmp(a, b, |x, y| max(x) <= max(y))
+        }
+        (Fam::NumGt, Fam::NumGt) | (Fam::NumGe, Fam::NumGe) | (Fam::NumGt, Fam::NumGe) => {
+            num_cmp(a, b, |x, y| min(x) >= min(y))
+        }
+        _ => false,
+    }
+}
+
+/// Whether no context satisfies both `a` and `b`.
+fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
+    if a.key != b.key || a.set != SetOp::None || b.set != SetOp::None {
+        return false;
+    }
+    let present = |x: &Atomic| !x.if_exists && fam(x.op) != Fam::Null && fam(x.op) != Fam::Opaque;
+    let null_true =
+        |x: &Atomic| fam(x.op) == Fam::Null && x.values.iter().all(|v| v.eq_ignore_ascii_case("true"));
+    let null_false =
+        |x: &Atomic| fam(x.op) == Fam::Null && x.values.iter().all(|v| v.eq_ignore_ascii_case("false"));
+    // Null true (absent) against anything requiring presence.
+    if (null_true(a) && (present(b) || null_false(b))) || (null_true(b) && (present(a) || null_false(a))) {
+        return true;
+    }
+    let pos_neg = |p: &Atomic, n: &Atomic| {
+        !p.if_exists
+            && match (fam(p.op), fam(n.op)) {
+                (Fam::StrPos, Fam::StrNeg) | (Fam::ArnPos, Fam::ArnNeg) => lang_subset(&langs(p), &langs(n)),
+                (Fam::IcPos, Fam::IcNeg) | (Fam::Eq, Fam::Ne) => text_subset(&p.values, &n.values),
+                (Fam::IpPos, Fam::IpNeg) => cidr_subset(p, n),
+                (Fam::NumEq, Fam::NumNe) => num_cmp(p, n, |x, y| x.iter().all(|v| y.contains(v))),
+                _ => false,
+            }
+    };
+    if pos_neg(a, b) || pos_neg(b, a) {
+        return true;
+    }
+    // Two presence-requiring equalities with disjoint literal values (single-valued key).
+    if !a.if_exists && !b.if_exists && fam(a.op) == fam(b.op) {
+        return match fam(a.op) {
+            Fam::StrPos | Fam::ArnPos => lang_disjoint(&langs(a), &langs(b)),
+            Fam::IcPos | Fam::Eq => a.values.iter().all(|v| !b.values.contains(v)),
+            _ => false,
+        };
+    }
+    false
+}
+
+/// Conjunction `a` implies conjunction `b`.
+fn implies(a: &[Atomic], b: &[Atomic]) -> bool {
+    b.iter().all(|y| a.iter().any(|x| implies_atom(x, y)))
+}
+
+fn contradicts(a: &[Atomic], b: &[Atomic]) -> bool {
+    a.iter().any(|x| b.iter().any(|y| contradicts_atom(x, y)))
+}
+
+fn unknown_operator(c: &[Atomic]) -> Option<&str> {
+    c.iter()
+        .find(|a| a.op == Operator::Unknown)
+        .map(|a| a.written.as_str())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Dimensions.
+
+struct Stmt<'a> {
+    s: &'a Statement,
+    new: bool,
+    conds: Vec<Atomic>,
+}
+
+/// One atom of a dimension: the statements containing it and a witness.
+struct DimAtom {
+    mask: Bits,
+    witness: String,
+}
+
+/// Statement patterns for a glob dimension: `None` = the whole dimension.
+struct GlobSpec {
+    negated: bool,
+    patterns: Option<Vec<(String, bool)>>,
+}
+
+fn glob_dimension(specs: &[GlobSpec], words: usize) -> Option<Vec<DimAtom>> {
+    let mut index: HashMap<(String, bool), usize> = HashMap::new();
+    let mut globs: Vec<Glob> = Vec::new();
+    let mut per_stmt: Vec<Vec<usize>> = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let mut ids = Vec::new();
+        for (p, vars) in spec.patterns.iter().flatten() {
+            let id = *index.entry((p.clone(), *vars)).or_insert_with(|| {
+                globs.push(Glob::parse(p, *vars));
+                globs.len() - 1
+            });
+            ids.push(id);
+        }
+        per_stmt.push(ids);
+    }
+    let refs: Vec<&Glob> = globs.iter().collect();
+    let atoms = if refs.is_empty() {
+        vec![glob::Atom {
+            signature: vec![0],
+            witness: "*".into(),
+        }]
+    } else {
+        glob::atoms(&refs)?
+    };
+    Some(
+        atoms
+            .into_iter()
+            .map(|a| {
+                let mut mask = vec![0u64; words];
+                for (i, spec) in specs.iter().enumerate() {
+                    let inside = match &spec.patterns {
+                        None => true,
+                        Some(_) => per_stmt[i].iter().any(|&k| has_bit(&a.signature, k)),
+                    };
+                    if inside != spec.negated {
+                        set_bit(&mut mask, i);
+                    }
+                }
+                let witness = if a.witness.is_empty() {
+                    "*".to_string()
+                } else {
+                    a.witness
+                };
+                DimAtom { mask, witness }
+            })
+            .collect(),
+    )
+}
+
+fn principal_patterns(s: &Statement, vars: bool) -> GlobSpec {
+    let Some(block) = &s.principal else {
+        return GlobSpec {
+            negated: false,
+            patterns: None,
+        };
+    };
+    let patterns = match &block.principals {
+        Principals::Any => None,
+        Principals::Map(map) => {
+            let mut out = Vec::new();
+            let mut universal = false;
+            for (t, values) in map {
+                for v in values {
+                    match t {
+                        // `{"AWS": "*"}` is the same as `"*"`.
+                        PrincipalType::Aws if v == "*" => universal = true,
+                        PrincipalType::Aws => {
+                            // An account (id or `:root`) stands for every principal of that account.
+                            let acct = super::cross_account::principal_account(v);
+                            let root = v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit())
+                                || v.ends_with(":root");
+                            match acct {
+                                Some(a) if root => out.push((format!("AWS:arn:*::{a}:*"), false)),
+                                _ => out.push((format!("AWS:{v}"), vars)),
+                            }
+                        }
+                        _ => out.push((format!("{}:{v}", t.as_str()), vars)),
+                    }
+                }
+            }
+            (!universal).then_some(out)
+        }
+    };
+    GlobSpec {
+        negated: block.negated,
+        patterns,
+    }
+}
+
+fn resource_patterns(s: &Statement, vars: bool) -> GlobSpec {
+    match &s.resource {
+        None => GlobSpec {
+            negated: false,
+            patterns: None,
+        },
+        Some(r) if r.values.iter().any(|v| v == "*") => GlobSpec {
+            negated: r.negated,
+            patterns: None,
+        },
+        Some(r) => GlobSpec {
+            negated: r.negated,
+            patterns: Some(r.values.iter().map(|v| (v.clone(), vars)).collect()),
+        },
+    }
+}
+
+/// Action atoms over the finite universe (catalog + extras).
+fn action_dimension(stmts: &[Stmt], words: usize) -> Vec<DimAtom> {
+    let cat = catalog();
+    let n_cat = cat.len();
+    // Extra elements: literal actions outside the catalog, and samples of wildcard patterns whose service
+    // is not a fixed catalog service (open world).
+    let mut extras: Vec<String> = Vec::new();
+    let mut extra_set: BTreeSet<String> = BTreeSet::new();
+    for st in stmts {
+        for p in &st.s.action.values {
+            let lower = p.to_ascii_lowercase();
+            let g = Glob::parse(&lower, false);
+            let samples: Vec<String> = if g.is_literal() {
+                if cat.index.contains_key(&lower) {
+                    vec![]
+                } else {
+                    vec![lower.clone()]
+                }
+            } else {
+                let fixed_known = lower
+                    .split_once(':')
+                    .is_some_and(|(svc, _)| !svc.contains(['*', '?']) && cat.has_service(svc));
+                if fixed_known {
+                    vec![]
+                } else {
+                    vec![
+                        lower.replace('*', "").replace('?', "x"),
+                        lower.replace('*', "zzunlisted").replace('?', "x"),
+                    ]
+                }
+            };
+            for s in samples {
+                // Samples of wildcard patterns that land in a known service stay closed-world; literal
+                // names the policies use are always part of the universe.
+                let known_service = s.split_once(':').is_some_and(|(svc, _)| cat.has_service(svc));
+                if cat.index.contains_key(&s) || (known_service && !g.is_literal()) {
+                    continue;
+                }
+                if extra_set.insert(s.clone()) {
+                    extras.push(s);
+                }
+            }
+        }
+    }
+    let universe = n_cat + extras.len();
+    let mut base = vec![0u64; words];
+    let mut member_lists: Vec<Vec<usize>> = Vec::with_capacity(stmts.len());
+    let mut cache: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, st) in stmts.iter().enumerate() {
+        let all = st.s.action.values.iter().any(|v| v == "*");
+        let complement = st.s.action.negated != all;
+        if complement {
+            set_bit(&mut base, i);
+        }
+        let mut m: Vec<usize> = Vec::new();
+        if !all {
+            for p in &st.s.action.values {
+                let lower = p.to_ascii_lowercase();
+                let expanded = cache.entry(lower.clone()).or_insert_with(|| {
+                    let mut v = cat.expand(&lower);
+                    let g = Glob::parse(&lower, false);
+                    v.extend(
+                        extras
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, e)| g.matches(e))
+                            .map(|(k, _)| n_cat + k),
+                    );
+                    v
+                });
+                m.extend(expanded.iter().copied());
+            }
+            m.sort_unstable();
+            m.dedup();
+        }
+        member_lists.push(m);
+    }
+    let mut touched: HashMap<usize, Bits> = HashMap::new();
+    for (i, m) in member_lists.iter().enumerate() {
+        for &e in m {
+            let sig = touched.entry(e).or_insert_with(|| base.clone());
+            sig[i / 64] ^= 1 << (i % 64);
+        }
+    }
+    let name = |e: usize| {
+        if e < n_cat {
+            cat.names[e].clone()
+        } else {
+            extras[e - n_cat].clone()
+        }
+    };
+    let mut by_sig: HashMap<Bits, usize> = HashMap::new();
+    let mut keys: Vec<usize> = touched.keys().copied().collect();
+    keys.sort_unstable();
+    for e in keys {
+        let sig = &touched[&e];
+        by_sig.entry(sig.clone()).or_insert(e);
+    }
+    if touched.len() < universe {
+        if let Some(e) = (0..universe).find(|e| !touched.contains_key(e)) {
+            by_sig.entry(base.clone()).or_insert(e);
+        }
+    }
+    let mut out: Vec<DimAtom> = by_sig
+        .into_iter()
+        .map(|(mask, e)| DimAtom {
+            mask,
+            witness: name(e),
+        })
+        .collect();
+    out.sort_by(|a, b| a.witness.cmp(&b.witness));
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+fn reason(stmt: &str, code: &str, cause: String) -> Reason {
+    Reason::new(stmt, code, cause)
+}
+
+/// Why the requests of one cell are not proven covered (empty when they are).
+fn evaluate(mask: &[u64], stmts: &[Stmt]) -> Vec<Reason> {
+    let pick = |new: bool, effect: Effect| -> Vec<&Stmt> {
+        members(mask)
+            .map(|i| &stmts[i])
+            .filter(|s| s.new == new && s.s.effect == effect)
+            .collect()
+    };
+    let (na, nd, oa, od) = (
+        pick(true, Effect::Allow),
+        pick(true, Effect::Deny),
+        pick(false, Effect::Allow),
+        pick(false, Effect::Deny),
+    );
+    let mut out = Vec::new();
+    for s in na {
+        if nd.iter().any(|d| implies(&s.conds, &d.conds)) {
+            continue; // a new Deny always overrides s here
+        }
+        let label = s.s.label();
+        if !oa.iter().any(|o| implies(&s.conds, &o.conds)) {
+            let unknown =
+                unknown_operator(&s.conds).or_else(|| oa.iter().find_map(|o| unknown_operator(&o.conds)));
+            if let Some(op) = unknown {
+                out.push(reason(
+                    &label,
+                    "cannot-prove",
+                    format!("cannot prove no new access: condition operator `{op}` is not understood"),
+                ));
+            } else if oa.is_empty() {
+                out.push(reason(
+                    &label,
+                    "new-allow",
+                    "allows requests no old `Allow` statement allows".into(),
+                ));
+            } else {
+                let labels: Vec<String> = oa.iter().map(|o| o.s.label()).collect();
+                out.push(reason(
+                    &label,
+                    "condition-not-implied",
+                    format!(
+                        "old statement(s) {} allow the same requests only under conditions this statement does not require",
+                        labels.join(", ")
+                    ),
+                ));
+            }
+            continue;
+        }
+        for d in &od {
+            if nd.iter().any(|d2| implies(&d.conds, &d2.conds)) || contradicts(&s.conds, &d.conds) {
+                continue;
+            }
+            let code = if unknown_operator(&d.conds).is_some() {
+                "cannot-prove"
+            } else {
+                "deny-removed"
+            };
+            let prefix = if code == "cannot-prove" {
+                "cannot prove no new access: "
+            } else {
+                ""
+            };
+            out.push(reason(
+                &label,
+                code,
+                format!(
+                    "{prefix}old `Deny` statement {} no longer applies to some requests this statement allows",
+                    d.s.label()
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Does `new` allow any request `old` does not? See the module documentation.
+pub fn diff(old: &Policy, new: &Policy) -> Diff {
+    let mut stmts: Vec<Stmt> = Vec::new();
+    for (p, is_new) in [(old, false), (new, true)] {
+        let vars = p.version.has_variables();
+        for s in &p.statements {
+            stmts.push(Stmt {
+                s,
+                new: is_new,
+                conds: s.conditions.iter().map(|c| normalize(c, vars)).collect(),
+            });
+        }
+    }
+    let words = stmts.len().div_ceil(64).max(1);
+    let mut new_allow = vec![0u64; words];
+    for (i, st) in stmts.iter().enumerate() {
+        if st.new && st.s.effect == Effect::Allow {
+            set_bit(&mut new_allow, i);
+        }
+    }
+    let cannot = |cause: &str| Diff {
+        widened: true,
+        new_access: Vec::new(),
+        reasons: vec![reason(
+            "policy",
+            "cannot-prove",
+            format!("cannot prove no new access: {cause}"),
+        )],
+    };
+    if let Some(e) = &catalog().error {
+        return cannot(e);
+    }
+    let version_of = |st: &Stmt| if st.new { new.version } else { old.version };
+    let with_principals = stmts.iter().any(|s| s.s.principal.is_some());
+    let principal_atoms = if with_principals {
+        let specs: Vec<GlobSpec> = stmts
+            .iter()
+            .map(|s| principal_patterns(s.s, version_of(s).has_variables()))
+            .collect();
+        match glob_dimension(&specs, words) {
+            Some(a) => a,
+            None => return cannot("the principal patterns are too complex to compare"),
+        }
+    } else {
+        vec![DimAtom {
+            mask: vec![!0u64; words],
+            witness: String::new(),
+        }]
+    };
+    let resource_specs: Vec<GlobSpec> = stmts
+        .iter()
+        .map(|s| resource_patterns(s.s, version_of(s).has_variables()))
+        .collect();
+    let Some(resource_atoms) = glob_dimension(&resource_specs, words) else {
+        return cannot("the resource patterns are too complex to compare");
+    };
+    let action_atoms = action_dimension(&stmts, words);
+
+    let mut cache: HashMap<Bits, Vec<Reason>> = HashMap::new();
+    let mut new_access = Vec::new();
+    let mut reasons: Vec<Reason> = Vec::new();
+    for pa in &principal_atoms {
+        let m1 = and(&pa.mask, &new_allow);
+        if !m1.iter().any(|w| *w != 0) {
+            continue;
+        }
+        for aa in &action_atoms {
+            let m2 = and(&pa.mask, &aa.mask);
+            if !intersects(&m2, &new_allow) {
+                continue;
+            }
+            for ra in &resource_atoms {
+                let m3 = and(&m2, &ra.mask);
+                if !intersects(&m3, &new_allow) {
+                    continue;
+                }
+                let rs = cache.entry(m3.clone()).or_insert_with(|| evaluate(&m3, &stmts));
+                if rs.is_empty() {
+                    continue;
+                }
+                for r in rs.iter() {
+                    if !reasons.contains(r) {
+                        reasons.push(r.clone());
+                    }
+                }
+                if new_access.len() < MAX_WITNESSES {
+                    new_access.push(Access {
+                        action: aa.witness.clone(),
+                        resource: ra.witness.clone(),
+                        principal: with_principals.then(|| pa.witness.clone()),
+                        statement: rs[0].statement.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Diff {
+        widened: !reasons.is_empty(),
+        new_access,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn atom(op: &str, key: &str, values: &[&str]) -> Atomic {
+        let c = Condition {
+            operator: op.into(),
+            op: OPS
+                .iter()
+                .find(|(n, _)| *n == op)
+                .map(|(_, o)| *o)
+                .unwrap_or(Operator::Unknown),
+            if_exists: false,
+            set: SetOp::None,
+            key: key.into(),
+            key_raw: key.into(),
+            values: values.iter().map(|s| s.to_string()).collect(),
+        };
+        normalize(&c, true)
+    }
+
+    const OPS: &[(&str, Operator)] = &[
+        ("StringEquals", Operator::StringEquals),
+        ("StringLike", Operator::StringLike),
+        ("StringNotEquals", Operator::StringNotEquals),
+        ("IpAddress", Operator::IpAddress),
+        ("NumericLessThan", Operator::NumericLessThan),
+        ("Bool", Operator::Bool),
+    ];
+
+    #[test]
+    fn atomic_implication_and_contradiction() {
+        let cases = [
+            (
+                atom("StringEquals", "k", &["a"]),
+                atom("StringEquals", "k", &["a", "b"]),
+                true,
+            ),
+            (
+                atom("StringEquals", "k", &["a", "b"]),
+                atom("StringEquals", "k", &["a"]),
+                false,
+            ),
+            (
+                atom("StringEquals", "k", &["ab"]),
+                atom("StringLike", "k", &["a*"]),
+                true,
+            ),
+            (
+                atom("StringLike", "k", &["ab*"]),
+                atom("StringLike", "k", &["a*"]),
+                true,
+            ),
+            (
+                atom("StringEquals", "k", &["a"]),
+                atom("StringNotEquals", "k", &["b"]),
+                true,
+            ),
+            (
+                atom("IpAddress", "k", &["10.1.0.0/16"]),
+                atom("IpAddress", "k", &["10.0.0.0/8"]),
+                true,
+            ),
+            (
+                atom("NumericLessThan", "k", &["5"]),
+                atom("NumericLessThan", "k", &["10"]),
+                true,
+            ),
+            (
+                atom("NumericLessThan", "k", &["10"]),
+                atom("NumericLessThan", "k", &["5"]),
+                false,
+            ),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(implies_atom(&a, &b), expected, "{a:?} => {b:?}");
+        }
+        assert!(contradicts_atom(
+            &atom("StringEquals", "k", &["a"]),
+            &atom("StringNotEquals", "k", &["a"])
+        ));
+        assert!(contradicts_atom(
+            &atom("Bool", "k", &["true"]),
+            &atom("Bool", "k", &["false"])
+        ));
+        assert!(!contradicts_atom(
+            &atom("StringEquals", "k", &["a"]),
+            &atom("StringNotEquals", "k", &["b"])
+        ));
+    }
+}
