@@ -230,8 +230,15 @@ pub fn cloudtrail_event_url(region: &str, event_id: &str) -> String {
     format!("https://{region}.console.aws.amazon.com/cloudtrail/home?region={region}#/events/{event_id}")
 }
 
+/// Characters escaped in URL components: everything but RFC 3986 unreserved characters.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 /// The console URL of a resource, by CloudFormation type. `None` for types without a useful page.

@@ -33,8 +33,8 @@ pub static SECURITY_GROUP_OPEN: Rule = Rule {
     doc: "A security group now accepts traffic from the whole internet (0.0.0.0/0 or ::/0) on an \
           administrative port (SSH 22, RDP 3389, or a configured port) or on every port. Internet-wide \
           scanners find such openings within minutes and brute-force them.",
-    fires: &["cloudtrail-ec2-authorize-security-group-ingress-ssh-world.json"],
-    quiet: &["cloudtrail-ec2-authorize-security-group-ingress-private.json"],
+    fires: &["cloudtrail-ec2-authorize-security-group-ingress-world-ssh.json"],
+    quiet: &["cloudtrail-ec2-authorize-security-group-ingress-private-range.json"],
     check: check_security_group,
 };
 
@@ -55,7 +55,7 @@ pub static SNAPSHOT_PUBLIC: Rule = Rule {
     }),
     doc: "An EBS snapshot's create-volume permission was granted to `all`: any AWS account can create a \
           volume from it and read the whole disk, including secrets and data on it.",
-    fires: &["cloudtrail-ec2-modify-snapshot-attribute-public.json"],
+    fires: &["cloudtrail-ec2-modify-snapshot-attribute-all.json"],
     quiet: &["cloudtrail-ec2-modify-snapshot-attribute-account.json"],
     check: check_snapshot,
 };

@@ -13,11 +13,15 @@
 
 mod audit;
 mod ec2;
+mod engine;
 mod extra;
 mod iam_credentials;
+mod iam_trust;
 pub(crate) mod payload;
 mod rds;
+mod resource_policy;
 mod s3_pab;
+mod s3_policy;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,8 +129,14 @@ impl Rule {
 
 /// Every rule, in catalog order.
 pub static REGISTRY: &[&Rule] = &[
+    &s3_policy::POLICY_PUBLIC,
+    &s3_policy::ACL_PUBLIC,
     &s3_pab::BUCKET_PAB_WEAKENED,
     &s3_pab::ACCOUNT_PAB_WEAKENED,
+    &s3_policy::CROSS_ACCOUNT,
+    &s3_policy::OBJECT_ACL_PUBLIC,
+    &iam_trust::TRUST_PUBLIC,
+    &iam_trust::TRUST_EXTERNAL,
     &iam_credentials::ROOT_ACCESS_KEY,
     &iam_credentials::LOGIN_PROFILE,
     &iam_credentials::MFA_DEACTIVATED,
@@ -137,6 +147,12 @@ pub static REGISTRY: &[&Rule] = &[
     &ec2::SNAPSHOT_PUBLIC,
     &ec2::IMAGE_PUBLIC,
     &rds::SNAPSHOT_PUBLIC,
+    &resource_policy::KMS,
+    &resource_policy::SNS,
+    &resource_policy::SQS,
+    &resource_policy::ECR,
+    &resource_policy::SECRETS,
+    &resource_policy::LAMBDA,
     &extra::GUARDDUTY_DISABLED,
     &extra::KMS_KEY_DELETION,
     &extra::EBS_DEFAULT_ENCRYPTION_DISABLED,
@@ -194,10 +210,24 @@ struct EventInfo<'a> {
     actor: FindingActor,
 }
 
+/// A short human name for the actor: the session name of an assumed role (`alice@example.com`, usually
+/// the person), the user name, `root`, or the invoking service.
+pub fn actor_name(actor: &crate::change::Actor) -> String {
+    let last = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
+    match (&actor.identity_type, actor.arn.as_deref()) {
+        (IdentityType::Root, _) => "root".to_owned(),
+        (IdentityType::AssumedRole | IdentityType::IAMUser | IdentityType::FederatedUser, Some(arn)) => {
+            last(arn)
+        }
+        (IdentityType::AWSService, _) => actor.invoked_by.clone().unwrap_or_else(|| actor.display_name()),
+        _ => actor.display_name(),
+    }
+}
+
 fn actor_of(change: &Change) -> FindingActor {
     let a = &change.actor;
     FindingActor {
-        name: a.display_name(),
+        name: actor_name(a),
         identity_type: a.identity_type.as_str().to_owned(),
         arn: a.arn.clone(),
         session_issuer: a.session_issuer.clone(),
@@ -258,10 +288,7 @@ fn build(
         cloudtrail: (ev.source == "cloudtrail").then(|| cloudtrail_event_url(ev.region, ev.id)),
     };
     let exemption = exempt::check(rule.id, &hit.resource.arn, tags, config, exempt::date_of(ev.time));
-    let mut notes = exemption.notes;
-    if !hit.state_confirmed {
-        notes.push("state not confirmed: judged from the event payload alone".to_owned());
-    }
+    let notes = exemption.notes;
     Finding {
         schema_version: SCHEMA_VERSION,
         id: finding_id(rule.id, &hit.resource.arn, ev.id),
@@ -385,8 +412,36 @@ fn collect(
     }
 }
 
+/// Runs a sweep judgement and collects its hit into `out`.
+#[allow(clippy::too_many_arguments)]
+fn sweep_hit(
+    out: &mut Evaluation,
+    rule: &Rule,
+    judged: Result<Option<(Severity, Evidence)>, String>,
+    resource: &FindingResource,
+    summary: impl FnOnce(Severity) -> String,
+    confirmed: bool,
+    ev: &EventInfo<'_>,
+    tags: Option<&BTreeMap<String, String>>,
+    config: &RuleConfig,
+) {
+    let res = judged.map(|hit| {
+        hit.map(|(severity, evidence)| Hit {
+            resource: resource.clone(),
+            severity,
+            summary: summary(severity),
+            evidence,
+            state_confirmed: confirmed,
+        })
+        .into_iter()
+        .collect()
+    });
+    collect(out, rule, res, ev, tags, config);
+}
+
 /// Sweep: judges one bucket's current state with the same logic as the change rules
-/// (`s3-bucket-policy-public`, `s3-bucket-acl-public`, `s3-bucket-cross-account-access`).
+/// (`s3-bucket-policy-public`, `s3-bucket-acl-public`, `s3-bucket-cross-account-access`). `account_pab`
+/// `None` means account-level Block Public Access was not read (findings marked not confirmed).
 pub fn assess_bucket(
     sweep: &SweepContext<'_>,
     bucket: &str,
@@ -397,7 +452,54 @@ pub fn assess_bucket(
     let mut out = Evaluation::default();
     let ev = sweep.event("AssessBucket");
     let tags = Some(&state.tags);
-    let _ = (bucket, account_pab, &ev, tags, config, &mut out);
+    let resource = FindingResource {
+        resource_type: "AWS::S3::Bucket".into(),
+        arn: format!("arn:{}:s3:::{bucket}", payload::partition_of(sweep.region)),
+        name: Some(bucket.to_owned()),
+    };
+    let bpab = state.public_access_block.as_ref();
+    let confirmed = account_pab.is_some();
+    if let Some(doc) = &state.policy {
+        sweep_hit(
+            &mut out,
+            &s3_policy::POLICY_PUBLIC,
+            s3_policy::judge_policy(doc, bpab, account_pab),
+            &resource,
+            |sev| match sev {
+                Severity::Critical => format!("S3 bucket {bucket} is public"),
+                _ => format!("S3 bucket {bucket} has a public policy (blocked by Block Public Access)"),
+            },
+            confirmed,
+            &ev,
+            tags,
+            config,
+        );
+        sweep_hit(
+            &mut out,
+            &s3_policy::CROSS_ACCOUNT,
+            s3_policy::judge_cross_account(doc, config, sweep.account)
+                .map(|e| e.map(|e| (Severity::High, e))),
+            &resource,
+            |_| format!("S3 bucket {bucket} is shared with an untrusted account"),
+            true,
+            &ev,
+            tags,
+            config,
+        );
+    }
+    if let Some(acl) = &state.acl {
+        sweep_hit(
+            &mut out,
+            &s3_policy::ACL_PUBLIC,
+            s3_policy::judge_acl(acl, bpab, account_pab, Severity::High),
+            &resource,
+            |_| format!("S3 bucket {bucket} has a public ACL"),
+            confirmed,
+            &ev,
+            tags,
+            config,
+        );
+    }
     out
 }
 
@@ -426,13 +528,35 @@ pub fn assess_role_trust(
 ) -> Evaluation {
     let mut out = Evaluation::default();
     let ev = sweep.event("AssessRoleTrust");
-    let _ = (role_arn, trust, &ev, tags, config, &mut out);
+    let name = role_arn.rsplit('/').next().unwrap_or(role_arn).to_owned();
+    let resource = FindingResource {
+        resource_type: "AWS::IAM::Role".into(),
+        arn: role_arn.to_owned(),
+        name: Some(name.clone()),
+    };
+    sweep_hit(
+        &mut out,
+        &iam_trust::TRUST_PUBLIC,
+        iam_trust::judge_public(trust).map(|e| e.map(|e| (Severity::Critical, e))),
+        &resource,
+        |_| format!("IAM role {name} is assumable by anyone"),
+        true,
+        &ev,
+        tags,
+        config,
+    );
+    sweep_hit(
+        &mut out,
+        &iam_trust::TRUST_EXTERNAL,
+        iam_trust::judge_external(trust, config, sweep.account).map(|e| e.map(|e| (Severity::High, e))),
+        &resource,
+        |_| format!("IAM role {name} trusts an untrusted account"),
+        true,
+        &ev,
+        tags,
+        config,
+    );
     out
-}
-
-#[allow(dead_code)]
-fn unused(out: &mut Evaluation, rule: &Rule, ev: &EventInfo<'_>, config: &RuleConfig) {
-    collect(out, rule, Ok(Vec::new()), ev, None, config);
 }
 
 /// The EventBridge event patterns derived from the registry: service short name (`s3`, `iam`...) ->

@@ -31,7 +31,6 @@ pub fn resp(change: &Change) -> &Value {
 }
 
 /// Config `configuration` (null for other payloads).
-#[allow(dead_code)] // used by the engine-backed rules
 pub fn configuration(change: &Change) -> &Value {
     match &change.payload {
         Payload::Config { configuration, .. } => configuration,
@@ -40,7 +39,6 @@ pub fn configuration(change: &Change) -> &Value {
 }
 
 /// Config `supplementaryConfiguration` (null for other payloads).
-#[allow(dead_code)] // used by the engine-backed rules
 pub fn supplementary(change: &Change) -> &Value {
     match &change.payload {
         Payload::Config { supplementary, .. } => supplementary,
@@ -97,7 +95,6 @@ pub fn items(v: &Value) -> Vec<&Value> {
 }
 
 /// An embedded policy document: an object as decoded by intake, or (tolerantly) a JSON string.
-#[allow(dead_code)] // used by the engine-backed rules
 pub fn document(v: &Value) -> Option<Value> {
     match v {
         Value::Object(_) => Some(v.clone()),
@@ -203,5 +200,5 @@ pub fn reasons(reasons: Vec<String>) -> Evidence {
 
 /// The actor's short name, for summaries.
 pub fn who(change: &Change) -> String {
-    change.actor.display_name()
+    super::actor_name(&change.actor)
 }

@@ -32,10 +32,10 @@ pub static BUCKET_PAB_WEAKENED: Rule = Rule {
           exposes the data. Severity is lower when account-level Block Public Access still covers the \
           settings that were turned off.",
     fires: &[
-        "cloudtrail-s3-put-bucket-public-access-block-off.json",
+        "cloudtrail-s3-put-bucket-public-access-block-disabled.json",
         "cloudtrail-s3-delete-bucket-public-access-block.json",
     ],
-    quiet: &["cloudtrail-s3-put-bucket-public-access-block-all-on.json"],
+    quiet: &["cloudtrail-s3-put-bucket-public-access-block-enabled.json"],
     check: check_bucket,
 };
 
@@ -57,10 +57,10 @@ pub static ACCOUNT_PAB_WEAKENED: Rule = Rule {
     doc: "Account-level Block Public Access was turned off or deleted. It protects every bucket in the \
           account at once, so turning it off lets any bucket policy or ACL in the account make data public.",
     fires: &[
-        "cloudtrail-s3-put-account-public-access-block-off.json",
+        "cloudtrail-s3-put-account-public-access-block-disabled.json",
         "cloudtrail-s3-delete-account-public-access-block.json",
     ],
-    quiet: &["cloudtrail-s3-put-account-public-access-block-all-on.json"],
+    quiet: &["cloudtrail-s3-put-account-public-access-block-enabled.json"],
     check: check_account,
 };
 

@@ -1,0 +1,368 @@
+//! Bucket policies and ACLs: `s3-bucket-policy-public`, `s3-bucket-cross-account-access`,
+//! `s3-bucket-acl-public`, `s3-object-acl-public`.
+//!
+//! The verdicts come from the engine (`bucket_policy_public`, `acl_public`, `cross_account`,
+//! `bucket_exposure`, which implement the Amazon S3 User Guide's "The meaning of 'public'" and Block Public
+//! Access). A public policy or ACL neutralised by Block Public Access is still a finding, at lower severity,
+//! naming the blocking setting: bucket-level blocks (which the same actor can lift) lower it one step,
+//! account-level blocks two.
+
+use serde_json::{json, Value};
+
+use super::engine;
+use super::payload::{self, at, bool_at, str_at};
+use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use crate::change::{Change, ChangeSource};
+use crate::finding::{Evidence, FindingResource, Severity};
+use crate::policy::{self, Exposure, ExposureStatus, PublicVerdict};
+use crate::state::{PublicAccessBlock, StateNeed};
+
+const S3: &str = "s3.amazonaws.com";
+
+pub static POLICY_PUBLIC: Rule = Rule {
+    id: "s3-bucket-policy-public",
+    title: "S3 bucket policy grants public access",
+    severity: Severity::Critical,
+    cloudtrail: &[Trigger {
+        source: S3,
+        names: &["PutBucketPolicy"],
+    }],
+    config_types: &["AWS::S3::Bucket"],
+    needs: &[
+        StateNeed::BucketPublicAccessBlock,
+        StateNeed::AccountPublicAccessBlock,
+        StateNeed::BucketTags,
+    ],
+    extra_permissions: &[],
+    remediation: Some(Remediation {
+        id: "s3-remove-public-policy-statements",
+        permissions: &[
+            "s3:GetBucketPolicy",
+            "s3:PutBucketPolicy",
+            "s3:DeleteBucketPolicy",
+            "s3:PutBucketPublicAccessBlock",
+        ],
+    }),
+    doc: "A bucket policy allows access to anyone (a wildcard principal not limited by a fixed principal, \
+          account, organization, VPC or narrow IP range), as Amazon S3 itself defines \"public\". Anyone on \
+          the internet can then read or change the data the policy covers. When Block Public Access \
+          neutralises the policy it is still reported, at lower severity, naming the blocking setting: one \
+          API call away from exposure.",
+    fires: &["cloudtrail-s3-put-bucket-policy-public.json"],
+    quiet: &["cloudtrail-s3-put-bucket-policy-private.json"],
+    check: check_policy_public,
+};
+
+pub static CROSS_ACCOUNT: Rule = Rule {
+    id: "s3-bucket-cross-account-access",
+    title: "S3 bucket policy grants access to an untrusted account",
+    severity: Severity::High,
+    cloudtrail: &[Trigger {
+        source: S3,
+        names: &["PutBucketPolicy"],
+    }],
+    config_types: &["AWS::S3::Bucket"],
+    needs: &[StateNeed::BucketTags],
+    extra_permissions: &[],
+    remediation: None,
+    doc:
+        "A bucket policy grants access to an AWS account outside the trusted set (the bucket's own account, \
+          the configured trusted accounts, the configured organization). Data shared with an unknown account \
+          is data you no longer control.",
+    fires: &["cloudtrail-s3-put-bucket-policy-other-account.json"],
+    quiet: &["cloudtrail-s3-put-bucket-policy-private.json"],
+    check: check_cross_account,
+};
+
+pub static ACL_PUBLIC: Rule = Rule {
+    id: "s3-bucket-acl-public",
+    title: "S3 bucket ACL grants public access",
+    severity: Severity::High,
+    cloudtrail: &[Trigger {
+        source: S3,
+        names: &["PutBucketAcl", "CreateBucket"],
+    }],
+    config_types: &[],
+    needs: &[
+        StateNeed::BucketPublicAccessBlock,
+        StateNeed::AccountPublicAccessBlock,
+        StateNeed::BucketTags,
+    ],
+    extra_permissions: &[],
+    remediation: Some(Remediation {
+        id: "s3-remove-public-acl-grants",
+        permissions: &["s3:GetBucketAcl", "s3:PutBucketAcl"],
+    }),
+    doc: "A bucket ACL grants a permission to the AllUsers (everyone) or AuthenticatedUsers (any AWS \
+          account holder) group, which Amazon S3 defines as public: anyone can list the bucket, or write to \
+          it with WRITE. Reported at lower severity when IgnorePublicAcls neutralises it.",
+    fires: &[
+        "cloudtrail-s3-put-bucket-acl-public-read.json",
+        "cloudtrail-s3-put-bucket-acl-grants-allusers.json",
+    ],
+    quiet: &["cloudtrail-s3-put-bucket-acl-private.json"],
+    check: check_bucket_acl,
+};
+
+pub static OBJECT_ACL_PUBLIC: Rule = Rule {
+    id: "s3-object-acl-public",
+    title: "S3 object ACL grants public access",
+    severity: Severity::High,
+    cloudtrail: &[Trigger {
+        source: S3,
+        names: &["PutObjectAcl"],
+    }],
+    config_types: &[],
+    needs: &[
+        StateNeed::BucketPublicAccessBlock,
+        StateNeed::AccountPublicAccessBlock,
+        StateNeed::BucketTags,
+    ],
+    extra_permissions: &[],
+    remediation: None,
+    doc: "An object ACL grants a permission to the AllUsers or AuthenticatedUsers group (a CloudTrail data \
+          event): the object is readable by anyone. Reported at lower severity when IgnorePublicAcls \
+          neutralises it.",
+    fires: &["cloudtrail-s3-put-object-acl-public-read.json"],
+    quiet: &["cloudtrail-s3-put-object-acl-private.json"],
+    check: check_object_acl,
+};
+
+/// The bucket the change is about: `(name, resource)`.
+fn bucket_resource(c: &Change) -> FindingResource {
+    let name =
+        str_at(payload::req(c), &["bucketName"]).or_else(|| str_at(payload::configuration(c), &["name"]));
+    let part = payload::partition(c);
+    payload::resource(c, "AWS::S3::Bucket", name, |b| format!("arn:{part}:s3:::{b}"))
+}
+
+/// Block Public Access from a Config item's supplementary configuration (camelCase keys).
+fn config_pab(c: &Change) -> Option<PublicAccessBlock> {
+    let v = at(payload::supplementary(c), &["PublicAccessBlockConfiguration"]);
+    if !v.is_object() {
+        return None;
+    }
+    let b = |k: &str| bool_at(v, &[k]).unwrap_or(false);
+    Some(PublicAccessBlock {
+        block_public_acls: b("blockPublicAcls"),
+        ignore_public_acls: b("ignorePublicAcls"),
+        block_public_policy: b("blockPublicPolicy"),
+        restrict_public_buckets: b("restrictPublicBuckets"),
+    })
+}
+
+/// What is known of Block Public Access: `(bucket, account, confirmed)`. `confirmed` when both levels
+/// were fetched (a Config item carries the bucket level).
+fn pab_state(ctx: &Ctx<'_>) -> (Option<PublicAccessBlock>, Option<PublicAccessBlock>, bool) {
+    let from_config = config_pab(ctx.change);
+    let bucket_state = ctx.state.and_then(|s| s.bucket.as_ref());
+    let bucket_known = bucket_state.is_some() || from_config.is_some();
+    let bucket = bucket_state.and_then(|b| b.public_access_block).or(from_config);
+    let account = ctx.state.and_then(|s| s.account_public_access_block);
+    (bucket, account, bucket_known && account.is_some())
+}
+
+/// Severity of an exposure: public -> `base`; blocked only at bucket level -> one step lower; blocked at
+/// account level -> two steps lower.
+fn exposure_severity(base: Severity, exposure: &Exposure) -> Severity {
+    match exposure.status {
+        ExposureStatus::Public | ExposureStatus::NotPublic => base,
+        ExposureStatus::PublicButBlocked => {
+            if exposure.blocked_by.iter().any(|s| s.starts_with("account:")) {
+                base.lower().lower()
+            } else {
+                base.lower()
+            }
+        }
+    }
+}
+
+fn add_exposure(e: &mut Evidence, exposure: &Exposure) {
+    // Each rule judges one of policy / ACL and passes `None` for the other on purpose: drop the engine's
+    // "not fetched" remark about the other one.
+    e.reasons.extend(
+        exposure
+            .reasons
+            .iter()
+            .filter(|r| !r.starts_with("no bucket policy verdict") && !r.starts_with("no ACL verdict"))
+            .cloned(),
+    );
+    if !exposure.blocked_by.is_empty() {
+        e.details.insert("blocked_by".into(), json!(exposure.blocked_by));
+    }
+    e.details.insert("exposure".into(), json!(exposure.status));
+}
+
+/// The bucket policy of the change: the PutBucketPolicy document, or the Config item's policy text.
+fn policy_document(c: &Change) -> Option<Value> {
+    match c.source {
+        ChangeSource::CloudTrail => payload::document(at(payload::req(c), &["bucketPolicy"])),
+        _ => payload::document(at(payload::supplementary(c), &["BucketPolicy", "policyText"])),
+    }
+}
+
+/// Judges a bucket policy document against Block Public Access; shared with the sweep.
+pub fn judge_policy(
+    doc: &Value,
+    bucket: Option<&PublicAccessBlock>,
+    account: Option<&PublicAccessBlock>,
+) -> Result<Option<(Severity, Evidence)>, String> {
+    let policy = engine::parse(doc, "bucket policy")?;
+    let verdict = policy::bucket_policy_public(&policy);
+    if !verdict.public {
+        return Ok(None);
+    }
+    let exposure = policy::bucket_exposure(Some(&verdict), None, bucket, account);
+    let mut evidence = engine::public_evidence(doc, &verdict);
+    add_exposure(&mut evidence, &exposure);
+    Ok(Some((exposure_severity(Severity::Critical, &exposure), evidence)))
+}
+
+fn check_policy_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let Some(doc) = policy_document(c) else {
+        return Ok(Vec::new());
+    };
+    let (bucket, account, confirmed) = pab_state(ctx);
+    let Some((severity, evidence)) = judge_policy(&doc, bucket.as_ref(), account.as_ref())? else {
+        return Ok(Vec::new());
+    };
+    let resource = bucket_resource(c);
+    let name = resource.name.clone().unwrap_or_default();
+    let blocked = severity < Severity::Critical;
+    Ok(vec![Hit {
+        summary: format!(
+            "S3 bucket {name} {} by {}",
+            if blocked {
+                "policy made public (blocked by Block Public Access)"
+            } else {
+                "made public"
+            },
+            payload::who(c)
+        ),
+        resource,
+        severity,
+        evidence,
+        state_confirmed: confirmed,
+    }])
+}
+
+/// Judges a bucket policy for grants to untrusted accounts; shared with the sweep.
+pub fn judge_cross_account(
+    doc: &Value,
+    config: &crate::settings::RuleConfig,
+    own_account: &str,
+) -> Result<Option<Evidence>, String> {
+    let policy = engine::parse(doc, "bucket policy")?;
+    let public = policy::bucket_policy_public(&policy).public;
+    let grants = engine::external_grants(&policy, &engine::trusted(config, own_account), public);
+    Ok((!grants.is_empty()).then(|| engine::external_evidence(doc, &grants)))
+}
+
+fn check_cross_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let Some(doc) = policy_document(c) else {
+        return Ok(Vec::new());
+    };
+    let Some(evidence) = judge_cross_account(&doc, ctx.config, &c.account)? else {
+        return Ok(Vec::new());
+    };
+    let resource = bucket_resource(c);
+    let name = resource.name.clone().unwrap_or_default();
+    Ok(vec![payload::payload_hit(
+        resource,
+        Severity::High,
+        format!(
+            "S3 bucket {name} shared with an untrusted account by {}",
+            payload::who(c)
+        ),
+        evidence,
+    )])
+}
+
+/// Whether request parameters carry an ACL (canned header or grants).
+fn has_acl(req: &Value) -> bool {
+    !at(req, &["x-amz-acl"]).is_null() || !at(req, &["AccessControlPolicy"]).is_null()
+}
+
+/// Judges an ACL (request parameters or GetBucketAcl response) against Block Public Access; shared with
+/// the sweep.
+pub fn judge_acl(
+    acl: &Value,
+    bucket: Option<&PublicAccessBlock>,
+    account: Option<&PublicAccessBlock>,
+    base: Severity,
+) -> Result<Option<(Severity, Evidence)>, String> {
+    let verdict: PublicVerdict = policy::acl_public(acl).map_err(|e| format!("invalid acl: {e}"))?;
+    if !verdict.public {
+        return Ok(None);
+    }
+    let exposure = policy::bucket_exposure(None, Some(&verdict), bucket, account);
+    let mut evidence = Evidence {
+        reasons: verdict.reasons.iter().map(engine::reason_text).collect(),
+        ..Evidence::default()
+    };
+    let grants = at(acl, &["AccessControlPolicy", "AccessControlList"]);
+    if !grants.is_null() {
+        evidence.statements.push(grants.clone());
+    } else if let Some(canned) = acl.get("x-amz-acl") {
+        evidence.statements.push(json!({"x-amz-acl": canned}));
+    } else if let Some(g) = acl.get("Grants") {
+        evidence.statements.push(json!({"Grants": g}));
+    }
+    add_exposure(&mut evidence, &exposure);
+    Ok(Some((exposure_severity(base, &exposure), evidence)))
+}
+
+fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    if !has_acl(req) {
+        return Ok(Vec::new());
+    }
+    let (bucket, account, confirmed) = pab_state(ctx);
+    let Some((severity, evidence)) = judge_acl(req, bucket.as_ref(), account.as_ref(), Severity::High)?
+    else {
+        return Ok(Vec::new());
+    };
+    let resource = bucket_resource(c);
+    let name = resource.name.clone().unwrap_or_default();
+    Ok(vec![Hit {
+        summary: format!("S3 bucket {name} ACL made public by {}", payload::who(c)),
+        resource,
+        severity,
+        evidence,
+        state_confirmed: confirmed,
+    }])
+}
+
+fn check_object_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    if !has_acl(req) {
+        return Ok(Vec::new());
+    }
+    let (bucket, account, confirmed) = pab_state(ctx);
+    let Some((severity, evidence)) = judge_acl(req, bucket.as_ref(), account.as_ref(), Severity::High)?
+    else {
+        return Ok(Vec::new());
+    };
+    let b = str_at(req, &["bucketName"]).unwrap_or("unknown");
+    let key = str_at(req, &["key"]).unwrap_or("");
+    let part = payload::partition(c);
+    let recorded = payload::resource_of(c, "AWS::S3::Object").and_then(|(a, _)| a);
+    let resource = FindingResource {
+        resource_type: "AWS::S3::Object".into(),
+        arn: recorded
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("arn:{part}:s3:::{b}/{key}")),
+        name: Some(format!("{b}/{key}")),
+    };
+    Ok(vec![Hit {
+        summary: format!("S3 object {b}/{key} made public by {}", payload::who(c)),
+        resource,
+        severity,
+        evidence,
+        state_confirmed: confirmed,
+    }])
+}
