@@ -46,6 +46,8 @@ def finding_is_blocked(f: dict) -> bool:
     for k, v in details.items():
         if "block" in k.lower() and v not in (None, False, "", [], {}):
             return True
+        if v == "public-but-blocked":
+            return True
     return False
 
 

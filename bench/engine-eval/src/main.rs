@@ -45,17 +45,14 @@ fn load(path: &str) -> Result<Vec<Bucket>, String> {
 
 /// The full verdict for one bucket; `true` when it is public now.
 fn exposed(b: &Bucket) -> bool {
-    let policy = b
-        .policy
-        .as_deref()
-        .map(|t| match Policy::from_json_str(t) {
-            Ok(p) => bucket_policy_public(&p),
-            // An unparsable stored policy cannot be proven non-public.
-            Err(_) => tripline::policy::PublicVerdict {
-                public: true,
-                reasons: Vec::new(),
-            },
-        });
+    let policy = b.policy.as_deref().map(|t| match Policy::from_json_str(t) {
+        Ok(p) => bucket_policy_public(&p),
+        // An unparsable stored policy cannot be proven non-public.
+        Err(_) => tripline::policy::PublicVerdict {
+            public: true,
+            reasons: Vec::new(),
+        },
+    });
     let acl = b.acl.as_ref().and_then(|a| acl_public(a).ok());
     bucket_exposure(policy.as_ref(), acl.as_ref(), b.bpa.as_ref(), None).public
 }
@@ -77,7 +74,10 @@ fn main() -> std::process::ExitCode {
     let mut count = 0usize;
     for _ in 0..iters.max(1) {
         let t = Instant::now();
-        count = buckets.iter().filter(|b| std::hint::black_box(exposed(b))).count();
+        count = buckets
+            .iter()
+            .filter(|b| std::hint::black_box(exposed(b)))
+            .count();
         samples.push(t.elapsed().as_nanos() as f64 / buckets.len().max(1) as f64);
     }
     samples.sort_by(f64::total_cmp);
