@@ -466,7 +466,10 @@ fn glob(pattern: &str) -> regex::Regex {
 // Parameter sets.
 // ---------------------------------------------------------------------------------------------------------
 
-fn central_params(mode: &str, rules: &str) -> Vec<(&'static str, String)> {
+/// Parameter overrides: (name, value).
+type Params = Vec<(&'static str, String)>;
+
+fn central_params(mode: &str, rules: &str) -> Params {
     vec![
         ("AlertEmail", "security@example.com".to_owned()),
         (
@@ -481,12 +484,12 @@ fn central_params(mode: &str, rules: &str) -> Vec<(&'static str, String)> {
 }
 
 /// Every optional part on: e-mail, Slack, organization, enforcement of every rule that has a remediation.
-fn central_all_on(reg: &Registry) -> Vec<(&'static str, String)> {
+fn central_all_on(reg: &Registry) -> Params {
     let ids: Vec<&str> = reg.remediations.keys().map(String::as_str).collect();
     central_params("enforce", &ids.join(","))
 }
 
-fn member_all_on() -> Vec<(&'static str, String)> {
+fn member_all_on() -> Params {
     vec![
         ("CentralAccountId", CENTRAL_ACCOUNT.to_owned()),
         ("CentralRegion", "us-east-1".to_owned()),
@@ -506,7 +509,7 @@ fn eventbridge_patterns_equal_the_registry() {
     let reg = registry();
     assert!(!reg.patterns.is_empty(), "`tripline patterns` printed no pattern");
     // (file, rule-name infix before the service short name, parameters)
-    let cases: [(&str, &str, Vec<(&str, String)>); 2] = [
+    let cases: [(&str, &str, Params); 2] = [
         ("template.yaml", "-cloudtrail-", central_all_on(&reg)),
         ("member-template.yaml", "-forward-", member_all_on()),
     ];
