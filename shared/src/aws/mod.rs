@@ -32,6 +32,7 @@ pub mod clients;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod handlers;
 pub mod iam;
 pub mod s3;
 pub mod secrets;

@@ -1,0 +1,42 @@
+//! `on-cloudtrail`: EventBridge "AWS API Call via CloudTrail" events -> intake -> state -> rules -> SNS.
+//! The logic lives in `tripline::aws::handlers::cloudtrail`; this binary only wires it to the runtime.
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+use tripline::aws::env::env_map;
+use tripline::aws::handlers::cloudtrail::handle_cloudtrail;
+use tripline::aws::handlers::{DetectorConfig, HandlerError};
+use tripline::aws::AwsClients;
+
+fn diagnostic(e: HandlerError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().to_owned(),
+        error_message: e.to_string(),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+
+    // Validated once at cold start; the error names the bad variable.
+    let cfg = DetectorConfig::from_env_map(&env_map()).inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
+    let aws = AwsClients::load().await;
+    let (aws, cfg) = (&aws, &cfg);
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
+        handle_cloudtrail(aws, cfg, &bytes).await.map_err(diagnostic)
+    }))
+    .await
+}

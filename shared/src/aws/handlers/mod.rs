@@ -1,0 +1,250 @@
+//! The functions' handler logic, generic over the capability traits so unit tests run it on
+//! [`crate::aws::fakes::FakeAws`] and the function binaries on [`crate::aws::AwsClients`].
+//!
+//! Each `functions/<name>/src/main.rs` only sets up logging, reads and validates its configuration at cold
+//! start, builds the clients once, and calls one handler per invocation:
+//!
+//! | function | handler |
+//! |---|---|
+//! | on-cloudtrail | [`cloudtrail::handle_cloudtrail`] |
+//! | on-config | [`config::handle_config`] |
+//! | sweep | [`sweep::handle_sweep`] |
+//! | remediate | [`remediate::handle_remediate`] |
+//! | notify-slack | [`slack::handle_slack`] |
+//!
+//! Errors: [`HandlerError::is_retryable`] separates transient failures (the Lambda runtime reports an
+//! error, the event source retries and finally dead-letters the event: nothing is lost) from bad input
+//! (logged with its id; the error type `BadEvent` tells operators that a retry will not help).
+
+pub mod cloudtrail;
+pub mod state;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use thiserror::Error;
+
+use super::env::{self, EnvError};
+use super::{AwsError, Publication, Publish, WebhookError};
+use crate::error::IntakeError;
+use crate::finding::{Finding, Severity};
+use crate::render::sns::SnsMessage;
+use crate::settings::{RuleConfig, SettingsError};
+
+/// Why an invocation failed.
+#[derive(Debug, Error)]
+pub enum HandlerError {
+    /// The payload cannot be understood; retrying will not help.
+    #[error("bad event `{event_id}`: {source}")]
+    BadEvent { event_id: String, source: IntakeError },
+    /// An AWS call failed (retryable or not, see [`AwsError::is_retryable`]).
+    #[error("event `{event_id}`: {source}")]
+    Aws { event_id: String, source: AwsError },
+    /// The Slack webhook failed.
+    #[error("event `{event_id}`: {source}")]
+    Webhook { event_id: String, source: WebhookError },
+    /// The payload is valid JSON but not what this function handles.
+    #[error("event `{event_id}`: {message}")]
+    Unsupported { event_id: String, message: String },
+}
+
+impl HandlerError {
+    pub fn aws(event_id: &str, source: AwsError) -> Self {
+        Self::Aws {
+            event_id: event_id.to_owned(),
+            source,
+        }
+    }
+
+    /// Whether the event source should deliver the event again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::BadEvent { .. } | Self::Unsupported { .. } => false,
+            Self::Aws { source, .. } => source.is_retryable(),
+            Self::Webhook { source, .. } => source.retryable,
+        }
+    }
+
+    /// The Lambda `errorType`: `Retryable`, `BadEvent` or `Failed` (a permanent AWS failure, e.g. access
+    /// denied: retries dead-letter the event for an operator).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::BadEvent { .. } | Self::Unsupported { .. } => "BadEvent",
+            _ if self.is_retryable() => "Retryable",
+            _ => "Failed",
+        }
+    }
+}
+
+/// Configuration of the detectors (on-cloudtrail, on-config, sweep) and remediate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorConfig {
+    pub alert_topic_arn: String,
+    pub rules: RuleConfig,
+}
+
+/// A configuration error at cold start; names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+impl DetectorConfig {
+    pub fn from_env_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            alert_topic_arn: env::alert_topic_arn(vars)?,
+            rules: RuleConfig::from_env_map(vars)?,
+        })
+    }
+}
+
+impl From<SnsMessage> for Publication {
+    fn from(m: SnsMessage) -> Self {
+        Publication {
+            subject: m.subject,
+            message: m.message,
+            message_structure: Some(m.message_structure),
+            attributes: m.attributes,
+        }
+    }
+}
+
+/// A short reference to a published finding, for handler outcomes and logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingRef {
+    pub id: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub resource: String,
+    pub suppressed: bool,
+    /// The SNS message id.
+    pub message_id: String,
+}
+
+/// Best-effort event id of a payload for logs of bad events: EventBridge `id`, CloudTrail `eventID`,
+/// SNS `MessageId`, Config `resultToken` prefix; `unknown` otherwise. Never fails.
+pub fn event_id_hint(bytes: &[u8]) -> String {
+    let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+        return "unknown".to_owned();
+    };
+    let candidates = [
+        v.get("id"),
+        v.get("detail").and_then(|d| d.get("eventID")),
+        v.get("eventID"),
+        v.get("Records")
+            .and_then(|r| r.get(0))
+            .and_then(|r| r.get("Sns"))
+            .and_then(|s| s.get("MessageId")),
+        v.get("MessageId"),
+    ];
+    if let Some(id) = candidates.into_iter().flatten().find_map(Value::as_str) {
+        return id.chars().take(128).collect();
+    }
+    if let Some(t) = v.get("resultToken").and_then(Value::as_str) {
+        return format!("config-rule:{}", t.chars().take(16).collect::<String>());
+    }
+    "unknown".to_owned()
+}
+
+/// Publishes every finding to the alert topic, logging each with its rule and resource. All findings are
+/// attempted; the first failure is returned afterwards (the event is then retried: duplicates carry the
+/// same stable finding id, so subscribers can de-duplicate; nothing is lost).
+pub async fn publish_findings<P: Publish>(
+    aws: &P,
+    topic_arn: &str,
+    event_id: &str,
+    findings: &[Finding],
+) -> Result<Vec<FindingRef>, HandlerError> {
+    let mut refs = Vec::with_capacity(findings.len());
+    let mut first_err = None;
+    for f in findings {
+        let msg: Publication = crate::render::sns::message(f).into();
+        match aws.publish(topic_arn, &msg).await {
+            Ok(message_id) => {
+                tracing::info!(
+                    event_id,
+                    finding_id = %f.id,
+                    rule = %f.rule,
+                    resource = %f.resource.arn,
+                    severity = f.severity.as_str(),
+                    suppressed = f.suppressed.is_some(),
+                    message_id = %message_id,
+                    "finding published"
+                );
+                refs.push(FindingRef {
+                    id: f.id.clone(),
+                    rule: f.rule.clone(),
+                    severity: f.severity,
+                    resource: f.resource.arn.clone(),
+                    suppressed: f.suppressed.is_some(),
+                    message_id,
+                });
+            }
+            Err(e) => {
+                tracing::error!(
+                    event_id,
+                    finding_id = %f.id,
+                    rule = %f.rule,
+                    resource = %f.resource.arn,
+                    retryable = e.is_retryable(),
+                    error = %e,
+                    "publishing a finding failed"
+                );
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(HandlerError::aws(event_id, e)),
+        None => Ok(refs),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::aws::ErrorKind;
+
+    #[test]
+    fn event_id_hints() {
+        let cases: &[(&str, &str)] = &[
+            (r#"{"id": "eb-1", "detail": {"eventID": "ct-1"}}"#, "eb-1"),
+            (r#"{"detail": {"eventID": "ct-1"}}"#, "ct-1"),
+            (r#"{"Records": [{"Sns": {"MessageId": "sns-1"}}]}"#, "sns-1"),
+            (
+                r#"{"resultToken": "abcdefghijklmnopqrstuvwxyz"}"#,
+                "config-rule:abcdefghijklmnop",
+            ),
+            (r#"{"id": 5}"#, "unknown"),
+            ("not json", "unknown"),
+            ("", "unknown"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(event_id_hint(input.as_bytes()), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn error_types() {
+        let bad = HandlerError::BadEvent {
+            event_id: "e".into(),
+            source: IntakeError::TooLarge { size: 2, limit: 1 },
+        };
+        let throttled = HandlerError::aws("e", AwsError::new("sns:Publish", ErrorKind::Throttling, "x"));
+        let denied = HandlerError::aws("e", AwsError::new("sns:Publish", ErrorKind::AccessDenied, "x"));
+        let cases = [
+            (bad, false, "BadEvent"),
+            (throttled, true, "Retryable"),
+            (denied, false, "Failed"),
+        ];
+        for (e, retryable, ty) in cases {
+            assert_eq!(e.is_retryable(), retryable, "{e}");
+            assert_eq!(e.error_type(), ty, "{e}");
+        }
+    }
+}
