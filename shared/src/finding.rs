@@ -22,7 +22,8 @@
 //!   "event":     { "id": string, "name": string, "service": string, "time": string (RFC 3339),
 //!                  "source": "cloudtrail" | "config" | "sweep" }
 //!   "why":       string   why it matters (the rule's doc)
-//!   "evidence":  { "reasons": [string], "statements": [json], "new_access": [{"action","resource"}],
+//!   "evidence":  { "reasons": [string], "statements": [json],
+//!                  "new_access": [{"action", "resource", "principal"?}],
 //!                  "details": { string: json } }
 //!   "state_confirmed": bool   false when current state was not fetched (judged from the payload alone)
 //!   "remediation": null | { "id": string, "mode": "off" | "dry-run" | "enforce", "permissions": [string] }
@@ -133,6 +134,9 @@ pub struct FindingEvent {
 pub struct AccessWitness {
     pub action: String,
     pub resource: String,
+    /// The principal, for resource and trust policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
 }
 
 /// Why the rule fired.

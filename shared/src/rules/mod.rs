@@ -16,6 +16,7 @@ mod ec2;
 mod engine;
 mod extra;
 mod iam_credentials;
+mod iam_policy;
 mod iam_trust;
 pub(crate) mod payload;
 mod rds;
@@ -135,6 +136,8 @@ pub static REGISTRY: &[&Rule] = &[
     &s3_pab::ACCOUNT_PAB_WEAKENED,
     &s3_policy::CROSS_ACCOUNT,
     &s3_policy::OBJECT_ACL_PUBLIC,
+    &iam_policy::WIDENED,
+    &iam_policy::ADMIN,
     &iam_trust::TRUST_PUBLIC,
     &iam_trust::TRUST_EXTERNAL,
     &iam_credentials::ROOT_ACCESS_KEY,

@@ -1,0 +1,319 @@
+//! Identity policies: `iam-policy-widened`, `iam-admin-access-granted`, `iam-privilege-escalation`.
+//!
+//! The previous document comes from the shell's state (`previous_policy_document`, `current_policy_document`
+//! for managed-policy versions) or from a Config item's `configurationItemDiff` (inline and trust policies).
+//! Without it, every grant of the new document counts as new and the finding says the state was not
+//! confirmed. The verdicts (`diff`, full admin, escalation combos) are the engine's.
+
+use serde_json::{json, Value};
+
+use super::engine;
+use super::payload::{self, at, bool_at, str_at};
+use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use crate::change::{Change, ChangeSource, Payload};
+use crate::finding::{AccessWitness, Evidence, FindingResource, Severity};
+use crate::policy::{self, Policy, Version};
+use crate::state::StateNeed;
+
+const IAM: &str = "iam.amazonaws.com";
+
+pub static WIDENED: Rule = Rule {
+    id: "iam-policy-widened",
+    title: "IAM policy grants new access",
+    severity: Severity::High,
+    cloudtrail: &[Trigger {
+        source: IAM,
+        names: &[
+            "CreatePolicyVersion",
+            "SetDefaultPolicyVersion",
+            "PutRolePolicy",
+            "PutUserPolicy",
+            "PutGroupPolicy",
+        ],
+    }],
+    config_types: &["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"],
+    needs: &[StateNeed::PolicyVersions],
+    extra_permissions: &[],
+    remediation: Some(Remediation {
+        id: "iam-restore-previous-default-version",
+        permissions: &["iam:SetDefaultPolicyVersion"],
+    }),
+    doc: "An identity policy now allows requests it did not allow before (a new default managed-policy \
+          version, a changed inline policy, a changed trust policy). The evidence lists concrete new \
+          (action, resource) pairs proven by Tripline's policy engine; reordering or restating a policy \
+          raises nothing. Unreviewed widening is how least privilege erodes and how attackers grant \
+          themselves more.",
+    fires: &[
+        "cloudtrail-iam-create-policy-version-widening.json",
+        "cloudtrail-iam-put-role-policy.json",
+    ],
+    quiet: &["cloudtrail-iam-create-policy-version-not-default.json"],
+    check: check_widened,
+};
+
+/// AWS managed policies that grant full administrative access (or full control of IAM, which is
+/// equivalent: it can grant itself anything).
+pub const ADMIN_MANAGED_POLICIES: &[&str] = &["AdministratorAccess", "IAMFullAccess"];
+
+pub static ADMIN: Rule = Rule {
+    id: "iam-admin-access-granted",
+    title: "Administrator access granted",
+    severity: Severity::Critical,
+    cloudtrail: &[Trigger {
+        source: IAM,
+        names: &["AttachRolePolicy", "AttachUserPolicy", "AttachGroupPolicy"],
+    }],
+    config_types: &[],
+    needs: &[],
+    extra_permissions: &[],
+    remediation: Some(Remediation {
+        id: "iam-detach-admin-policy",
+        permissions: &[
+            "iam:DetachRolePolicy",
+            "iam:DetachUserPolicy",
+            "iam:DetachGroupPolicy",
+        ],
+    }),
+    doc: "AdministratorAccess or IAMFullAccess was attached to a role, user or group, or a policy now \
+          allows every action on every resource. The principal can do anything in the account, including \
+          covering its tracks.",
+    fires: &[
+        "cloudtrail-iam-attach-role-policy-admin.json",
+        "cloudtrail-iam-attach-user-policy-admin.json",
+        "cloudtrail-iam-attach-group-policy-admin.json",
+    ],
+    quiet: &["cloudtrail-iam-attach-role-policy-readonly.json"],
+    check: check_admin,
+};
+
+/// A policy with no statement: what "no previous document" is compared against.
+fn empty_policy() -> Policy {
+    Policy {
+        version: Version::V2012_10_17,
+        id: None,
+        statements: Vec::new(),
+    }
+}
+
+/// The identity (role, user, group) or managed policy a change is about.
+fn principal_resource(c: &Change) -> FindingResource {
+    let req = payload::req(c);
+    let (part, acct) = (payload::partition(c), c.account.clone());
+    if let Some(arn) = str_at(req, &["policyArn"]).filter(|_| c.event_name.contains("PolicyVersion")) {
+        let name = arn.rsplit('/').next().map(str::to_owned);
+        return payload::resource(c, "AWS::IAM::Policy", name.as_deref(), |_| arn.to_owned());
+    }
+    for (key, rtype, kind) in [
+        ("roleName", "AWS::IAM::Role", "role"),
+        ("userName", "AWS::IAM::User", "user"),
+        ("groupName", "AWS::IAM::Group", "group"),
+    ] {
+        if let Some(name) = str_at(req, &[key]) {
+            return payload::resource(c, rtype, Some(name), |n| {
+                format!("arn:{part}:iam::{acct}:{kind}/{n}")
+            });
+        }
+    }
+    // Config items: the item's own resource.
+    let conf = payload::configuration(c);
+    let name = ["roleName", "userName", "groupName"]
+        .iter()
+        .find_map(|k| str_at(conf, &[k]));
+    let arn = str_at(conf, &["arn"]).map(str::to_owned);
+    let rtype = c.service.clone();
+    payload::resource(c, &rtype, name, |n| {
+        arn.clone()
+            .unwrap_or_else(|| format!("arn:{part}:iam::{acct}:{n}"))
+    })
+}
+
+/// One (old, new) pair of documents to compare, with a label and whether `old` is known.
+struct Pair {
+    label: String,
+    old: Option<Value>,
+    new: Value,
+}
+
+/// The document pairs a change carries.
+fn pairs(ctx: &Ctx<'_>) -> Vec<Pair> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    let state = ctx.state;
+    match (&c.source, c.event_name.as_str()) {
+        (ChangeSource::CloudTrail, "CreatePolicyVersion") => {
+            // A version that is not made default changes nothing yet.
+            if bool_at(req, &["setAsDefault"]) != Some(true) {
+                return Vec::new();
+            }
+            payload::document(at(req, &["policyDocument"]))
+                .map(|new| Pair {
+                    label: "new default version".into(),
+                    old: state.and_then(|s| s.previous_policy_document.clone()),
+                    new,
+                })
+                .into_iter()
+                .collect()
+        }
+        (ChangeSource::CloudTrail, "SetDefaultPolicyVersion") => state
+            .and_then(|s| s.current_policy_document.clone())
+            .map(|new| Pair {
+                label: format!(
+                    "default version {}",
+                    str_at(req, &["versionId"]).unwrap_or("(unknown)")
+                ),
+                old: state.and_then(|s| s.previous_policy_document.clone()),
+                new,
+            })
+            .into_iter()
+            .collect(),
+        (ChangeSource::CloudTrail, _) => payload::document(at(req, &["policyDocument"]))
+            .map(|new| Pair {
+                label: format!(
+                    "inline policy `{}`",
+                    str_at(req, &["policyName"]).unwrap_or("(unnamed)")
+                ),
+                old: state.and_then(|s| s.previous_policy_document.clone()),
+                new,
+            })
+            .into_iter()
+            .collect(),
+        _ => config_pairs(c),
+    }
+}
+
+/// Inline policies and trust policies from a Config item's diff (`changedProperties` keys
+/// `Configuration.AssumeRolePolicyDocument` and `Configuration.<Role|User|Group>PolicyList.<n>`).
+fn config_pairs(c: &Change) -> Vec<Pair> {
+    let Payload::Config { diff, .. } = &c.payload else {
+        return Vec::new();
+    };
+    let Some(props) = at(diff, &["changedProperties"]).as_object() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, change) in props {
+        let prev = at(change, &["previousValue"]);
+        let next = at(change, &["updatedValue"]);
+        if key.ends_with("AssumeRolePolicyDocument") {
+            if let Some(new) = payload::document(next) {
+                out.push(Pair {
+                    label: "trust policy".into(),
+                    old: payload::document(prev).or_else(|| Some(json!({"Statement": []}))),
+                    new,
+                });
+            }
+        } else if key.contains("PolicyList.") {
+            if let Some(new) = payload::document(at(next, &["policyDocument"])) {
+                let name = str_at(next, &["policyName"]).unwrap_or("(unnamed)");
+                out.push(Pair {
+                    label: format!("inline policy `{name}`"),
+                    old: payload::document(at(prev, &["policyDocument"]))
+                        .or_else(|| Some(json!({"Statement": []}))),
+                    new,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn parse_or_empty(doc: &Value, what: &str) -> Result<Policy, String> {
+    if at(doc, &["Statement"]).as_array().is_some_and(Vec::is_empty) {
+        return Ok(empty_policy());
+    }
+    engine::parse(doc, what)
+}
+
+fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let pairs = pairs(ctx);
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut evidence = Evidence::default();
+    let mut confirmed = true;
+    let mut widened = false;
+    for pair in &pairs {
+        let new = engine::parse(&pair.new, &pair.label)?;
+        let old = match &pair.old {
+            Some(doc) => parse_or_empty(doc, &format!("previous {}", pair.label))?,
+            None => {
+                confirmed = false;
+                evidence.reasons.push(format!(
+                    "{}: the previous document was not fetched; every grant counts as new",
+                    pair.label
+                ));
+                empty_policy()
+            }
+        };
+        let d = policy::diff(&old, &new);
+        if !d.widened {
+            continue;
+        }
+        widened = true;
+        evidence
+            .reasons
+            .push(format!("{} grants access the previous one did not", pair.label));
+        evidence.reasons.extend(d.reasons.iter().map(engine::reason_text));
+        evidence
+            .new_access
+            .extend(d.new_access.iter().map(|a| AccessWitness {
+                action: a.action.clone(),
+                resource: a.resource.clone(),
+                principal: a.principal.clone(),
+            }));
+        engine::add_statements(
+            &mut evidence,
+            &pair.new,
+            d.new_access.iter().map(|a| a.statement.as_str()),
+        );
+    }
+    if !widened {
+        return Ok(Vec::new());
+    }
+    let resource = principal_resource(c);
+    let name = resource.name.clone().unwrap_or_default();
+    Ok(vec![Hit {
+        summary: format!("IAM policy of {name} widened by {}", payload::who(c)),
+        severity: if confirmed {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        resource,
+        evidence,
+        state_confirmed: confirmed,
+    }])
+}
+
+fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    let Some(arn) = str_at(req, &["policyArn"]) else {
+        return Ok(Vec::new());
+    };
+    // AWS managed policies live at `arn:<partition>:iam::aws:policy/<path><name>`.
+    let managed = arn.split(':').nth(4) == Some("aws");
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    if !(managed && ADMIN_MANAGED_POLICIES.contains(&name)) {
+        return Ok(Vec::new());
+    }
+    let resource = principal_resource(c);
+    let who = resource.name.clone().unwrap_or_default();
+    let mut evidence = payload::reasons(vec![format!(
+        "AWS managed policy `{name}` attached to {} `{who}`",
+        resource
+            .resource_type
+            .rsplit("::")
+            .next()
+            .unwrap_or("principal")
+            .to_lowercase()
+    )]);
+    evidence.details.insert("policy_arn".into(), json!(arn));
+    Ok(vec![payload::payload_hit(
+        resource,
+        Severity::Critical,
+        format!("{name} attached to {who} by {}", payload::who(c)),
+        evidence,
+    )])
+}
