@@ -23,7 +23,7 @@ from count_proxy import Call, CountingProxy
 from lambda_rt import run_function
 
 FUNCTIONS = ["on-cloudtrail", "on-config", "sweep", "remediate", "notify-slack"]
-RELEASE = ROOT / "target" / "release"
+RELEASE = ROOT / "target" / os.environ.get("TRIPLINE_BENCH_PROFILE", "release")
 SLACK_SECRET = "tripline/slack-webhook"
 
 
