@@ -1,0 +1,87 @@
+//! `tripline-demo email`: shows Tripline alerts as an email subscriber of the alert topic reads them.
+//!
+//! `make demo` (driver: `demo/demo.py`) reads what lands on the alert topic through an SQS subscription.
+//! SNS delivers the `sqs` part of Tripline's structured message there and the `email` part to email
+//! subscribers; this helper turns the received document back into the publish with Tripline's own renderer
+//! (`tripline::render::sns`) and prints the subject and the `email` part. It also checks that the re-rendered
+//! `sqs` part equals what arrived, so the email shown is exactly the one SNS would have sent.
+//!
+//! Input (stdin): a JSON array of SNS envelopes as SQS receives them (`Subject`, `Message`,
+//! `MessageAttributes.kind.Value`). Output (stdout): a JSON array of `{"subject", "body", "exact"}`.
+//! Exit 0, or 2 with a one-line error on stderr for bad input.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use serde_json::{json, Value};
+use tripline::finding::Finding;
+use tripline::render::sns::{self, RemediationOutcome, SnsMessage, SweepSummary};
+
+fn parse<T: serde::de::DeserializeOwned>(doc: &str, what: &str) -> Result<T, String> {
+    serde_json::from_str(doc).map_err(|e| format!("message is not a {what}: {e}"))
+}
+
+/// The subject, the `email` part, and whether the re-rendered `sqs` part equals `doc`.
+fn email_view(kind: &str, doc: &str) -> Result<(String, String, bool), String> {
+    let published: SnsMessage = match kind {
+        "finding" => sns::message(&parse::<Finding>(doc, "finding")?),
+        "remediation" => sns::remediation_outcome(&parse::<RemediationOutcome>(doc, "remediation outcome")?),
+        "summary" => sns::summary(&parse::<SweepSummary>(doc, "sweep summary")?),
+        other => return Err(format!("unknown message kind `{other}`")),
+    };
+    let parts: Value =
+        serde_json::from_str(&published.message).map_err(|e| format!("rendered message is not json: {e}"))?;
+    let part = |k: &str| {
+        parts
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let same =
+        |a: &str, b: &str| serde_json::from_str::<Value>(a).ok() == serde_json::from_str::<Value>(b).ok();
+    let exact = same(&part("sqs"), doc);
+    Ok((published.subject, part("email"), exact))
+}
+
+fn run(input: &str) -> Result<Value, String> {
+    let envelopes: Vec<Value> =
+        serde_json::from_str(input).map_err(|e| format!("input is not a json array: {e}"))?;
+    let mut out = Vec::with_capacity(envelopes.len());
+    for (i, env) in envelopes.iter().enumerate() {
+        let kind = env
+            .pointer("/MessageAttributes/kind/Value")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("envelope {i}: no `kind` message attribute"))?;
+        let doc = env
+            .get("Message")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("envelope {i}: no `Message`"))?;
+        let (subject, body, exact) = email_view(kind, doc).map_err(|e| format!("envelope {i}: {e}"))?;
+        out.push(json!({"subject": subject, "body": body, "exact": exact}));
+    }
+    Ok(Value::Array(out))
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() != Some("email") || args.next().is_some() {
+        eprintln!("tripline-demo: usage: tripline-demo email < envelopes.json");
+        return ExitCode::from(2);
+    }
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        eprintln!("tripline-demo: error: cannot read stdin: {e}");
+        return ExitCode::from(2);
+    }
+    match run(&input) {
+        Ok(v) => {
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tripline-demo: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
