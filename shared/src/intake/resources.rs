@@ -106,6 +106,20 @@ const S3_ACCOUNT_EVENTS: &[&str] = &[
     "DeleteAccountPublicAccessBlock",
 ];
 
+/// EC2 calls that change a per-account, per-Region setting; AWS Config reports such settings on the
+/// `AWS::::Account` resource type (e.g. the `ec2-ebs-encryption-by-default` managed rule).
+const EC2_ACCOUNT_EVENTS: &[&str] = &[
+    "EnableEbsEncryptionByDefault",
+    "DisableEbsEncryptionByDefault",
+    "ModifyEbsDefaultKmsKeyId",
+    "ResetEbsDefaultKmsKeyId",
+    "EnableSnapshotBlockPublicAccess",
+    "DisableSnapshotBlockPublicAccess",
+    "EnableImageBlockPublicAccess",
+    "DisableImageBlockPublicAccess",
+    "EnableSerialConsoleAccess",
+];
+
 /// IAM calls that act on the caller's own credentials when `userName` is absent ("If you do not specify
 /// a user name, IAM determines the user name implicitly based on the Amazon Web Services access key ID
 /// signing the request", IAM API Reference, CreateAccessKey).
@@ -166,6 +180,17 @@ pub(crate) fn cloudtrail_resources(
         );
     }
 
+    if scope.event_source == "ec2.amazonaws.com" && EC2_ACCOUNT_EVENTS.contains(&scope.event_name) {
+        push(
+            &mut out,
+            Resource {
+                resource_type: "AWS::::Account".to_owned(),
+                arn: None,
+                name: Some(scope.account.to_owned()),
+            },
+        );
+    }
+
     if scope.event_source == "iam.amazonaws.com"
         && IAM_SELF_EVENTS.contains(&scope.event_name)
         && str_at(request, &["userName"]).is_none()
@@ -197,7 +222,7 @@ pub(crate) fn cloudtrail_resources(
                 Resource {
                     resource_type: resource_type.to_owned(),
                     arn: Some(arn.to_owned()),
-                    name: Some(last_segment(arn).to_owned()),
+                    name: Some(arn_name(arn).to_owned()),
                 },
             );
         }
@@ -216,7 +241,7 @@ fn caller_as_user(scope: &Scope<'_>, p: &str) -> Option<Resource> {
         "IAMUser" => scope.actor_arn.map(|arn| Resource {
             resource_type: "AWS::IAM::User".to_owned(),
             arn: Some(arn.to_owned()),
-            name: Some(last_segment(arn).to_owned()),
+            name: Some(arn_name(arn).to_owned()),
         }),
         _ => None,
     }
@@ -225,10 +250,10 @@ fn caller_as_user(scope: &Scope<'_>, p: &str) -> Option<Resource> {
 fn build(mapping: &Mapping, value: &str, scope: &Scope<'_>, p: &str) -> Option<Resource> {
     let is_arn = value.starts_with("arn:");
     let (arn, name) = match mapping.arn {
-        ArnRule::AsIs => (Some(value.to_owned()), last_segment(value).to_owned()),
-        ArnRule::ArnOrName if is_arn => (Some(value.to_owned()), last_segment(value).to_owned()),
+        ArnRule::AsIs => (Some(value.to_owned()), arn_name(value).to_owned()),
+        ArnRule::ArnOrName if is_arn => (Some(value.to_owned()), arn_name(value).to_owned()),
         ArnRule::ArnOrName => (None, value.to_owned()),
-        ArnRule::Template(_) if is_arn => (Some(value.to_owned()), last_segment(value).to_owned()),
+        ArnRule::Template(_) if is_arn => (Some(value.to_owned()), arn_name(value).to_owned()),
         ArnRule::Template(t) => (
             Some(
                 t.replace("{p}", p)
@@ -275,9 +300,31 @@ fn push(out: &mut Vec<Resource>, r: Resource) {
     out.push(r);
 }
 
-/// The last `/`- or `:`-separated segment of an ARN (`role/path/name` -> `name`).
-pub(crate) fn last_segment(arn: &str) -> &str {
-    arn.rsplit(['/', ':']).next().unwrap_or(arn)
+/// A resource's name from its ARN (`arn:partition:service:region:account:resource`): IAM names are the
+/// last path segment (`role/path/name` -> `name`); Secrets Manager keeps the full secret name
+/// (`secret:prod/db-AbCdEf` -> `prod/db-AbCdEf`); S3 keeps `bucket` or `bucket/key`; other services drop
+/// the resource-type prefix (`security-group/sg-1` -> `sg-1`, `function:f` -> `f`,
+/// `repository/team/app` -> `team/app`).
+pub(crate) fn arn_name(arn: &str) -> &str {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some(service), Some(_region), Some(_account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return arn;
+    };
+    match service {
+        "iam" | "sts" => resource.rsplit('/').next().unwrap_or(resource),
+        "s3" => resource,
+        _ => match resource.find(['/', ':']) {
+            Some(i) => &resource[i + 1..],
+            None => resource,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -340,6 +387,33 @@ mod tests {
         );
         let types: Vec<_> = got.iter().map(|r| r.resource_type.as_str()).collect();
         assert_eq!(types, ["AWS::IAM::Role", "AWS::IAM::Policy"]);
+    }
+
+    #[test]
+    fn names_from_arns() {
+        let cases = [
+            ("arn:aws:iam::111122223333:role/service-role/app", "app"),
+            ("arn:aws:iam::111122223333:root", "root"),
+            (
+                "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-AbCdEf",
+                "prod/orders/db-AbCdEf",
+            ),
+            (
+                "arn:aws:s3:::reports-prod/q3/deck.pdf",
+                "reports-prod/q3/deck.pdf",
+            ),
+            (
+                "arn:aws:ecr:us-east-1:111122223333:repository/team/app",
+                "team/app",
+            ),
+            ("arn:aws:lambda:us-east-1:111122223333:function:f", "f"),
+            ("arn:aws:sns:us-east-1:111122223333:topic", "topic"),
+            ("arn:aws:rds:us-east-1:111122223333:snapshot:db-1", "db-1"),
+            ("not-an-arn", "not-an-arn"),
+        ];
+        for (arn, name) in cases {
+            assert_eq!(arn_name(arn), name, "{arn}");
+        }
     }
 
     #[test]
