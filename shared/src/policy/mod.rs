@@ -6,14 +6,17 @@ pub mod acl;
 pub mod actions;
 pub mod cross_account;
 pub mod diff;
+pub mod escalation;
 pub mod exposure;
 pub mod glob;
 pub mod grammar;
+pub mod narrow;
 pub mod public;
 
 pub use acl::{acl_public, canned_acl_public};
 pub use cross_account::{cross_account, ExternalGrant, Trusted};
 pub use diff::{diff, Access, Diff};
+pub use escalation::{escalation_combos, grants_full_admin, newly_enabled_combos, Combo};
 pub use exposure::{bucket_exposure, Exposure, ExposureStatus};
 pub use grammar::{
     Condition, Effect, NameBlock, Operator, Policy, PolicyError, PrincipalBlock, PrincipalType, Principals,

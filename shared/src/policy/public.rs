@@ -440,7 +440,11 @@ fn principal_openness(stmt: &Statement, label: &str, version: Version, kind: Res
 }
 
 /// Analyses one `Allow` statement. Returns whether it is public and its reasons.
-fn analyse_statement(stmt: &Statement, version: Version, kind: ResourceKind) -> (bool, Vec<Reason>) {
+pub(crate) fn analyse_statement(
+    stmt: &Statement,
+    version: Version,
+    kind: ResourceKind,
+) -> (bool, Vec<Reason>) {
     let label = stmt.label();
     let open = principal_openness(stmt, &label, version, kind);
     if open.is_empty() {
