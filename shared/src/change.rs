@@ -42,6 +42,11 @@ pub enum ChangeSource {
         result_token: String,
         /// `ruleParameters`, parsed from its JSON string (an empty object when absent).
         rule_parameters: Value,
+        /// `eventLeftScope`: the resource left the rule's scope; the answer is `NOT_APPLICABLE` ("If the
+        /// value is true, the function indicates that the evaluation can be ignored by passing
+        /// NOT_APPLICABLE", AWS Config Developer Guide, "Example Events for AWS Config Rules").
+        #[serde(default)]
+        event_left_scope: bool,
     },
 }
 

@@ -206,6 +206,7 @@ const PAYLOAD_CHECKS: &[(&str, &str, &str)] = &[
     ("config-s3-bucket-item-change.json", "/event_id", r#""09b53bd8-0bd9-538a-bde7-75d5b550fc5a""#),
     // Rule invocations carry what PutEvaluations needs; ruleParameters parsed from its JSON string.
     ("configrule-s3-bucket-invocation.json", "/source/config_rule_name", r#""tripline-on-config""#),
+    ("configrule-s3-bucket-invocation.json", "/source/event_left_scope", "false"),
     ("configrule-s3-bucket-invocation.json", "/source/rule_parameters/TrustedAccountIds", r#""444455556666""#),
     ("configrule-iam-role-invocation.json", "/payload/diff", "null"),
     ("configrule-scheduled-notification.json", "/payload/kind", r#""scheduled""#),
@@ -362,6 +363,7 @@ fn malformed_input_gets_a_typed_error() {
         ("invokingEvent nested 10,000 deep", rule_invocation(&"[".repeat(10_000), json!({})), "EmbeddedJson", "recursion limit exceeded"),
         ("invokingEvent is a number", rule_invocation("{}", json!({"invokingEvent": 5})), "WrongType", "field `invokingEvent` in config rule invocation should be a json string"),
         ("ruleParameters is not json", rule_invocation(r#"{"messageType":"ScheduledNotification","notificationCreationTime":"2026-11-28T00:00:00Z"}"#, json!({"ruleParameters": "{x"})), "EmbeddedJson", "field `ruleParameters`"),
+        ("eventLeftScope is a number", rule_invocation(r#"{"messageType":"ScheduledNotification"}"#, json!({"eventLeftScope": 1})), "WrongType", "field `eventLeftScope` in config rule invocation should be a boolean, found number"),
         ("missing resultToken", rule_invocation(r#"{"messageType":"ScheduledNotification"}"#, json!({"resultToken": null})), "MissingField", "missing field `resultToken` in config rule invocation"),
         ("missing messageType", rule_invocation("{}", json!({})), "MissingField", "missing field `invokingEvent.messageType` in config rule invocation"),
         ("item change without item", rule_invocation(r#"{"messageType":"ConfigurationItemChangeNotification"}"#, json!({})), "MissingField", "missing field `invokingEvent.configurationItem`"),
@@ -628,4 +630,17 @@ fn account_and_fallbacks_follow_the_documented_order() {
         };
         assert_eq!(c.account, want);
     }
+}
+
+#[test]
+fn rule_invocation_reports_a_resource_that_left_scope() {
+    let mut inv: Value = serde_json::from_slice(&load("configrule-iam-role-invocation.json")).unwrap();
+    inv["eventLeftScope"] = json!(true);
+    let Ok(Intake::Change(change)) = intake(&serde_json::to_vec(&inv).unwrap()) else {
+        panic!("expected a change");
+    };
+    let ChangeSource::ConfigRule { event_left_scope, .. } = change.source else {
+        panic!("expected a rule invocation");
+    };
+    assert!(event_left_scope);
 }

@@ -108,6 +108,22 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// An optional boolean field; the strings `"true"`/`"false"` are accepted (CloudTrail uses both).
+    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, IntakeError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s == "true" => Ok(Some(true)),
+            Some(Value::String(s)) if s == "false" => Ok(Some(false)),
+            Some(other) => Err(wrong_type(
+                &join(&self.path, key),
+                self.context,
+                "a boolean",
+                other,
+            )),
+        }
+    }
+
     /// The path of a child field, for building nested [`Obj`]s.
     pub fn child_path(&self, key: &str) -> String {
         join(&self.path, key)

@@ -29,6 +29,7 @@ pub(crate) struct RuleInfo {
     pub result_token: String,
     pub rule_parameters: Value,
     pub account_id: Option<String>,
+    pub event_left_scope: bool,
 }
 
 impl RuleInfo {
@@ -38,6 +39,7 @@ impl RuleInfo {
             config_rule_name: self.config_rule_name.clone(),
             result_token: self.result_token.clone(),
             rule_parameters: self.rule_parameters.clone(),
+            event_left_scope: self.event_left_scope,
         }
     }
 }
@@ -289,6 +291,7 @@ pub(crate) fn rule_invocation(inv: &Obj<'_>) -> Result<Intake, IntakeError> {
         result_token: inv.req_str("resultToken")?.to_owned(),
         rule_parameters,
         account_id: inv.opt_str("accountId")?.map(str::to_owned),
+        event_left_scope: inv.opt_bool("eventLeftScope")?.unwrap_or(false),
     };
     let env = Envelope {
         account: rule.account_id.as_deref(),
@@ -336,6 +339,7 @@ pub(crate) fn fetched_item(value: &Value, ctx: &OversizedContext) -> Result<Chan
             config_rule_name: ctx.config_rule_name.clone(),
             result_token: token.clone(),
             rule_parameters: ctx.rule_parameters.clone(),
+            event_left_scope: false,
         },
         None => ChangeSource::ConfigItem {
             message_type: OVERSIZED.to_owned(),
