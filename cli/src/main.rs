@@ -5,6 +5,7 @@
 
 mod cmd_assess;
 mod cmd_patterns;
+mod cmd_policy;
 mod cmd_rules;
 mod io;
 
@@ -33,6 +34,9 @@ enum Command {
     /// Print the EventBridge event patterns derived from the rule registry, keyed by service
     /// (`--config-resource-types`: the AWS Config resource types instead). Deterministic.
     Patterns(cmd_patterns::Args),
+    /// The policy engine: `public`, `acl`, `diff OLD NEW`, `escalation` on documents (JSON out; exit 0 for
+    /// any verdict, 2 for an invalid document).
+    Policy(cmd_policy::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,5 +45,6 @@ fn main() -> ExitCode {
         Command::Assess(args) => cmd_assess::run(&args),
         Command::Rules(args) => cmd_rules::run(&args),
         Command::Patterns(args) => cmd_patterns::run(&args),
+        Command::Policy(args) => cmd_policy::run(&args),
     }
 }
