@@ -61,10 +61,19 @@ pub static ADMIN: Rule = Rule {
     severity: Severity::Critical,
     cloudtrail: &[Trigger {
         source: IAM,
-        names: &["AttachRolePolicy", "AttachUserPolicy", "AttachGroupPolicy"],
+        names: &[
+            "AttachRolePolicy",
+            "AttachUserPolicy",
+            "AttachGroupPolicy",
+            "CreatePolicyVersion",
+            "SetDefaultPolicyVersion",
+            "PutRolePolicy",
+            "PutUserPolicy",
+            "PutGroupPolicy",
+        ],
     }],
-    config_types: &[],
-    needs: &[],
+    config_types: &["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"],
+    needs: &[StateNeed::PolicyVersions],
     extra_permissions: &[],
     remediation: Some(Remediation {
         id: "iam-detach-admin-policy",
@@ -84,6 +93,33 @@ pub static ADMIN: Rule = Rule {
     ],
     quiet: &["cloudtrail-iam-attach-role-policy-readonly.json"],
     check: check_admin,
+};
+
+pub static ESCALATION: Rule = Rule {
+    id: "iam-privilege-escalation",
+    title: "IAM change enables a privilege-escalation path",
+    severity: Severity::High,
+    cloudtrail: &[Trigger {
+        source: IAM,
+        names: &[
+            "CreatePolicyVersion",
+            "SetDefaultPolicyVersion",
+            "PutRolePolicy",
+            "PutUserPolicy",
+            "PutGroupPolicy",
+        ],
+    }],
+    config_types: &["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"],
+    needs: &[StateNeed::PolicyVersions],
+    extra_permissions: &[],
+    remediation: None,
+    doc: "An identity policy now allows a known privilege-escalation combination (Rhino Security Labs' 21 \
+          methods, Cloudsplaining's further paths: e.g. iam:PassRole with lambda:CreateFunction, \
+          iam:CreatePolicyVersion, lambda:UpdateFunctionCode) that it did not allow before. Whoever holds \
+          the policy can make themselves administrator.",
+    fires: &["cloudtrail-iam-create-policy-version-widening.json"],
+    quiet: &["cloudtrail-iam-create-policy-version-not-default.json"],
+    check: check_escalation,
 };
 
 /// A policy with no statement: what "no previous document" is compared against.
@@ -286,9 +322,114 @@ fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     }])
 }
 
+fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let mut evidence = Evidence::default();
+    let mut confirmed = true;
+    let mut ids: Vec<String> = Vec::new();
+    for pair in pairs(ctx) {
+        let new = engine::parse(&pair.new, &pair.label)?;
+        let old = match &pair.old {
+            Some(doc) => parse_or_empty(doc, &format!("previous {}", pair.label))?,
+            None => {
+                confirmed = false;
+                empty_policy()
+            }
+        };
+        let combos = policy::newly_enabled_combos(&old, &new);
+        for combo in &combos {
+            evidence.reasons.push(format!(
+                "{} newly enables `{}` ({}): {} [{}]",
+                pair.label,
+                combo.id,
+                combo.actions.join(" + "),
+                combo.description,
+                combo.source
+            ));
+            ids.push(combo.id.clone());
+        }
+        engine::add_statements(
+            &mut evidence,
+            &pair.new,
+            combos
+                .iter()
+                .flat_map(|c| c.statements.iter().map(String::as_str)),
+        );
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !confirmed {
+        evidence.reasons.push(
+            "the previous document was not fetched: every combo the new one enables counts as new".into(),
+        );
+    }
+    evidence.details.insert("combos".into(), json!(ids));
+    let resource = principal_resource(c);
+    let name = resource.name.clone().unwrap_or_default();
+    Ok(vec![Hit {
+        summary: format!(
+            "IAM policy of {name} enables privilege escalation, by {}",
+            payload::who(c)
+        ),
+        severity: if confirmed {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        resource,
+        evidence,
+        state_confirmed: confirmed,
+    }])
+}
+
+/// Documents of the change that newly grant `*` on `*` (the engine's `grants_full_admin`).
+fn full_admin_hit(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+    let c = ctx.change;
+    let mut evidence = Evidence::default();
+    let mut confirmed = true;
+    for pair in pairs(ctx) {
+        let new = engine::parse(&pair.new, &pair.label)?;
+        if !policy::grants_full_admin(&new) {
+            continue;
+        }
+        match &pair.old {
+            Some(doc)
+                if policy::grants_full_admin(&parse_or_empty(doc, &format!("previous {}", pair.label))?) =>
+            {
+                continue
+            }
+            Some(_) => {}
+            None => confirmed = false,
+        }
+        evidence
+            .reasons
+            .push(format!("{} allows every action on every resource", pair.label));
+        evidence.statements.push(pair.new.clone());
+    }
+    if evidence.reasons.is_empty() {
+        return Ok(Vec::new());
+    }
+    let resource = principal_resource(c);
+    let who = resource.name.clone().unwrap_or_default();
+    Ok(vec![Hit {
+        summary: format!(
+            "full administrator access granted to {who} by {}",
+            payload::who(c)
+        ),
+        severity: Severity::Critical,
+        resource,
+        evidence,
+        state_confirmed: confirmed,
+    }])
+}
+
 fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
+    if !c.event_name.starts_with("Attach") {
+        return full_admin_hit(ctx);
+    }
     let Some(arn) = str_at(req, &["policyArn"]) else {
         return Ok(Vec::new());
     };
@@ -316,4 +457,53 @@ fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         format!("{name} attached to {who} by {}", payload::who(c)),
         evidence,
     )])
+}
+
+/// Sweep: a managed policy's default version that allows `*` on `*`.
+pub fn judge_managed_admin(doc: &Value) -> Result<Option<(Severity, Evidence)>, String> {
+    let policy = engine::parse(doc, "policy")?;
+    if !policy::grants_full_admin(&policy) {
+        return Ok(None);
+    }
+    let mut e = payload::reasons(vec![
+        "the default version allows every action on every resource".into()
+    ]);
+    e.statements.push(doc.clone());
+    Ok(Some((Severity::Critical, e)))
+}
+
+/// Sweep: the escalation combos a managed policy's default version enables.
+pub fn judge_managed_escalation(doc: &Value) -> Result<Option<(Severity, Evidence)>, String> {
+    let policy = engine::parse(doc, "policy")?;
+    let combos = policy::escalation_combos(&policy);
+    if combos.is_empty() {
+        return Ok(None);
+    }
+    let mut e = Evidence {
+        reasons: combos
+            .iter()
+            .map(|c| {
+                format!(
+                    "enables `{}` ({}): {} [{}]",
+                    c.id,
+                    c.actions.join(" + "),
+                    c.description,
+                    c.source
+                )
+            })
+            .collect(),
+        ..Evidence::default()
+    };
+    e.details.insert(
+        "combos".into(),
+        json!(combos.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()),
+    );
+    engine::add_statements(
+        &mut e,
+        doc,
+        combos
+            .iter()
+            .flat_map(|c| c.statements.iter().map(String::as_str)),
+    );
+    Ok(Some((Severity::High, e)))
 }

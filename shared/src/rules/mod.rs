@@ -138,6 +138,7 @@ pub static REGISTRY: &[&Rule] = &[
     &s3_policy::OBJECT_ACL_PUBLIC,
     &iam_policy::WIDENED,
     &iam_policy::ADMIN,
+    &iam_policy::ESCALATION,
     &iam_trust::TRUST_PUBLIC,
     &iam_trust::TRUST_EXTERNAL,
     &iam_credentials::ROOT_ACCESS_KEY,
@@ -516,7 +517,34 @@ pub fn assess_managed_policy(
 ) -> Evaluation {
     let mut out = Evaluation::default();
     let ev = sweep.event("AssessManagedPolicy");
-    let _ = (policy_arn, document, &ev, config, &mut out);
+    let name = policy_arn.rsplit('/').next().unwrap_or(policy_arn).to_owned();
+    let resource = FindingResource {
+        resource_type: "AWS::IAM::Policy".into(),
+        arn: policy_arn.to_owned(),
+        name: Some(name.clone()),
+    };
+    sweep_hit(
+        &mut out,
+        &iam_policy::ADMIN,
+        iam_policy::judge_managed_admin(document),
+        &resource,
+        |_| format!("IAM policy {name} grants full administrator access"),
+        true,
+        &ev,
+        None,
+        config,
+    );
+    sweep_hit(
+        &mut out,
+        &iam_policy::ESCALATION,
+        iam_policy::judge_managed_escalation(document),
+        &resource,
+        |_| format!("IAM policy {name} enables privilege escalation"),
+        true,
+        &ev,
+        None,
+        config,
+    );
     out
 }
 
