@@ -49,7 +49,8 @@ const CALLS: &[(&str, &[&str], bool, bool, bool)] = &[
         false,
         false,
     ),
-    // Lists every bucket, customer managed policy and role (trust policies come with ListRoles).
+    // Lists every bucket, customer managed policy and role (trust policies come with ListRoles) and reads
+    // what every rule needs of each (shared/src/aws/handlers/sweep.rs); not the per-rule read policy.
     (
         "sweep",
         &[
@@ -57,8 +58,16 @@ const CALLS: &[(&str, &[&str], bool, bool, bool)] = &[
             "s3:ListAllMyBuckets",
             "iam:ListPolicies",
             "iam:ListRoles",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketAcl",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetBucketTagging",
+            "s3:GetAccountPublicAccessBlock",
+            "iam:GetPolicyVersion",
+            "iam:ListPolicyTags",
+            "iam:ListRoleTags",
         ],
-        true,
+        false,
         false,
         true,
     ),
@@ -976,9 +985,15 @@ fn member_roles_hold_the_registry_permissions_and_trust_only_the_central_functio
             .flat_map(|s| strings(&s["Action"]))
             .collect()
     };
-    let sweep_lists = ["s3:ListAllMyBuckets", "iam:ListPolicies", "iam:ListRoles"];
+    // The central detectors' reads: the rules' (on-cloudtrail) and the sweep's own calls.
+    let sweep = CALLS.iter().find(|c| c.0 == "sweep").unwrap().1;
     let mut read: BTreeSet<String> = reg.reads.clone();
-    read.extend(sweep_lists.iter().map(|s| (*s).to_owned()));
+    read.extend(
+        sweep
+            .iter()
+            .filter(|a| !a.starts_with("sns:"))
+            .map(|s| (*s).to_owned()),
+    );
     assert_eq!(allowed("MemberReadRole"), read);
     let mut remediate: BTreeSet<String> = reg.reads.clone();
     remediate.extend(reg.remediations.values().flatten().cloned());
