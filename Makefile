@@ -20,6 +20,13 @@ clippy: ## clippy, warnings are errors
 unit: ## all cargo tests
 	$(CARGO) test --workspace --all-features
 
+# ---- Demo (issue 7): the whole pipeline live against a local AWS emulator, no AWS account needed ---------------
+# Installs the emulator (.venv-moto/) and cargo-lambda (.venv-tools/) if missing, builds the binaries, runs
+# demo/demo.py; stops everything it started (also on Ctrl-C). DEMO_QUIET=1 prints only the summary table.
+.PHONY: demo
+demo: ## run Tripline end to end against moto_server: risky changes -> alerts, remediation, Slack, scan
+	scripts/demo.sh
+
 # ---- Deployment: Lambda binaries, zips, SAM, template lint (issue 6) ---------------------------------------
 # Tools live in local virtualenvs with pinned versions (scripts/tools.sh): cargo-lambda (with zig, for arm64),
 # aws-sam-cli + cfn-lint in .venv-tools/, checkov in .venv-checkov/ (it pins an older boto3).

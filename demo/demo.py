@@ -457,6 +457,7 @@ class Demo:
     def start_emulator(self) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
+        self.summary["processes"]["ports"] = [port]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         moto = self.procs.start("moto_server", [self.args.moto_server, "-H", "127.0.0.1", "-p", str(port)], env)
@@ -567,6 +568,7 @@ class Demo:
         self.available = [f for f in FUNCTIONS if (ROOT / "functions" / f / "Cargo.toml").is_file()]
         missing = [f for f in FUNCTIONS if f not in self.available]
         port = free_port()
+        self.summary["processes"]["ports"].append(port)
         self.invoke_base = f"http://127.0.0.1:{port}/2015-03-31/functions"
         argv = [self.args.cargo_lambda, "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port",
                 str(port), "--ignore-changes", "--quiet"]
@@ -682,7 +684,7 @@ class Demo:
                    "s3-bucket-public-access-block-weakened", "remediated",
                    lambda: s3.delete_public_access_block(Bucket=self.backups)),
             Change("policy version adds iam:PassRole + lambda:CreateFunction", "iam", "CreatePolicyVersion",
-                   "acme-deployer", "iam-policy-widened", "dry-run",
+                   "acme-deployer", "iam-privilege-escalation", "dry-run",
                    lambda: iam.create_policy_version(PolicyArn=self.deployer_arn,
                                                      PolicyDocument=json.dumps(escalation), SetAsDefault=True)),
             Change("role trust policy opened to \"*\"", "iam", "UpdateAssumeRolePolicy", self.ci_role,
@@ -943,7 +945,7 @@ def main() -> int:
         if demo.sink:
             demo.sink.close()
         left = demo.procs.stop_all()
-        demo.summary["processes"] = {"groups": demo.procs.pgids(), "left": left}
+        demo.summary["processes"].update({"groups": demo.procs.pgids(), "left": left})
         demo.summary["seconds"] = round(time.perf_counter() - demo.started, 1)
         demo.summary["exit"] = rc
         if left:
