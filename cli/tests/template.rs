@@ -36,51 +36,82 @@ const RUNTIME: &[&str] = &[
     "kms:Decrypt",
 ];
 
-/// What each function calls, besides [`RUNTIME`]: (function, its own calls, whether it reads the state the
-/// rules need, whether it makes the remediations' write calls, whether it assumes member roles).
-/// Source: the handlers in `functions/<name>/src` and the adapters in `shared/src/aws/`.
-const CALLS: &[(&str, &[&str], bool, bool, bool)] = &[
-    ("on-cloudtrail", &["sns:Publish"], true, false, true),
-    // PutEvaluations with the invocation's result token; oversized items are fetched from the Config bucket.
-    (
-        "on-config",
-        &["sns:Publish", "config:PutEvaluations", "s3:GetObject"],
-        true,
-        false,
-        false,
-    ),
-    // Lists every bucket, customer managed policy and role (trust policies come with ListRoles) and reads
-    // what every rule needs of each (shared/src/aws/handlers/sweep.rs); not the per-rule read policy.
-    (
-        "sweep",
-        &[
-            "sns:Publish",
-            "s3:ListAllMyBuckets",
-            "iam:ListPolicies",
-            "iam:ListRoles",
-            "s3:GetBucketPolicy",
-            "s3:GetBucketAcl",
-            "s3:GetBucketPublicAccessBlock",
-            "s3:GetBucketTagging",
-            "s3:GetAccountPublicAccessBlock",
-            "iam:GetPolicyVersion",
-            "iam:ListPolicyTags",
-            "iam:ListRoleTags",
-        ],
-        false,
-        false,
-        true,
-    ),
+/// The whole-account assessment (`shared/src/aws/handlers/sweep.rs`): lists every bucket, customer managed
+/// policy and role (trust policies come with ListRoles) and reads what every rule needs of each.
+const ASSESSMENT: &[&str] = &[
+    "s3:ListAllMyBuckets",
+    "iam:ListPolicies",
+    "iam:ListRoles",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketAcl",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketTagging",
+    "s3:GetAccountPublicAccessBlock",
+    "iam:GetPolicyVersion",
+    "iam:ListPolicyTags",
+    "iam:ListRoleTags",
+];
+
+/// What one function calls, besides [`RUNTIME`].
+struct Calls {
+    function: &'static str,
+    own: &'static [&'static str],
+    /// Reads the state the triggered rules need (the registry's read permissions).
+    rule_reads: bool,
+    /// Runs the whole-account assessment ([`ASSESSMENT`]).
+    assessment: bool,
+    /// Makes the write calls of the enforced remediations.
+    remediation_writes: bool,
+    /// Assumes member roles when the organization is set.
+    member_role: bool,
+}
+
+/// Source: the handlers in `shared/src/aws/handlers/` wired by `functions/<name>/src/main.rs`.
+const CALLS: &[Calls] = &[
+    Calls {
+        function: "on-cloudtrail",
+        own: &["sns:Publish"],
+        rule_reads: true,
+        assessment: false,
+        remediation_writes: false,
+        member_role: true,
+    },
+    // PutEvaluations with the invocation's result token; oversized items are fetched from the Config
+    // bucket; ScheduledNotification runs the whole-account assessment.
+    Calls {
+        function: "on-config",
+        own: &["sns:Publish", "config:PutEvaluations", "s3:GetObject"],
+        rule_reads: true,
+        assessment: true,
+        remediation_writes: false,
+        member_role: false,
+    },
+    Calls {
+        function: "sweep",
+        own: &["sns:Publish"],
+        rule_reads: false,
+        assessment: true,
+        remediation_writes: false,
+        member_role: true,
+    },
     // Re-reads the state before acting and verifies after; publishes every outcome.
-    ("remediate", &["sns:Publish"], true, true, true),
+    Calls {
+        function: "remediate",
+        own: &["sns:Publish"],
+        rule_reads: true,
+        assessment: false,
+        remediation_writes: true,
+        member_role: true,
+    },
     // Reads the webhook URL once at cold start.
-    (
-        "notify-slack",
-        &["secretsmanager:GetSecretValue"],
-        false,
-        false,
-        false,
-    ),
+    Calls {
+        function: "notify-slack",
+        own: &["secretsmanager:GetSecretValue"],
+        rule_reads: false,
+        assessment: false,
+        remediation_writes: false,
+        member_role: false,
+    },
 ];
 
 /// The environment variables the functions understand (COMMON.md, `shared/src/settings.rs`).
@@ -902,21 +933,20 @@ fn function_actions(stack: &Stack<'_>, function: &str) -> Option<BTreeSet<String
 }
 
 fn expected_actions(reg: &Registry, function: &str, enforced: &[&str], org: bool) -> BTreeSet<String> {
-    let (_, own, reads, writes, member) = CALLS.iter().find(|c| c.0 == function).unwrap();
-    let mut set: BTreeSet<String> = RUNTIME
-        .iter()
-        .chain(own.iter())
-        .map(|s| (*s).to_owned())
-        .collect();
-    if *reads {
+    let calls = CALLS.iter().find(|c| c.function == function).unwrap();
+    let mut set: BTreeSet<String> = RUNTIME.iter().chain(calls.own).map(|s| (*s).to_owned()).collect();
+    if calls.rule_reads {
         set.extend(reg.reads.iter().cloned());
     }
-    if *writes {
+    if calls.assessment {
+        set.extend(ASSESSMENT.iter().map(|s| (*s).to_owned()));
+    }
+    if calls.remediation_writes {
         for id in enforced {
             set.extend(reg.remediations[*id].iter().cloned());
         }
     }
-    if *member && org {
+    if calls.member_role && org {
         set.insert("sts:AssumeRole".to_owned());
     }
     set
@@ -985,15 +1015,9 @@ fn member_roles_hold_the_registry_permissions_and_trust_only_the_central_functio
             .flat_map(|s| strings(&s["Action"]))
             .collect()
     };
-    // The central detectors' reads: the rules' (on-cloudtrail) and the sweep's own calls.
-    let sweep = CALLS.iter().find(|c| c.0 == "sweep").unwrap().1;
+    // The central detectors' reads: the rules' (on-cloudtrail) and the whole-account assessment (sweep).
     let mut read: BTreeSet<String> = reg.reads.clone();
-    read.extend(
-        sweep
-            .iter()
-            .filter(|a| !a.starts_with("sns:"))
-            .map(|s| (*s).to_owned()),
-    );
+    read.extend(ASSESSMENT.iter().map(|s| (*s).to_owned()));
     assert_eq!(allowed("MemberReadRole"), read);
     let mut remediate: BTreeSet<String> = reg.reads.clone();
     remediate.extend(reg.remediations.values().flatten().cloned());
