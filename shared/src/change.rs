@@ -31,7 +31,8 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangeSource {
-    /// EventBridge "AWS API Call via CloudTrail".
+    /// EventBridge "AWS API Call via CloudTrail" (and the other CloudTrail-borne detail-types).
+    #[serde(rename = "cloudtrail", alias = "cloud_trail")]
     CloudTrail,
     /// EventBridge "Config Configuration Item Change", or a Config notification wrapped in SNS.
     ConfigItem { message_type: String },

@@ -182,6 +182,7 @@ const PAYLOAD_CHECKS: &[(&str, &str, &str)] = &[
     ("cloudtrail-ec2-modify-snapshot-attribute-all.json", "/payload/request_parameters/createVolumePermission/add/items/0/group", r#""all""#),
     // Record fields that are not normalized stay available in `extra`.
     ("cloudtrail-s3-get-bucket-policy-read-only.json", "/payload/extra/readOnly", "true"),
+    ("cloudtrail-s3-get-bucket-policy-read-only.json", "/source/kind", r#""cloudtrail""#),
     ("cloudtrail-s3-put-bucket-policy-public.json", "/payload/extra/readOnly", "false"),
     ("cloudtrail-s3-put-bucket-policy-public.json", "/actor/session_issuer", r#""arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_3c1e9a8f2b7d4e60""#),
     // Root's `sessionIssuer: {}` yields no issuer.
