@@ -89,42 +89,61 @@ def zip_size(name: str, binary: Path) -> tuple[int, str]:
     return z.stat().st_size, "bench (binary zipped as bootstrap)"
 
 
+# On this machine (Debian layout) /etc/ssl/certs holds ~150 individual CA files next to the bundle, and the
+# SDK's default HTTPS client (rustls + native roots) reads them all when the clients are built. Lambda's
+# provided.al2023 image keeps its CAs in one bundle (/etc/pki/tls/certs/ca-bundle.crt). The "bundle-only"
+# variant reproduces that layout: the same bundle file, an empty certificate directory.
+EMPTY_CERT_DIR = OUT / "empty-cert-dir"
+CERT_VARIANTS = {
+    "default": {},
+    "bundle-only": {"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt", "SSL_CERT_DIR": str(EMPTY_CERT_DIR)},
+}
+
+
+def _summary(rs: list) -> dict:
+    ok = [r for r in rs if r.first_poll_ms is not None and r.init_error is None]
+    out = {
+        "ok_runs": len(ok),
+        "median_ms": median([r.first_poll_ms for r in ok]),
+        "min_ms": min((r.first_poll_ms for r in ok), default=None),
+        "max_ms": max((r.first_poll_ms for r in ok), default=None),
+        "median_rss_kb": median([r.vmhwm_kb for r in ok if r.vmhwm_kb]),
+    }
+    if len(ok) < len(rs):
+        bad = next(r for r in rs if r not in ok)
+        out["failure"] = (bad.init_error or "") + bad.stderr_tail[-600:]
+    return out
+
+
 def cold_starts(runs: int) -> dict:
     bins = binaries()
     if not bins:
         return {"error": "no release binaries in target/release"}
+    EMPTY_CERT_DIR.mkdir(parents=True, exist_ok=True)
     results: dict = {"runs": runs, "functions": {}}
     with Moto() as moto:
         seeded = seed_account(moto.url, "123456789012")
-        env = function_env(moto.url, seeded)
-        samples: dict[str, list] = {n: [] for n in bins}
-        # Round-robin so that background load hits every binary alike.
-        for i in range(runs):
+        base = function_env(moto.url, seeded)
+        samples: dict[tuple[str, str], list] = {(n, v): [] for n in bins for v in CERT_VARIANTS}
+        # Round-robin so that background load hits every binary and variant alike.
+        for _ in range(runs):
             for name, path in bins.items():
-                r = run_function(path, env, name=name, timeout=20)
-                samples[name].append(r)
-        for name, rs in samples.items():
-            ok = [r for r in rs if r.first_poll_ms is not None and r.init_error is None]
+                for variant, extra in CERT_VARIANTS.items():
+                    r = run_function(path, dict(base, **extra), name=name, timeout=20)
+                    samples[(name, variant)].append(r)
+        for name in bins:
             size, src = zip_size(name, bins[name])
-            entry = {
-                "ok_runs": len(ok),
-                "median_ms": median([r.first_poll_ms for r in ok]),
-                "min_ms": min((r.first_poll_ms for r in ok), default=None),
-                "max_ms": max((r.first_poll_ms for r in ok), default=None),
-                "median_rss_kb": median([r.vmhwm_kb for r in ok if r.vmhwm_kb]),
-                "binary_bytes": bins[name].stat().st_size,
-                "zip_bytes": size,
-                "zip_source": src,
-            }
-            if len(ok) < len(rs):
-                bad = next(r for r in rs if r not in ok)
-                entry["failure"] = (bad.init_error or "") + bad.stderr_tail[-600:]
+            entry = _summary(samples[(name, "default")])
+            entry["bundle_only"] = _summary(samples[(name, "bundle-only")])
+            entry.update({"binary_bytes": bins[name].stat().st_size, "zip_bytes": size, "zip_source": src})
             results["functions"][name] = entry
-            log(f"cold start {name}: median {entry['median_ms']:.2f} ms over {len(ok)}/{len(rs)} runs, "
-                f"RSS {entry['median_rss_kb'] / 1024:.1f} MB, zip {size / 1e6:.2f} MB")
-    hello = results["functions"].get("hello", {}).get("median_ms")
+            log(f"cold start {name}: median {entry['median_ms']:.2f} ms ({entry['bundle_only']['median_ms']:.2f} ms "
+                f"bundle-only) over {entry['ok_runs']}/{runs} runs, RSS {entry['median_rss_kb'] / 1024:.1f} MB, "
+                f"zip {size / 1e6:.2f} MB")
+    hello = results["functions"].get("hello", {})
     for name, e in results["functions"].items():
-        e["x_hello"] = (e["median_ms"] / hello) if hello and e["median_ms"] == e["median_ms"] else None
+        for d, h in ((e, hello.get("median_ms")), (e["bundle_only"], hello.get("bundle_only", {}).get("median_ms"))):
+            d["x_hello"] = (d["median_ms"] / h) if h and d["median_ms"] == d["median_ms"] else None
     return results
 
 
