@@ -73,7 +73,8 @@ def md_criterion(r: dict) -> str:
         return f"Not measured: {c['error']}"
     lines = ["| benchmark | median | throughput | goal | |", "| --- | ---: | ---: | --- | --- |"]
     for row in c.get("results", []):
-        thr = f"{row['per_s']:,.0f} /s" if "per_s" in row else ""
+        thr = (f"{row['per_s']:,.0f} /s" if "per_s" in row
+               else f"{row['bytes_per_s'] / 1e6:,.0f} MB/s" if "bytes_per_s" in row else "")
         goal, ok = criterion_goal(row)
         lines.append(f"| `{row['id']}` | {fmt_ns(row['median_ns'])} | {thr} | {goal} | {mark(ok) if goal else ''} |")
     return "\n".join(lines)
