@@ -412,6 +412,7 @@ impl IamRead for FakeAws {
         Ok(w.policies
             .iter()
             .map(|(arn, p)| ManagedPolicyInfo {
+                id: format!("ANPA{}", p.name.to_ascii_uppercase()),
                 arn: arn.clone(),
                 name: p.name.clone(),
                 default_version_id: p
@@ -429,6 +430,7 @@ impl IamRead for FakeAws {
         Ok(w.roles
             .iter()
             .map(|(name, r)| RoleInfo {
+                id: format!("AROA{}", name.to_ascii_uppercase()),
                 name: name.clone(),
                 arn: r.arn.clone(),
                 trust_policy: Some(r.trust_policy.clone()),

@@ -154,6 +154,7 @@ impl IamRead for AwsClients {
             for p in page.policies() {
                 if let (Some(arn), Some(name), Some(v)) = (p.arn(), p.policy_name(), p.default_version_id()) {
                     out.push(ManagedPolicyInfo {
+                        id: p.policy_id().unwrap_or(name).to_owned(),
                         arn: arn.to_owned(),
                         name: name.to_owned(),
                         default_version_id: v.to_owned(),
@@ -176,6 +177,7 @@ impl IamRead for AwsClients {
                     .map(|d| decode_policy_document(OP, d))
                     .transpose()?;
                 out.push(RoleInfo {
+                    id: r.role_id().to_owned(),
                     name: r.role_name().to_owned(),
                     arn: r.arn().to_owned(),
                     trust_policy,

@@ -70,6 +70,8 @@ pub struct PolicyVersionInfo {
 /// A customer-managed policy (`iam:ListPolicies` with `Scope=Local`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManagedPolicyInfo {
+    /// `PolicyId` (`ANPA...`): the resource id AWS Config uses.
+    pub id: String,
     pub arn: String,
     pub name: String,
     pub default_version_id: String,
@@ -78,6 +80,8 @@ pub struct ManagedPolicyInfo {
 /// A role and its trust policy (`iam:ListRoles`), the document already URL-decoded and parsed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleInfo {
+    /// `RoleId` (`AROA...`): the resource id AWS Config uses.
+    pub id: String,
     pub name: String,
     pub arn: String,
     pub trust_policy: Option<Value>,

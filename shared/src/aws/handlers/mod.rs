@@ -17,7 +17,10 @@
 //! (logged with its id; the error type `BadEvent` tells operators that a retry will not help).
 
 pub mod cloudtrail;
+pub mod config;
+pub mod slack;
 pub mod state;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 

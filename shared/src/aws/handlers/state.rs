@@ -326,14 +326,15 @@ mod tests {
     fn previous_default_table() {
         let new_v3 = json!({"policyVersion": {"versionId": "v3"}});
         // (event, request, response, versions, expected previous, expected current)
-        let cases: Vec<(
-            &str,
+        type Case<'a> = (
+            &'a str,
             Value,
             Value,
             Vec<PolicyVersionInfo>,
-            Option<&str>,
-            Option<&str>,
-        )> = vec![
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "CreatePolicyVersion",
                 json!({"setAsDefault": true}),

@@ -1,0 +1,55 @@
+//! `notify-slack`: the alert topic -> a Slack incoming webhook (Block Kit). The webhook URL is read from
+//! Secrets Manager once at cold start and never logged. Logic: `tripline::aws::handlers::slack`.
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+use tripline::aws::env::{env_map, slack_min_severity, slack_secret_arn, SLACK_MIN_SEVERITY};
+use tripline::aws::handlers::slack::{handle_slack, webhook_url_from_secret, SlackConfig};
+use tripline::aws::handlers::HandlerError;
+use tripline::aws::slack::RetryPolicy;
+use tripline::aws::{AwsClients, ReadSecret, SlackWebhook};
+use tripline::finding::Severity;
+
+fn diagnostic(e: HandlerError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().to_owned(),
+        error_message: e.to_string(),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+
+    // Cold start: validate the configuration, then read the webhook URL once. Errors never echo the URL.
+    let vars = env_map();
+    let secret_arn =
+        slack_secret_arn(&vars).inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let min =
+        slack_min_severity(&vars).inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let min_severity =
+        Severity::parse(&min).ok_or_else(|| format!("environment variable `{SLACK_MIN_SEVERITY}`"))?;
+    let aws = AwsClients::load().await;
+    let secret = aws.secret_string(&secret_arn).await.inspect_err(|e| {
+        tracing::error!(error = %e, "reading the slack webhook secret failed");
+    })?;
+    let url = webhook_url_from_secret(&secret)?;
+    let webhook = SlackWebhook::new(&url, RetryPolicy::default())?;
+    drop((secret, url));
+    let cfg = SlackConfig { min_severity };
+    let (webhook, cfg) = (&webhook, &cfg);
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
+        handle_slack(webhook, cfg, &bytes).await.map_err(diagnostic)
+    }))
+    .await
+}
