@@ -645,3 +645,63 @@ fn rule_invocation_reports_a_resource_that_left_scope() {
     };
     assert!(event_left_scope);
 }
+
+#[test]
+fn cloudtrail_borne_detail_types_are_changes() {
+    // Amazon EventBridge delivers CloudTrail records under several detail-types (EventBridge User Guide,
+    // "Events from AWS services"); all carry a CloudTrail record in `detail`.
+    let envelope = |detail_type: &str, detail: Value| {
+        json!({"version": "0", "id": "2b8f4f9e-5d55-4b6e-a0c1-55f2f3a1c9d0", "detail-type": detail_type,
+               "source": "aws.signin", "account": "111122223333", "time": "2026-11-28T07:55:31Z",
+               "region": "us-east-1", "resources": [], "detail": detail})
+        .to_string()
+        .into_bytes()
+    };
+    let console_login = json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "Root", "principalId": "111122223333", "arn": "arn:aws:iam::111122223333:root",
+                         "accountId": "111122223333", "accessKeyId": ""},
+        "eventTime": "2026-11-28T07:55:30Z", "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.8", "userAgent": "Mozilla/5.0",
+        "requestParameters": null, "responseElements": {"ConsoleLogin": "Success"},
+        "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "Yes"},
+        "eventID": "7c2b3f0e-2d4a-4f0f-9a51-3c1d2e4f5a60", "readOnly": false, "eventType": "AwsConsoleSignIn",
+        "managementEvent": true, "recipientAccountId": "111122223333", "eventCategory": "Management"
+    });
+    let service_event = json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"accountId": "111122223333", "invokedBy": "config.amazonaws.com"},
+        "eventTime": "2026-11-28T09:00:00Z", "eventSource": "config.amazonaws.com", "eventName": "ConfigurationItemsRecorded",
+        "awsRegion": "us-east-1", "sourceIPAddress": "config.amazonaws.com", "userAgent": "config.amazonaws.com",
+        "requestParameters": null, "responseElements": null, "eventID": "0a6c9d3b-8e2f-4b1a-9c7d-5e4f3a2b1c0d",
+        "readOnly": false, "eventType": "AwsServiceEvent", "managementEvent": true,
+        "recipientAccountId": "111122223333", "eventCategory": "Management"
+    });
+    // (detail-type, detail, event name, identity type, invoked by)
+    let cases = [
+        (
+            "AWS Console Sign In via CloudTrail",
+            console_login,
+            "ConsoleLogin",
+            IdentityType::Root,
+            None,
+        ),
+        (
+            "AWS Service Event via CloudTrail",
+            service_event,
+            "ConfigurationItemsRecorded",
+            IdentityType::Unknown,
+            Some("config.amazonaws.com"),
+        ),
+    ];
+    for (detail_type, detail, event_name, identity, invoked_by) in cases {
+        let Ok(Intake::Change(c)) = intake(&envelope(detail_type, detail)) else {
+            panic!("{detail_type}: expected a change");
+        };
+        assert_eq!(c.source, ChangeSource::CloudTrail, "{detail_type}");
+        assert_eq!(c.event_name, event_name, "{detail_type}");
+        assert_eq!(c.actor.identity_type, identity, "{detail_type}");
+        assert_eq!(c.actor.invoked_by.as_deref(), invoked_by, "{detail_type}");
+        assert!(c.outcome.is_success(), "{detail_type}");
+    }
+}

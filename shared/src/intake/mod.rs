@@ -11,6 +11,11 @@
 //!    `eventName`), and a CloudTrail log file with exactly one record: what people paste into the CLI.
 //!
 //! Anything else is a typed [`IntakeError`]; intake never panics (see the property tests).
+//!
+//! Payloads are read as `serde_json::Value`, not through `aws_lambda_events`' typed structs: its CloudTrail
+//! struct rejects real Root records (`sessionIssuer: {}`), and every kind here needs field-level tolerance
+//! (both S3 record generations, `Grant` as list or object, documents as strings) plus error messages that
+//! name the offending field's path.
 
 mod access;
 mod cloudtrail;
