@@ -117,10 +117,12 @@ pub(crate) fn item_change(
     };
     let status = item.opt_str("configurationItemStatus")?.unwrap_or("OK");
 
-    let mut diff = obj.get("configurationItemDiff").cloned().unwrap_or(Value::Null);
-    if !diff.is_null() {
-        Obj::new(&diff, &obj.child_path("configurationItemDiff"), obj.context)?;
-    }
+    // The diff is optional (absent for new resources and in rule invocations); when present it must be an
+    // object.
+    let mut diff = match obj.opt_obj("configurationItemDiff")? {
+        Some(d) => Value::Object(d.map.clone()),
+        None => Value::Null,
+    };
     let change_type = diff
         .get("changeType")
         .and_then(Value::as_str)
