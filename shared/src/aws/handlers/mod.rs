@@ -18,6 +18,7 @@
 
 pub mod cloudtrail;
 pub mod config;
+pub mod remediate;
 pub mod slack;
 pub mod state;
 pub mod sweep;

@@ -1,0 +1,49 @@
+//! `remediate`: findings from the alert topic (filter `remediation: [planned]`) -> re-read, act per the
+//! rule's mode, verify with the engine, roll back on failure, publish every outcome.
+//! The logic lives in `tripline::aws::handlers::remediate`; this binary only wires it to the runtime.
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+use tripline::aws::env::{env_map, remediation_role_arn};
+use tripline::aws::handlers::remediate::{handle_remediate, RemediateConfig};
+use tripline::aws::handlers::{ConfigError, DetectorConfig, HandlerError};
+use tripline::aws::AwsClients;
+
+fn diagnostic(e: HandlerError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().to_owned(),
+        error_message: e.to_string(),
+    }
+}
+
+fn config() -> Result<RemediateConfig, ConfigError> {
+    let vars = env_map();
+    Ok(RemediateConfig {
+        detector: DetectorConfig::from_env_map(&vars)?,
+        remediation_role_arn: remediation_role_arn(&vars)?,
+    })
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+
+    // Validated once at cold start; the error names the bad variable.
+    let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let aws = AwsClients::load().await;
+    let (aws, cfg) = (&aws, &cfg);
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
+        handle_remediate(aws, cfg, &bytes).await.map_err(diagnostic)
+    }))
+    .await
+}

@@ -1,0 +1,941 @@
+//! `remediate`: subscribed to the alert topic (filter policy `remediation: [planned]`).
+//!
+//! For each finding: the rule's mode comes from this function's configuration (`off`, `dry-run`,
+//! `enforce`); findings caused by Tripline's own remediation role are ignored (loop protection); current
+//! state is re-read first and nothing is done when the finding is stale (the resource is no longer
+//! exposed); exemption tags are honoured on the *current* tags. After acting, the result is verified with
+//! the policy engine — no longer public, and `diff(before, after)` grants no new access — and rolled back
+//! (and reported as failed) otherwise. Every outcome (remediated, dry-run, skipped + why, failed) is
+//! published to the alert topic with `remediation: none`, so this function never sees its own messages.
+//!
+//! Remediations implemented here:
+//! - `s3-remove-public-policy-statements`: remove only the public statements (the engine's narrow plan),
+//!   keep the rest; delete the policy when nothing is left;
+//! - `s3-remove-public-acl-grants`: remove AllUsers / AuthenticatedUsers grants, keep the others;
+//! - `s3-restore-bucket-public-access-block`: turn on all four bucket-level Block Public Access settings;
+//! - `iam-restore-previous-default-version`: make the previous version the default again;
+//! - `iam-detach-admin-policy`: detach the AWS managed admin policy the flagged event attached;
+//! - `iam-restore-previous-trust-policy`: when the finding carries the previous trust policy
+//!   (`evidence.details.previous_trust_policy`), put it back.
+//!
+//! Other remediation ids of the catalog are reported as skipped ("not implemented by remediate").
+
+use serde_json::Value;
+
+use super::{event_id_hint, DetectorConfig, HandlerError};
+use crate::aws::{AwsError, IamRead, IamWrite, PrincipalRef, Publication, Publish, S3Read, S3Write};
+use crate::error::IntakeError;
+use crate::finding::Finding;
+use crate::policy::{self, narrow, Policy, ResourceKind};
+use crate::render::sns::{RemediationOutcome, RemediationStatus};
+use crate::settings::RemediationMode;
+use crate::state::PublicAccessBlock;
+
+/// Configuration of remediate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemediateConfig {
+    pub detector: DetectorConfig,
+    /// `TRIPLINE_REMEDIATION_ROLE_ARN`: findings caused by this role are ignored.
+    pub remediation_role_arn: Option<String>,
+}
+
+/// Whether the finding's actor is the remediation role (its session issuer, or an assumed-role session of
+/// the same role name in the same account).
+pub fn caused_by_role(f: &Finding, role_arn: &str) -> bool {
+    if f.actor.session_issuer.as_deref() == Some(role_arn) || f.actor.arn.as_deref() == Some(role_arn) {
+        return true;
+    }
+    let account = role_arn.split(':').nth(4).unwrap_or_default();
+    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+    f.actor.arn.as_deref().is_some_and(|a| {
+        let parts: Vec<&str> = a.split(':').collect();
+        parts.len() == 6
+            && parts[2] == "sts"
+            && parts[4] == account
+            && parts[5].split('/').nth(1) == Some(role_name)
+            && parts[5].starts_with("assumed-role/")
+    })
+}
+
+/// What happened, before publishing.
+struct Verdict {
+    status: RemediationStatus,
+    actions: Vec<String>,
+    detail: String,
+}
+
+fn skipped(detail: impl Into<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Skipped,
+        actions: Vec::new(),
+        detail: detail.into(),
+    }
+}
+
+fn dry_run(actions: Vec<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::DryRun,
+        actions,
+        detail: "dry-run: nothing was changed".into(),
+    }
+}
+
+fn failed(actions: Vec<String>, detail: impl Into<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Failed,
+        actions,
+        detail: detail.into(),
+    }
+}
+
+fn remediated(actions: Vec<String>, detail: impl Into<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Remediated,
+        actions,
+        detail: detail.into(),
+    }
+}
+
+fn bucket_of(f: &Finding) -> Option<String> {
+    f.resource
+        .name
+        .clone()
+        .or_else(|| f.resource.arn.strip_prefix("arn:aws:s3:::").map(str::to_owned))
+        .filter(|b| !b.is_empty() && !b.contains('/'))
+}
+
+fn principal_of(f: &Finding) -> Option<PrincipalRef> {
+    let name = f
+        .resource
+        .name
+        .clone()
+        .or_else(|| f.resource.arn.rsplit('/').next().map(str::to_owned))?;
+    match f.resource.resource_type.as_str() {
+        "AWS::IAM::Role" => Some(PrincipalRef::Role(name)),
+        "AWS::IAM::User" => Some(PrincipalRef::User(name)),
+        "AWS::IAM::Group" => Some(PrincipalRef::Group(name)),
+        _ => None,
+    }
+}
+
+fn parse_policy(doc: &Value) -> Result<Policy, String> {
+    Policy::parse(doc).map_err(|e| e.to_string())
+}
+
+/// `diff(before, after)` must show no new access, and `after` must not be public (for `kind`).
+fn verify_not_widened_not_public(
+    before: &Value,
+    after: Option<&Value>,
+    kind: ResourceKind,
+) -> Result<(), String> {
+    let Some(after) = after else { return Ok(()) };
+    let (b, a) = (parse_policy(before)?, parse_policy(after)?);
+    let d = policy::diff(&b, &a);
+    if d.widened {
+        return Err(format!(
+            "verification failed: the new document grants new access ({:?})",
+            d.new_access
+        ));
+    }
+    let verdict = policy::resource_policy_public(&a, kind);
+    if verdict.public {
+        return Err("verification failed: the resource is still public".into());
+    }
+    Ok(())
+}
+
+/// The exemption tags currently on the finding's resource, when the resource kind has tags we read.
+async fn current_tags<D: S3Read + IamRead>(
+    aws: &D,
+    f: &Finding,
+) -> Result<Option<std::collections::BTreeMap<String, String>>, AwsError> {
+    match f.resource.resource_type.as_str() {
+        "AWS::S3::Bucket" => match bucket_of(f) {
+            Some(b) => aws.bucket_tags(&b).await.map(Some),
+            None => Ok(None),
+        },
+        "AWS::IAM::Role" => match principal_of(f) {
+            Some(PrincipalRef::Role(r)) => aws.role_tags(&r).await.map(Some),
+            _ => Ok(None),
+        },
+        "AWS::IAM::Policy" => aws.policy_tags(&f.resource.arn).await.map(Some),
+        _ => Ok(None),
+    }
+}
+
+async fn remediate_bucket_policy<D: S3Read + S3Write>(
+    aws: &D,
+    bucket: &str,
+    mode: RemediationMode,
+) -> Result<Verdict, AwsError> {
+    let Some(current) = aws.bucket_policy(bucket).await? else {
+        return Ok(skipped("stale finding: the bucket has no policy now"));
+    };
+    let parsed = match parse_policy(&current) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(failed(
+                vec![],
+                format!("the current bucket policy does not parse: {e}"),
+            ))
+        }
+    };
+    if !policy::bucket_policy_public(&parsed).public {
+        return Ok(skipped("stale finding: the current bucket policy is not public"));
+    }
+    let plan = match narrow::remove_public_statements(&current) {
+        Ok(p) => p,
+        Err(e) => return Ok(failed(vec![], format!("planning failed: {e}"))),
+    };
+    let total = current
+        .get("Statement")
+        .map_or(0, |s| s.as_array().map_or(1, Vec::len));
+    let removed: Vec<String> = plan
+        .removed
+        .iter()
+        .map(|r| format!("{} ({})", r.statement, r.cause))
+        .collect();
+    let action = match &plan.policy {
+        Some(p) => format!(
+            "put bucket policy on `{bucket}` keeping {} of {total} statement(s), removing the public ones: {}",
+            p["Statement"].as_array().map_or(0, Vec::len),
+            removed.join("; ")
+        ),
+        None => format!("delete the bucket policy of `{bucket}`: every statement is public ({})", removed.join("; ")),
+    };
+    if mode != RemediationMode::Enforce {
+        return Ok(dry_run(vec![action]));
+    }
+    match &plan.policy {
+        Some(p) => aws.put_bucket_policy(bucket, p).await?,
+        None => aws.delete_bucket_policy(bucket).await?,
+    }
+    let after = aws.bucket_policy(bucket).await?;
+    let check = if after != plan.policy {
+        Err("verification failed: the policy read back differs from the one put".to_owned())
+    } else {
+        verify_not_widened_not_public(&current, after.as_ref(), ResourceKind::S3Bucket)
+    };
+    match check {
+        Ok(()) => Ok(remediated(
+            vec![action],
+            "verified: the bucket policy is no longer public and grants no new access",
+        )),
+        Err(why) => {
+            let rollback = aws.put_bucket_policy(bucket, &current).await;
+            Ok(failed(
+                vec![action],
+                format!(
+                    "{why}; rolled back: {}",
+                    rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
+                ),
+            ))
+        }
+    }
+}
+
+async fn remediate_bucket_acl<D: S3Read + S3Write>(
+    aws: &D,
+    bucket: &str,
+    mode: RemediationMode,
+) -> Result<Verdict, AwsError> {
+    let current = aws.bucket_acl(bucket).await?;
+    match policy::acl_public(&current) {
+        Ok(v) if !v.public => return Ok(skipped("stale finding: the current bucket ACL is not public")),
+        Ok(_) => {}
+        Err(e) => return Ok(failed(vec![], format!("the current ACL does not parse: {e}"))),
+    }
+    let planned = match narrow::remove_public_grants(&current) {
+        Ok(p) => p,
+        Err(e) => return Ok(failed(vec![], format!("planning failed: {e}"))),
+    };
+    let action = format!("put the ACL of `{bucket}` without its AllUsers / AuthenticatedUsers grants");
+    if mode != RemediationMode::Enforce {
+        return Ok(dry_run(vec![action]));
+    }
+    if let Err(e) = aws.put_bucket_acl(bucket, &planned).await {
+        if e.is_retryable() {
+            return Err(e);
+        }
+        return Ok(failed(vec![action], format!("the ACL could not be changed: {e}")));
+    }
+    let after = aws.bucket_acl(bucket).await?;
+    match policy::acl_public(&after) {
+        Ok(v) if !v.public => Ok(remediated(
+            vec![action],
+            "verified: the bucket ACL is no longer public",
+        )),
+        _ => {
+            let rollback = aws.put_bucket_acl(bucket, &current).await;
+            Ok(failed(
+                vec![action],
+                format!(
+                    "verification failed: the ACL is still public; rolled back: {}",
+                    rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
+                ),
+            ))
+        }
+    }
+}
+
+async fn remediate_bucket_pab<D: S3Read + S3Write>(
+    aws: &D,
+    bucket: &str,
+    mode: RemediationMode,
+) -> Result<Verdict, AwsError> {
+    let all_on = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+    let current = aws.bucket_public_access_block(bucket).await?;
+    if current == Some(all_on) {
+        return Ok(skipped(
+            "stale finding: bucket-level Block Public Access is fully on",
+        ));
+    }
+    let action = format!("turn on all four bucket-level Block Public Access settings of `{bucket}`");
+    if mode != RemediationMode::Enforce {
+        return Ok(dry_run(vec![action]));
+    }
+    aws.put_bucket_public_access_block(bucket, Some(all_on)).await?;
+    if aws.bucket_public_access_block(bucket).await? == Some(all_on) {
+        Ok(remediated(
+            vec![action],
+            "verified: Block Public Access is on for the bucket",
+        ))
+    } else {
+        let rollback = aws.put_bucket_public_access_block(bucket, current).await;
+        Ok(failed(
+            vec![action],
+            format!(
+                "verification failed; rolled back: {}",
+                rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
+            ),
+        ))
+    }
+}
+
+async fn restore_default_version<D: IamRead + IamWrite>(
+    aws: &D,
+    arn: &str,
+    mode: RemediationMode,
+) -> Result<Verdict, AwsError> {
+    let mut versions = aws.list_policy_versions(arn).await?;
+    let Some(current) = versions.iter().find(|v| v.is_default).cloned() else {
+        return Ok(skipped("the policy has no default version"));
+    };
+    // The previous default: the newest version created before the current default.
+    versions.retain(|v| v.version_id != current.version_id && v.create_date <= current.create_date);
+    versions.sort_by(|a, b| {
+        (a.create_date.as_str(), num(&a.version_id)).cmp(&(b.create_date.as_str(), num(&b.version_id)))
+    });
+    let Some(previous) = versions.pop() else {
+        return Ok(skipped("no previous version to restore"));
+    };
+    let (cur_doc, prev_doc) = futures::try_join!(
+        aws.policy_version_document(arn, &current.version_id),
+        aws.policy_version_document(arn, &previous.version_id)
+    )?;
+    let (cur, prev) = match (parse_policy(&cur_doc), parse_policy(&prev_doc)) {
+        (Ok(c), Ok(p)) => (c, p),
+        (Err(e), _) | (_, Err(e)) => return Ok(failed(vec![], format!("a version does not parse: {e}"))),
+    };
+    if !policy::diff(&prev, &cur).widened {
+        return Ok(skipped(format!(
+            "stale finding: the default version `{}` grants nothing `{}` did not",
+            current.version_id, previous.version_id
+        )));
+    }
+    let action = format!(
+        "set version `{}` of `{arn}` as default again (replacing `{}`)",
+        previous.version_id, current.version_id
+    );
+    if mode != RemediationMode::Enforce {
+        return Ok(dry_run(vec![action]));
+    }
+    aws.set_default_policy_version(arn, &previous.version_id).await?;
+    let now = aws.list_policy_versions(arn).await?;
+    let ok = now
+        .iter()
+        .any(|v| v.is_default && v.version_id == previous.version_id);
+    if ok && !policy::diff(&cur, &prev).widened {
+        Ok(remediated(
+            vec![action],
+            "verified: the previous version is the default and grants no new access",
+        ))
+    } else {
+        let rollback = aws.set_default_policy_version(arn, &current.version_id).await;
+        Ok(failed(
+            vec![action],
+            format!(
+                "verification failed; rolled back: {}",
+                rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
+            ),
+        ))
+    }
+}
+
+fn num(id: &str) -> u64 {
+    id.trim_start_matches(['v', 'V']).parse().unwrap_or(u64::MAX)
+}
+
+async fn detach_admin<D: IamRead + IamWrite>(
+    aws: &D,
+    f: &Finding,
+    mode: RemediationMode,
+) -> Result<Verdict, AwsError> {
+    let Some(principal) = principal_of(f) else {
+        return Ok(skipped("the finding does not name a role, user or group"));
+    };
+    let Some(policy_arn) = f.evidence.details.get("policy_arn").and_then(Value::as_str) else {
+        return Ok(skipped("the finding does not name the attached policy"));
+    };
+    if !aws
+        .attached_policies(&principal)
+        .await?
+        .iter()
+        .any(|a| a == policy_arn)
+    {
+        return Ok(skipped(format!(
+            "stale finding: `{policy_arn}` is no longer attached"
+        )));
+    }
+    let action = format!("detach `{policy_arn}` from {principal:?}");
+    if mode != RemediationMode::Enforce {
+        return Ok(dry_run(vec![action]));
+    }
+    aws.detach_policy(&principal, policy_arn).await?;
+    if aws
+        .attached_policies(&principal)
+        .await?
+        .iter()
+        .any(|a| a == policy_arn)
+    {
+        let rollback = aws.attach_policy(&principal, policy_arn).await;
+        return Ok(failed(
+            vec![action],
+            format!(
+                "verification failed: still attached; rollback: {}",
+                rollback.map_or_else(|e| format!("failed: {e}"), |_| "ok".into())
+            ),
+        ));
+    }
+    Ok(remediated(
+        vec![action],
+        "verified: the policy is no longer attached",
+    ))
+}
+
+async fn restore_trust<D: IamRead + IamWrite>(
+    aws: &D,
+    f: &Finding,
+    mode: RemediationMode,
+) -> Result<Verdict, AwsError> {
+    let Some(PrincipalRef::Role(role)) = principal_of(f) else {
+        return Ok(skipped("the finding does not name a role"));
+    };
+    let Some(previous) = f
+        .evidence
+        .details
+        .get("previous_trust_policy")
+        .filter(|v| v.is_object())
+    else {
+        return Ok(skipped(
+            "the previous trust policy is unknown (only Config items carry it)",
+        ));
+    };
+    let current = aws.role_trust_policy(&role).await?;
+    let (cur, prev) = match (parse_policy(&current), parse_policy(previous)) {
+        (Ok(c), Ok(p)) => (c, p),
+        (Err(e), _) | (_, Err(e)) => {
+            return Ok(failed(vec![], format!("a trust policy does not parse: {e}")))
+        }
+    };
+    if !policy::diff(&prev, &cur).widened {
+        return Ok(skipped(
+            "stale finding: the current trust policy grants nothing the previous one did not",
+        ));
+    }
+    let action = format!("restore the previous trust policy of role `{role}`");
+    if mode != RemediationMode::Enforce {
+        return Ok(dry_run(vec![action]));
+    }
+    aws.update_assume_role_policy(&role, previous).await?;
+    let after = aws.role_trust_policy(&role).await?;
+    let check = if &after != previous {
+        Err("verification failed: the trust policy read back differs".to_owned())
+    } else {
+        verify_not_widened_not_public(&current, Some(&after), ResourceKind::IamRoleTrust)
+    };
+    match check {
+        Ok(()) => Ok(remediated(
+            vec![action],
+            "verified: the previous trust policy is back and grants no new access",
+        )),
+        Err(why) => {
+            let rollback = aws.update_assume_role_policy(&role, &current).await;
+            Ok(failed(
+                vec![action],
+                format!(
+                    "{why}; rolled back: {}",
+                    rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
+                ),
+            ))
+        }
+    }
+}
+
+/// Decides and (in enforce mode) applies the remediation of one finding.
+async fn remediate_finding<D>(
+    aws: &D,
+    cfg: &RemediateConfig,
+    f: &Finding,
+) -> Result<(String, Verdict), AwsError>
+where
+    D: S3Read + S3Write + IamRead + IamWrite,
+{
+    let Some(plan) = &f.remediation else {
+        return Ok((String::new(), skipped("the rule has no remediation")));
+    };
+    let id = plan.id.clone();
+    let mode = cfg.detector.rules.remediation_mode_for(&f.rule);
+    if mode == RemediationMode::Off {
+        return Ok((id, skipped("remediation mode is off for this rule")));
+    }
+    if let Some(role) = &cfg.remediation_role_arn {
+        if caused_by_role(f, role) {
+            return Ok((
+                id,
+                skipped("the change was made by Tripline's own remediation role (loop protection)"),
+            ));
+        }
+    }
+    if let Some(s) = &f.suppressed {
+        return Ok((id, skipped(format!("the finding is suppressed: {}", s.reason))));
+    }
+    // Exemptions on the current tags (a tag added after the finding counts).
+    let tags = match current_tags(aws, f).await {
+        Ok(t) => t,
+        Err(e) if e.is_not_found() => {
+            return Ok((id, skipped("stale finding: the resource no longer exists")))
+        }
+        Err(e) => return Err(e),
+    };
+    let today = crate::exempt::date_of(&f.event.time);
+    let exemption = crate::exempt::check(
+        &f.rule,
+        &f.resource.arn,
+        tags.as_ref(),
+        &cfg.detector.rules,
+        today,
+    );
+    if let Some(s) = exemption.suppressed {
+        return Ok((id, skipped(format!("exempt: {}", s.reason))));
+    }
+    let bucket = bucket_of(f);
+    let r = match (id.as_str(), bucket.as_deref()) {
+        ("s3-remove-public-policy-statements", Some(b)) => remediate_bucket_policy(aws, b, mode).await,
+        ("s3-remove-public-acl-grants", Some(b)) => remediate_bucket_acl(aws, b, mode).await,
+        ("s3-restore-bucket-public-access-block", Some(b)) => remediate_bucket_pab(aws, b, mode).await,
+        ("iam-restore-previous-default-version", _) => {
+            restore_default_version(aws, &f.resource.arn, mode).await
+        }
+        ("iam-detach-admin-policy", _) => detach_admin(aws, f, mode).await,
+        ("iam-restore-previous-trust-policy", _) => restore_trust(aws, f, mode).await,
+        (other, _) => Ok(skipped(format!(
+            "remediation `{other}` is not implemented by remediate"
+        ))),
+    };
+    match r {
+        Ok(r) => Ok((id, r)),
+        // A resource deleted meanwhile: nothing to fix.
+        Err(e) if e.is_not_found() => Ok((id, skipped(format!("stale finding: {e}")))),
+        // Permanent failures of an action are reported as a failed remediation, not retried.
+        Err(e) if !e.is_retryable() => Ok((id, failed(vec![], e.to_string()))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The remediate handler: every SNS record's finding is handled and its outcome published.
+pub async fn handle_remediate<D>(
+    aws: &D,
+    cfg: &RemediateConfig,
+    event: &[u8],
+) -> Result<Vec<RemediationOutcome>, HandlerError>
+where
+    D: S3Read + S3Write + IamRead + IamWrite + Publish,
+{
+    let event_id = event_id_hint(event);
+    let bad = |message: String| {
+        let source = IntakeError::InvalidValue {
+            field: "Records[].Sns.Message".into(),
+            context: "the sns event".into(),
+            value: String::new(),
+            reason: message,
+        };
+        tracing::error!(event_id = %event_id, error = %source, "bad event");
+        HandlerError::BadEvent {
+            event_id: event_id.clone(),
+            source,
+        }
+    };
+    let v: Value = serde_json::from_slice(event).map_err(|e| bad(format!("not json: {e}")))?;
+    let records = v
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("no `Records` list".into()))?;
+    let mut outcomes = Vec::new();
+    for r in records {
+        let message = r
+            .pointer("/Sns/Message")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no `Sns.Message`".into()))?;
+        let f: Finding =
+            serde_json::from_str(message).map_err(|e| bad(format!("the message is not a finding: {e}")))?;
+        let (remediation_id, result) = remediate_finding(aws, cfg, &f).await.map_err(|e| {
+            tracing::error!(event_id = %f.event.id, rule = %f.rule, resource = %f.resource.arn, retryable = e.is_retryable(), error = %e, "remediation failed");
+            HandlerError::aws(&f.event.id, e)
+        })?;
+        let outcome = RemediationOutcome {
+            finding_id: f.id.clone(),
+            rule: f.rule.clone(),
+            severity: f.severity,
+            account: f.account.clone(),
+            region: f.region.clone(),
+            resource_arn: f.resource.arn.clone(),
+            remediation_id,
+            status: result.status,
+            actions: result.actions,
+            detail: result.detail,
+        };
+        tracing::info!(
+            event_id = %f.event.id,
+            finding_id = %f.id,
+            rule = %f.rule,
+            resource = %f.resource.arn,
+            status = outcome.status.as_str(),
+            detail = %outcome.detail,
+            "remediation outcome"
+        );
+        let msg: Publication = crate::render::sns::remediation_outcome(&outcome).into();
+        aws.publish(&cfg.detector.alert_topic_arn, &msg)
+            .await
+            .map_err(|e| HandlerError::aws(&f.event.id, e))?;
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::aws::fakes::{FakeAws, FakeBucket};
+    use crate::aws::ErrorKind;
+    use crate::intake::{intake, Intake};
+    use crate::settings::RuleConfig;
+    use serde_json::json;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:tripline-alerts";
+    const ROLE: &str = "arn:aws:iam::111122223333:role/tripline-remediate";
+
+    fn cfg(mode: RemediationMode) -> RemediateConfig {
+        let mut rules = RuleConfig::default();
+        rules.remediation_mode = mode;
+        rules.remediation_rules = [
+            "s3-bucket-policy-public",
+            "s3-bucket-acl-public",
+            "iam-policy-widened",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        RemediateConfig {
+            detector: DetectorConfig {
+                alert_topic_arn: TOPIC.into(),
+                rules,
+            },
+            remediation_role_arn: Some(ROLE.into()),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// The finding `rule` raises on an `events/` sample.
+    fn finding(sample: &str, rule: &str) -> Finding {
+        let bytes = std::fs::read(format!("{}/../events/{sample}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let Intake::Change(c) = intake(&bytes).unwrap() else {
+            panic!()
+        };
+        let e = crate::rules::evaluate(&c, None, &cfg(RemediationMode::Enforce).detector.rules);
+        e.findings
+            .into_iter()
+            .find(|f| f.rule == rule)
+            .unwrap_or_else(|| panic!("{rule} on {sample}"))
+    }
+
+    fn sns(f: &Finding) -> Vec<u8> {
+        serde_json::to_vec(
+            &json!({"Records": [{"Sns": {"MessageId": "m", "Message": serde_json::to_string(f).unwrap()}}]}),
+        )
+        .unwrap()
+    }
+
+    const KEEP: &str = "ReportsWriterRole";
+
+    fn mixed_policy() -> Value {
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": ["arn:aws:s3:::reports-prod", "arn:aws:s3:::reports-prod/*"],
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": KEEP, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/reports-writer"},
+             "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::reports-prod/*"},
+            {"Sid": "PublicReadGetObject", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::reports-prod/*"}]})
+    }
+
+    fn world(tags: &[(&str, &str)]) -> FakeAws {
+        let aws = FakeAws::new();
+        aws.add_bucket(
+            "reports-prod",
+            FakeBucket {
+                policy: Some(mixed_policy()),
+                tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                ..FakeBucket::default()
+            },
+        );
+        aws
+    }
+
+    #[test]
+    fn bucket_policy_modes_exemptions_and_loop_protection() {
+        let f = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        let mut by_role = f.clone();
+        by_role.actor.session_issuer = Some(ROLE.into());
+        // (label, finding, mode, tags, expected status, policy changed?)
+        let cases: Vec<(
+            &str,
+            &Finding,
+            RemediationMode,
+            Vec<(&str, &str)>,
+            RemediationStatus,
+            bool,
+        )> = vec![
+            (
+                "enforce",
+                &f,
+                RemediationMode::Enforce,
+                vec![],
+                RemediationStatus::Remediated,
+                true,
+            ),
+            (
+                "dry-run",
+                &f,
+                RemediationMode::DryRun,
+                vec![],
+                RemediationStatus::DryRun,
+                false,
+            ),
+            (
+                "off",
+                &f,
+                RemediationMode::Off,
+                vec![],
+                RemediationStatus::Skipped,
+                false,
+            ),
+            (
+                "exempt",
+                &f,
+                RemediationMode::Enforce,
+                vec![("tripline:exempt", "s3-bucket-policy-public")],
+                RemediationStatus::Skipped,
+                false,
+            ),
+            (
+                "expired exemption",
+                &f,
+                RemediationMode::Enforce,
+                vec![("tripline:exempt", "s3-bucket-policy-public@2020-01-01")],
+                RemediationStatus::Remediated,
+                true,
+            ),
+            (
+                "own role",
+                &by_role,
+                RemediationMode::Enforce,
+                vec![],
+                RemediationStatus::Skipped,
+                false,
+            ),
+        ];
+        for (label, finding, mode, tags, status, changed) in cases {
+            let aws = world(&tags);
+            let out = block_on(handle_remediate(&aws, &cfg(mode), &sns(finding))).unwrap();
+            assert_eq!(out[0].status, status, "{label}: {:?}", out[0]);
+            let policy = aws.world().buckets["reports-prod"].policy.clone().unwrap();
+            assert_eq!(policy != mixed_policy(), changed, "{label}: {policy}");
+            if changed {
+                let sids: Vec<&str> = policy["Statement"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|s| s["Sid"].as_str())
+                    .collect();
+                assert_eq!(
+                    sids,
+                    ["DenyInsecureTransport", KEEP],
+                    "{label}: only the public statement goes"
+                );
+            } else {
+                assert!(aws.writes().is_empty(), "{label}: {:?}", aws.writes());
+            }
+            let published = aws.published();
+            assert_eq!(published.len(), 1, "{label}: every outcome is published");
+            assert_eq!(published[0].1.attributes["kind"], "remediation");
+            assert_eq!(
+                published[0].1.attributes["remediation"], "none",
+                "{label}: cannot loop"
+            );
+        }
+    }
+
+    #[test]
+    fn stale_findings_and_failures() {
+        let f = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        // Already fixed: the current policy is not public -> nothing done.
+        let aws = world(&[]);
+        let mut private = mixed_policy();
+        private["Statement"].as_array_mut().unwrap().pop();
+        aws.world().buckets.get_mut("reports-prod").unwrap().policy = Some(private.clone());
+        let out = block_on(handle_remediate(&aws, &cfg(RemediationMode::Enforce), &sns(&f))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Skipped);
+        assert!(out[0].detail.contains("stale"), "{}", out[0].detail);
+        assert!(aws.writes().is_empty());
+
+        // The put is denied: a failed outcome, published, not retried.
+        let aws = world(&[]);
+        aws.fail("s3:PutBucketPolicy", ErrorKind::AccessDenied);
+        let out = block_on(handle_remediate(&aws, &cfg(RemediationMode::Enforce), &sns(&f))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Failed, "{:?}", out[0]);
+        // Throttled re-read: retryable error, so SNS/Lambda deliver the finding again.
+        aws.fail("s3:GetBucketTagging", ErrorKind::Throttling);
+        let e = block_on(handle_remediate(&aws, &cfg(RemediationMode::Enforce), &sns(&f))).unwrap_err();
+        assert!(e.is_retryable());
+        // Not a finding: bad event.
+        let e = block_on(handle_remediate(
+            &aws,
+            &cfg(RemediationMode::Enforce),
+            br#"{"Records": [{"Sns": {"Message": "hi"}}]}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.error_type(), "BadEvent");
+    }
+
+    #[test]
+    fn acl_remediation_keeps_only_the_owner_grant_which_buckets_without_acls_accept() {
+        // Real AWS: new buckets have ACLs disabled (BucketOwnerEnforced) and accept only the owner grant;
+        // the emulator keeps ACLs enabled. Either way the narrowed ACL is accepted.
+        let f = finding(
+            "cloudtrail-s3-put-bucket-acl-public-read.json",
+            "s3-bucket-acl-public",
+        );
+        let bucket = f.resource.name.clone().unwrap();
+        let public_acl = json!({"Owner": {"ID": crate::aws::fakes::FAKE_OWNER_ID}, "Grants": [
+            {"Grantee": {"Type": "CanonicalUser", "ID": crate::aws::fakes::FAKE_OWNER_ID}, "Permission": "FULL_CONTROL"},
+            {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}]});
+        for (acls_enabled, status) in [
+            (true, RemediationStatus::Remediated),
+            (false, RemediationStatus::Remediated),
+        ] {
+            let aws = FakeAws::new();
+            aws.add_bucket(
+                &bucket,
+                FakeBucket {
+                    acl: public_acl.clone(),
+                    acls_enabled,
+                    ..FakeBucket::default()
+                },
+            );
+            let out = block_on(handle_remediate(&aws, &cfg(RemediationMode::Enforce), &sns(&f))).unwrap();
+            // Removing the public grants leaves only the owner's grant, which a bucket without ACLs accepts.
+            assert_eq!(out[0].status, status, "{acls_enabled}: {:?}", out[0]);
+            let acl = aws.world().buckets[&bucket].acl.clone();
+            assert_eq!(acl["Grants"].as_array().unwrap().len(), 1, "{acl}");
+        }
+    }
+
+    #[test]
+    fn restores_the_previous_default_version() {
+        let f = finding(
+            "cloudtrail-iam-create-policy-version-widening.json",
+            "iam-policy-widened",
+        );
+        let narrow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+        let wide = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
+        for (mode, default_after) in [(RemediationMode::DryRun, "v2"), (RemediationMode::Enforce, "v1")] {
+            let aws = FakeAws::new();
+            aws.add_policy(&f.resource.arn, &[narrow.clone(), wide.clone()]);
+            let out = block_on(handle_remediate(&aws, &cfg(mode), &sns(&f))).unwrap();
+            let versions = block_on(aws.list_policy_versions(&f.resource.arn)).unwrap();
+            let default = versions.iter().find(|v| v.is_default).unwrap();
+            assert_eq!(default.version_id, default_after, "{mode:?}: {:?}", out[0]);
+        }
+        // Already restored (the default grants nothing new): stale.
+        let aws = FakeAws::new();
+        aws.add_policy(&f.resource.arn, &[wide.clone(), narrow.clone()]);
+        let out = block_on(handle_remediate(&aws, &cfg(RemediationMode::Enforce), &sns(&f))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
+    }
+
+    #[test]
+    fn loop_protection_table() {
+        let base = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        let cases: &[(Option<&str>, Option<&str>, bool)] = &[
+            (Some(ROLE), None, true),
+            (
+                None,
+                Some("arn:aws:sts::111122223333:assumed-role/tripline-remediate/session-1"),
+                true,
+            ),
+            (
+                None,
+                Some("arn:aws:sts::444455556666:assumed-role/tripline-remediate/session-1"),
+                false,
+            ),
+            (
+                None,
+                Some("arn:aws:sts::111122223333:assumed-role/tripline-remediate-other/s"),
+                false,
+            ),
+            (
+                Some("arn:aws:iam::111122223333:role/admin"),
+                Some("arn:aws:sts::111122223333:assumed-role/admin/s"),
+                false,
+            ),
+        ];
+        for (issuer, arn, want) in cases {
+            let mut f = base.clone();
+            f.actor.session_issuer = issuer.map(str::to_owned);
+            f.actor.arn = arn.map(str::to_owned);
+            assert_eq!(caused_by_role(&f, ROLE), *want, "{issuer:?} {arn:?}");
+        }
+    }
+}
