@@ -9,7 +9,13 @@ export CARGO_TERM_COLOR ?= never
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-test: fmt-check clippy unit lint-template ## everything CI runs
+test: emulator fmt-check clippy unit lint-template ## everything CI runs
+
+# The integration tests (tests/) drive the real AWS SDK against moto_server, pinned and installed into
+# .venv-moto/ (gitignored); the test harness starts and stops it. Idempotent.
+.PHONY: emulator
+emulator: ## install the AWS API emulator (moto[server]==5.2.5) into .venv-moto/
+	scripts/emulator-venv.sh >/dev/null
 
 fmt-check: ## rustfmt check
 	$(CARGO) fmt --all -- --check
