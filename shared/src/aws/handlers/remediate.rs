@@ -642,16 +642,18 @@ mod tests {
     const ROLE: &str = "arn:aws:iam::111122223333:role/tripline-remediate";
 
     fn cfg(mode: RemediationMode) -> RemediateConfig {
-        let mut rules = RuleConfig::default();
-        rules.remediation_mode = mode;
-        rules.remediation_rules = [
-            "s3-bucket-policy-public",
-            "s3-bucket-acl-public",
-            "iam-policy-widened",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect();
+        let rules = RuleConfig {
+            remediation_mode: mode,
+            remediation_rules: [
+                "s3-bucket-policy-public",
+                "s3-bucket-acl-public",
+                "iam-policy-widened",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            ..RuleConfig::default()
+        };
         RemediateConfig {
             detector: DetectorConfig {
                 alert_topic_arn: TOPIC.into(),
@@ -723,14 +725,15 @@ mod tests {
         let mut by_role = f.clone();
         by_role.actor.session_issuer = Some(ROLE.into());
         // (label, finding, mode, tags, expected status, policy changed?)
-        let cases: Vec<(
-            &str,
-            &Finding,
+        type Case<'a> = (
+            &'a str,
+            &'a Finding,
             RemediationMode,
-            Vec<(&str, &str)>,
+            Vec<(&'a str, &'a str)>,
             RemediationStatus,
             bool,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 "enforce",
                 &f,
