@@ -7,6 +7,8 @@ mod cmd_assess;
 mod cmd_patterns;
 mod cmd_policy;
 mod cmd_rules;
+#[cfg(feature = "aws")]
+mod cmd_scan;
 mod io;
 
 use std::process::ExitCode;
@@ -37,6 +39,13 @@ enum Command {
     /// The policy engine: `public`, `acl`, `diff OLD NEW`, `escalation` on documents (JSON out; exit 0 for
     /// any verdict, 2 for an invalid document).
     Policy(cmd_policy::Args),
+    /// Sweep an account now, as the scheduled `sweep` function does: every bucket, customer-managed policy
+    /// and role trust policy, judged with the same rules. Uses the standard AWS credential chain
+    /// (`--endpoint-url` for an emulator). Progress on a terminal only.
+    ///
+    /// Exit 0 nothing found, 1 findings (not suppressed), 2 error (incl. an incomplete scan that found nothing).
+    #[cfg(feature = "aws")]
+    Scan(cmd_scan::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +55,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => cmd_rules::run(&args),
         Command::Patterns(args) => cmd_patterns::run(&args),
         Command::Policy(args) => cmd_policy::run(&args),
+        #[cfg(feature = "aws")]
+        Command::Scan(args) => cmd_scan::run(&args),
     }
 }
