@@ -68,21 +68,28 @@ fn demo_alerts_on_every_risky_change_remediates_s3_and_leaves_nothing_running() 
     assert!(stdout.contains("Tripline demo summary"), "{context}");
     assert!(!stdout.contains("email to the security team"), "{context}");
 
-    // change (as labelled by the demo) -> expected rule, expected remediation outcome.
-    let expected: &[(&str, &str, &str)] = &[
-        ("PutBucketPolicy", "s3-bucket-policy-public", "remediated"),
-        ("PutBucketAcl", "s3-bucket-acl-public", "remediated"),
+    // CloudTrail event of the change -> expected rule, acceptable remediation outcomes. S3 rules are enforced;
+    // IAM stays in dry-run, where restoring a trust policy is skipped (CloudTrail does not carry the previous
+    // document). iam:PassRole + lambda:CreateFunction widens the policy; the escalation catalog (Rhino
+    // Security Labs, "PassExistingRoleToNewLambdaThenInvoke") also needs lambda:InvokeFunction.
+    let expected: &[(&str, &str, &[&str])] = &[
+        ("PutBucketPolicy", "s3-bucket-policy-public", &["remediated"]),
+        ("PutBucketAcl", "s3-bucket-acl-public", &["remediated"]),
         (
             "DeleteBucketPublicAccessBlock",
             "s3-bucket-public-access-block-weakened",
-            "remediated",
+            &["remediated"],
         ),
-        ("CreatePolicyVersion", "iam-privilege-escalation", "dry-run"),
-        ("UpdateAssumeRolePolicy", "iam-trust-policy-public", "dry-run"),
+        ("CreatePolicyVersion", "iam-policy-widened", &["dry-run"]),
+        (
+            "UpdateAssumeRolePolicy",
+            "iam-trust-policy-public",
+            &["dry-run", "skipped"],
+        ),
     ];
     let changes = summary["changes"].as_array().expect("changes");
     assert_eq!(changes.len(), expected.len(), "{context}");
-    for (event, rule, remediation) in expected {
+    for (event, rule, outcomes) in expected {
         let c = changes
             .iter()
             .find(|c| c["event"] == *event)
@@ -103,8 +110,12 @@ fn demo_alerts_on_every_risky_change_remediates_s3_and_leaves_nothing_running() 
         );
         let got = c["remediation"].as_str().unwrap();
         assert!(
-            got.split(", ").any(|s| s == *remediation),
-            "{event}: remediation `{got}`, want `{remediation}`\n{context}"
+            got.split(", ").all(|s| outcomes.contains(&s)),
+            "{event}: remediation `{got}`, want one of {outcomes:?}\n{context}"
+        );
+        assert!(
+            c["slack_messages"].as_u64().unwrap() >= 1,
+            "{event}: nothing reached Slack\n{context}"
         );
         assert_eq!(c["error"], "", "{event}\n{context}");
     }
@@ -116,6 +127,7 @@ fn demo_alerts_on_every_risky_change_remediates_s3_and_leaves_nothing_running() 
         "reports_other_statements_intact",
         "assets_acl_private",
         "backups_bpa_restored",
+        "iam_unchanged",
     ] {
         assert_eq!(rb[check], true, "{check}: {rb}\n{context}");
     }
@@ -147,5 +159,8 @@ fn demo_alerts_on_every_risky_change_remediates_s3_and_leaves_nothing_running() 
         "demo exit {:?}\n{context}",
         out.status.code()
     );
+    for (name, ok) in summary["checks"].as_object().unwrap() {
+        assert_eq!(ok, true, "demo check `{name}`\n{context}");
+    }
     assert_eq!(summary["ok"], true, "{context}");
 }
