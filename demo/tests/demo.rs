@@ -42,7 +42,6 @@ fn group_members(pgid: u64) -> Vec<u64> {
 }
 
 #[test]
-#[ignore = "enabled once remediate, notify-slack and `tripline scan` are in the tree (issues 5 and 7)"]
 fn demo_alerts_on_every_risky_change_remediates_s3_and_leaves_nothing_running() {
     let root = root();
     let summary_path =
