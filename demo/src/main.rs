@@ -85,3 +85,101 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use tripline::render::sns::RemediationStatus;
+    use tripline::settings::RuleConfig;
+    use tripline::Intake;
+
+    /// The SNS envelope an SQS subscriber receives for `published` (the `sqs` part of the message).
+    fn envelope(published: &SnsMessage) -> Value {
+        let parts: Value = serde_json::from_str(&published.message).unwrap();
+        let attrs: serde_json::Map<String, Value> = published
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), json!({"Type": "String", "Value": v})))
+            .collect();
+        json!({"Type": "Notification", "Subject": published.subject, "Message": parts["sqs"],
+               "MessageAttributes": attrs})
+    }
+
+    fn finding(sample: &str) -> Finding {
+        let bytes = std::fs::read(format!("{}/../events/{sample}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let Intake::Change(change) = tripline::intake(&bytes).unwrap() else {
+            panic!("{sample}: not a change")
+        };
+        let eval = tripline::rules::evaluate(&change, None, &RuleConfig::default());
+        eval.findings
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("{sample}: no finding"))
+    }
+
+    #[test]
+    fn email_view_shows_exactly_what_sns_sends_to_email_subscribers() {
+        let f = finding("cloudtrail-s3-put-bucket-policy-public.json");
+        let outcome = RemediationOutcome {
+            finding_id: f.id.clone(),
+            rule: f.rule.clone(),
+            severity: f.severity,
+            account: f.account.clone(),
+            region: f.region.clone(),
+            resource_arn: f.resource.arn.clone(),
+            remediation_id: "s3-remove-public-policy-statements".into(),
+            status: RemediationStatus::Remediated,
+            actions: vec!["removed statement `PublicReadGetObject`".into()],
+            detail: "verified: the bucket is no longer public".into(),
+        };
+        let mut tampered = envelope(&sns::message(&f));
+        let mut doc: Value = serde_json::from_str(tampered["Message"].as_str().unwrap()).unwrap();
+        // A field this build does not know (a newer producer): re-rendering cannot reproduce the document.
+        doc["added_by_a_newer_version"] = json!(1);
+        tampered["Message"] = json!(doc.to_string());
+        // (envelope, exact) — the subject and email part must be the publish's own.
+        let cases = [
+            (sns::message(&f), None, true),
+            (sns::remediation_outcome(&outcome), None, true),
+            (sns::message(&f), Some(tampered), false),
+        ];
+        for (published, env, exact) in cases {
+            let env = env.unwrap_or_else(|| envelope(&published));
+            let out = run(&Value::Array(vec![env]).to_string()).unwrap();
+            let parts: Value = serde_json::from_str(&published.message).unwrap();
+            if exact {
+                assert_eq!(out[0]["subject"], json!(published.subject));
+                assert_eq!(out[0]["body"], parts["email"]);
+            }
+            assert_eq!(out[0]["exact"], json!(exact), "{}", published.subject);
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error_naming_the_envelope() {
+        let cases: &[(&str, &str)] = &[
+            ("{}", "input is not a json array"),
+            (
+                r#"[{"Message": "{}"}]"#,
+                "envelope 0: no `kind` message attribute",
+            ),
+            (
+                r#"[{"MessageAttributes": {"kind": {"Value": "finding"}}}]"#,
+                "envelope 0: no `Message`",
+            ),
+            (
+                r#"[{"MessageAttributes": {"kind": {"Value": "gossip"}}, "Message": "{}"}]"#,
+                "unknown message kind `gossip`",
+            ),
+            (
+                r#"[{"MessageAttributes": {"kind": {"Value": "finding"}}, "Message": "{}"}]"#,
+                "message is not a finding",
+            ),
+        ];
+        for (input, want) in cases {
+            let e = run(input).unwrap_err();
+            assert!(e.contains(want), "{input}: {e}");
+        }
+    }
+}
