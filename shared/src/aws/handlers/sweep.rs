@@ -353,6 +353,39 @@ mod tests {
     }
 
     #[test]
+    fn sweep_covers_1200_buckets() {
+        // Issue 5: 1,000+ buckets inside Lambda's 15 minutes. In memory this checks there is no per-bucket
+        // cost beyond the four reads (no quadratic work, one account-level read).
+        let aws = FakeAws::new();
+        for i in 0..1200 {
+            let name = format!("bulk-{i:04}");
+            let policy = (i % 100 == 0).then(|| public_policy(&name));
+            aws.add_bucket(
+                &name,
+                FakeBucket {
+                    policy,
+                    ..FakeBucket::default()
+                },
+            );
+        }
+        let out = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap();
+        assert_eq!(out.checked.get("buckets"), Some(&1200));
+        assert_eq!(
+            out.findings
+                .iter()
+                .filter(|f| f.rule == "s3-bucket-policy-public")
+                .count(),
+            12
+        );
+        let calls = aws.world().calls.len();
+        assert_eq!(
+            calls,
+            1 + 1 + 1 + 1 + 1200 * 4 + out.findings.len() + 1,
+            "list x3 + account + 4 per bucket + publishes"
+        );
+    }
+
+    #[test]
     fn sweep_reports_public_buckets_summary_and_unreadable_ones() {
         let aws = FakeAws::new();
         for i in 0..12 {
