@@ -192,7 +192,7 @@ def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None =
     tail = stderr_path.read_text(errors="replace")[-4000:]
     stderr_path.unlink(missing_ok=True)
     return RunResult(first, hwm, invs, rt.state.init_error.decode("utf-8", "replace") if rt.state.init_error
-                     else None, proc.returncode, tail)
+                     else None, proc.returncode, tail, cpu)
 
 
 if __name__ == "__main__":
