@@ -72,6 +72,11 @@ impl Catalog {
         c
     }
 
+    /// Loads a fresh copy (the shared one is [`catalog`]); for benchmarks and tests.
+    pub fn load_fresh() -> Catalog {
+        Catalog::load()
+    }
+
     /// Number of actions.
     pub fn len(&self) -> usize {
         self.names.len()

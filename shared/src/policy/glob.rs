@@ -98,49 +98,50 @@ impl Glob {
             .collect()
     }
 
-    /// Whether `s` is in the language (linear-time NFA simulation).
+    /// Whether `s` is in the language. Greedy matching with backtracking to the last `*` (correct for
+    /// `*`/`?` globs, no allocation).
     pub fn matches(&self, s: &str) -> bool {
-        let mut set = vec![false; self.toks.len() + 1];
-        set[0] = true;
-        close(&self.toks, &mut set);
-        let mut next = vec![false; set.len()];
-        for c in s.chars() {
-            next.iter_mut().for_each(|x| *x = false);
-            let mut any = false;
-            for (i, tok) in self.toks.iter().enumerate() {
-                if !set[i] {
-                    continue;
+        let p = &self.toks;
+        let (mut pi, mut si) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        loop {
+            match s[si..].chars().next() {
+                Some(c) => {
+                    match p.get(pi) {
+                        Some(Tok::Star) => {
+                            star = Some((pi, si));
+                            pi += 1;
+                            continue;
+                        }
+                        Some(Tok::One) => {
+                            pi += 1;
+                            si += c.len_utf8();
+                            continue;
+                        }
+                        Some(Tok::Lit(l)) if *l == c => {
+                            pi += 1;
+                            si += c.len_utf8();
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    // Mismatch: let the last `*` absorb one more character.
+                    let Some((sp, ss)) = star else { return false };
+                    let Some(skipped) = s[ss..].chars().next() else {
+                        return false;
+                    };
+                    let next = ss + skipped.len_utf8();
+                    star = Some((sp, next));
+                    pi = sp + 1;
+                    si = next;
                 }
-                match tok {
-                    Tok::Star => {
-                        next[i] = true;
-                        any = true;
+                None => {
+                    while p.get(pi) == Some(&Tok::Star) {
+                        pi += 1;
                     }
-                    Tok::One => {
-                        next[i + 1] = true;
-                        any = true;
-                    }
-                    Tok::Lit(l) if *l == c => {
-                        next[i + 1] = true;
-                        any = true;
-                    }
-                    Tok::Lit(_) => {}
+                    return pi == p.len();
                 }
             }
-            if !any {
-                return false;
-            }
-            close(&self.toks, &mut next);
-            std::mem::swap(&mut set, &mut next);
-        }
-        set[self.toks.len()]
-    }
-}
-
-fn close(toks: &[Tok], set: &mut [bool]) {
-    for i in 0..toks.len() {
-        if set[i] && toks[i] == Tok::Star {
-            set[i + 1] = true;
         }
     }
 }
@@ -272,14 +273,14 @@ pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
     let mut queue = VecDeque::from([0usize]);
     let mut chars = Vec::new();
     while let Some(idx) = queue.pop_front() {
-        let st = nodes[idx].0.clone();
+        // The state is only needed here (`seen` keeps its own copy).
+        let st = std::mem::take(&mut nodes[idx].0);
         found.entry(accepting(globs, &st, words)).or_insert(idx);
         if st.is_empty() {
             continue; // dead state: only the empty signature, already recorded
         }
         next_chars(globs, &st, &mut chars);
-        let alphabet: Vec<Option<char>> = chars.iter().copied().map(Some).chain([None]).collect();
-        for c in alphabet {
+        for c in chars.iter().copied().map(Some).chain([None]) {
             let nx = step(globs, &st, c);
             if !seen.contains_key(&nx) {
                 if nodes.len() >= MAX_STATES {
@@ -367,6 +368,43 @@ mod tests {
         ];
         for (p, s, m) in cases {
             assert_eq!(g(p).matches(s), m, "{p} ~ {s}");
+        }
+    }
+
+    /// Reference matcher (dynamic programming) for the greedy one.
+    fn dp(p: &[Tok], s: &[char]) -> bool {
+        let mut m = vec![vec![false; s.len() + 1]; p.len() + 1];
+        m[p.len()][s.len()] = true;
+        for i in (0..p.len()).rev() {
+            for j in (0..=s.len()).rev() {
+                m[i][j] = match p[i] {
+                    Tok::Star => m[i + 1][j] || (j < s.len() && m[i][j + 1]),
+                    Tok::One => j < s.len() && m[i + 1][j + 1],
+                    Tok::Lit(c) => j < s.len() && s[j] == c && m[i + 1][j + 1],
+                };
+            }
+        }
+        m[0][0]
+    }
+
+    #[test]
+    fn greedy_matcher_agrees_with_reference() {
+        let alphabet = ['a', 'b', '*', '?'];
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..5000 {
+            let plen = next(7);
+            let pat: String = (0..plen).map(|_| alphabet[next(4)]).collect();
+            let slen = next(7);
+            let s: String = (0..slen).map(|_| alphabet[next(2)]).collect();
+            let g = Glob::parse(&pat, false);
+            let chars: Vec<char> = s.chars().collect();
+            assert_eq!(g.matches(&s), dp(&g.toks, &chars), "{pat} ~ {s}");
         }
     }
 
