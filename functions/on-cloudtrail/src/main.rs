@@ -4,16 +4,21 @@
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
-use tripline::aws::env::env_map;
+use tripline::aws::env::{arn_account, env_map, member_role};
 use tripline::aws::handlers::cloudtrail::handle_cloudtrail;
-use tripline::aws::handlers::{DetectorConfig, HandlerError};
-use tripline::aws::AwsClients;
+use tripline::aws::handlers::{ConfigError, DetectorConfig, HandlerError};
+use tripline::aws::{event_account_region, load_sdk_config, AccountRouter, MemberRole};
 
 fn diagnostic(e: HandlerError) -> Diagnostic {
     Diagnostic {
         error_type: e.error_type().to_owned(),
         error_message: e.to_string(),
     }
+}
+
+fn config() -> Result<(DetectorConfig, Option<MemberRole>), ConfigError> {
+    let vars = env_map();
+    Ok((DetectorConfig::from_env_map(&vars)?, member_role(&vars)?))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -28,15 +33,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
 
     // Validated once at cold start; the error names the bad variable.
-    let cfg = DetectorConfig::from_env_map(&env_map()).inspect_err(|e| {
-        tracing::error!(error = %e, "invalid configuration");
-    })?;
-    let aws = AwsClients::load().await;
-    let (aws, cfg) = (&aws, &cfg);
+    let (cfg, member) = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    // Clients built once; per member account (organization-wide) on first use, then cached.
+    let router = AccountRouter::new(load_sdk_config().await, arn_account(&cfg.alert_topic_arn), member);
+    let (router, cfg) = (&router, &cfg);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-        handle_cloudtrail(aws, cfg, &bytes).await.map_err(diagnostic)
+        let (account, region) = event_account_region(&bytes).unwrap_or_default();
+        let aws = router.route(&account, &region).await;
+        handle_cloudtrail(&aws, cfg, &bytes).await.map_err(diagnostic)
     }))
     .await
 }

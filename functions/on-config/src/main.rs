@@ -4,11 +4,11 @@
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
-use tripline::aws::env::{env_map, sweep_concurrency};
+use tripline::aws::env::{arn_account, env_map, member_role, sweep_concurrency};
 use tripline::aws::handlers::config::handle_config;
 use tripline::aws::handlers::sweep::SweepConfig;
 use tripline::aws::handlers::{ConfigError, DetectorConfig, HandlerError};
-use tripline::aws::AwsClients;
+use tripline::aws::{event_account_region, load_sdk_config, AccountRouter, MemberRole};
 
 fn diagnostic(e: HandlerError) -> Diagnostic {
     Diagnostic {
@@ -17,12 +17,13 @@ fn diagnostic(e: HandlerError) -> Diagnostic {
     }
 }
 
-fn config() -> Result<SweepConfig, ConfigError> {
+fn config() -> Result<(SweepConfig, Option<MemberRole>), ConfigError> {
     let vars = env_map();
-    Ok(SweepConfig {
+    let cfg = SweepConfig {
         detector: DetectorConfig::from_env_map(&vars)?,
         concurrency: sweep_concurrency(&vars)?,
-    })
+    };
+    Ok((cfg, member_role(&vars)?))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -37,13 +38,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
 
     // Validated once at cold start; the error names the bad variable.
-    let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let aws = AwsClients::load().await;
-    let (aws, cfg) = (&aws, &cfg);
+    let (cfg, member) = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    // Clients built once; per member account (organization-wide) on first use, then cached.
+    let router = AccountRouter::new(
+        load_sdk_config().await,
+        arn_account(&cfg.detector.alert_topic_arn),
+        member,
+    );
+    let (router, cfg) = (&router, &cfg);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-        handle_config(aws, cfg, &bytes).await.map_err(diagnostic)
+        let (account, region) = event_account_region(&bytes).unwrap_or_default();
+        let aws = router.route(&account, &region).await;
+        handle_config(&aws, cfg, &bytes).await.map_err(diagnostic)
     }))
     .await
 }

@@ -5,10 +5,10 @@
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
-use tripline::aws::env::{env_map, remediation_role_arn};
+use tripline::aws::env::{arn_account, env_map, remediation_role_arn};
 use tripline::aws::handlers::remediate::{handle_remediate, RemediateConfig};
 use tripline::aws::handlers::{ConfigError, DetectorConfig, HandlerError};
-use tripline::aws::AwsClients;
+use tripline::aws::{event_account_region, load_sdk_config, AccountRouter};
 
 fn diagnostic(e: HandlerError) -> Diagnostic {
     Diagnostic {
@@ -38,12 +38,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     // Validated once at cold start; the error names the bad variable.
     let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let aws = AwsClients::load().await;
-    let (aws, cfg) = (&aws, &cfg);
+    // remediate never assumes roles in other accounts (its IAM role may not); it acts in the finding's
+    // region with its own credentials.
+    let router = AccountRouter::new(
+        load_sdk_config().await,
+        arn_account(&cfg.detector.alert_topic_arn),
+        None,
+    );
+    let (router, cfg) = (&router, &cfg);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-        handle_remediate(aws, cfg, &bytes).await.map_err(diagnostic)
+        let (account, region) = event_account_region(&bytes).unwrap_or_default();
+        let aws = router.route(&account, &region).await;
+        handle_remediate(&aws, cfg, &bytes).await.map_err(diagnostic)
     }))
     .await
 }

@@ -30,6 +30,8 @@ pub const REMEDIATION_ROLE_ARN: &str = "TRIPLINE_REMEDIATION_ROLE_ARN";
 pub const SWEEP_CONCURRENCY: &str = "TRIPLINE_SWEEP_CONCURRENCY";
 pub const SLACK_SECRET_ARN: &str = "TRIPLINE_SLACK_SECRET_ARN";
 pub const SLACK_MIN_SEVERITY: &str = "TRIPLINE_SLACK_MIN_SEVERITY";
+pub const MEMBER_ROLE_NAME: &str = "TRIPLINE_MEMBER_ROLE_NAME";
+pub const MEMBER_EXTERNAL_ID: &str = "TRIPLINE_MEMBER_EXTERNAL_ID";
 
 /// Default of `TRIPLINE_SWEEP_CONCURRENCY`.
 pub const DEFAULT_SWEEP_CONCURRENCY: usize = 16;
@@ -128,6 +130,51 @@ pub fn slack_min_severity(env: &BTreeMap<String, String>) -> Result<String, EnvE
     }
 }
 
+/// `TRIPLINE_MEMBER_ROLE_NAME` (+ `TRIPLINE_MEMBER_EXTERNAL_ID`): the role assumed in member accounts of an
+/// organization-wide deployment; `None` for a single-account deployment. IAM limits: role names are 1-64
+/// characters of `[A-Za-z0-9+=,.@_-]`; external ids 2-1224 characters of `[A-Za-z0-9+=,.@:/_-]`.
+pub fn member_role(env: &BTreeMap<String, String>) -> Result<Option<super::MemberRole>, EnvError> {
+    let Some(name) = get(env, MEMBER_ROLE_NAME) else {
+        return Ok(None);
+    };
+    let name_ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if !name_ok {
+        return Err(EnvError::new(
+            MEMBER_ROLE_NAME,
+            format!("should be an iam role name, found `{name}`"),
+        ));
+    }
+    let external_id = match get(env, MEMBER_EXTERNAL_ID) {
+        None => None,
+        Some(id) => {
+            let ok = (2..=1224).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c));
+            if !ok {
+                // The value is a shared secret of sorts: do not echo it.
+                return Err(EnvError::new(
+                    MEMBER_EXTERNAL_ID,
+                    "should be 2-1224 characters of `[A-Za-z0-9+=,.@:/_-]`",
+                ));
+            }
+            Some(id.to_owned())
+        }
+    };
+    Ok(Some(super::MemberRole {
+        role_name: name.to_owned(),
+        external_id,
+    }))
+}
+
+/// The account of an ARN (its fifth field), e.g. the alert topic's: the functions' home account.
+pub fn arn_account(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or_default()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -180,6 +227,40 @@ mod tests {
                 assert!(err.to_string().contains("`TRIPLINE_SWEEP_CONCURRENCY`"));
             }
         }
+    }
+
+    #[test]
+    fn member_role_table() {
+        let cases: &[(Option<&str>, Option<&str>, Result<Option<(&str, Option<&str>)>, &str>)] = &[
+            (None, None, Ok(None)),
+            (Some("tripline-member-read"), None, Ok(Some(("tripline-member-read", None)))),
+            (Some("tripline-member-read"), Some("ext-123:abc"), Ok(Some(("tripline-member-read", Some("ext-123:abc"))))),
+            (Some("bad name!"), None, Err("environment variable `TRIPLINE_MEMBER_ROLE_NAME` should be an iam role name, found `bad name!`")),
+            (Some("r"), Some("x"), Err("environment variable `TRIPLINE_MEMBER_EXTERNAL_ID` should be 2-1224 characters of `[A-Za-z0-9+=,.@:/_-]`")),
+        ];
+        for (name, ext, want) in cases {
+            let mut pairs = Vec::new();
+            if let Some(n) = name {
+                pairs.push((MEMBER_ROLE_NAME, *n));
+            }
+            if let Some(e) = ext {
+                pairs.push((MEMBER_EXTERNAL_ID, *e));
+            }
+            let got = member_role(&env(&pairs));
+            let got = got.as_ref().map(|o| {
+                o.as_ref()
+                    .map(|m| (m.role_name.as_str(), m.external_id.as_deref()))
+            });
+            assert_eq!(
+                got.map_err(|e| e.to_string()),
+                want.clone().map_err(str::to_owned),
+                "{name:?} {ext:?}"
+            );
+        }
+        assert_eq!(
+            arn_account("arn:aws:sns:us-east-1:111122223333:t"),
+            "111122223333"
+        );
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod env;
 pub mod error;
 pub mod handlers;
 pub mod iam;
+pub mod routing;
 pub mod s3;
 pub mod secrets;
 pub mod slack;
@@ -44,6 +45,7 @@ pub mod fakes;
 
 pub use clients::{load_sdk_config, AwsClients};
 pub use error::{AwsError, ErrorKind};
+pub use routing::{event_account_region, AccountRouter, MemberRole, Routed};
 pub use slack::{SlackWebhook, WebhookError};
 
 /// One SNS publish: what `render::sns` produces, in the shape `sns:Publish` takes.
