@@ -125,7 +125,8 @@ async fn invoke(name: &str, extra_env: &[(&str, &str)], event: &Value) -> (Strin
 #[tokio::test]
 async fn every_function_refuses_to_start_with_a_bad_variable_and_names_it() {
     // (function, environment, variable the error must name)
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         ("on-cloudtrail", &[], "TRIPLINE_ALERT_TOPIC_ARN"),
         (
             "on-config",
