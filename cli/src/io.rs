@@ -1,6 +1,6 @@
 //! Shared input/output helpers for subcommands.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -25,12 +25,23 @@ pub fn bad_input(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Prints `value` as pretty JSON on stdout.
+/// Writes `text` to stdout. A closed pipe (`tripline ... | head`) is not an error: the reader has what it
+/// wanted, so the command stops quietly with success. Any other write failure is reported, never a panic.
+pub fn print_text(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => bad_input(&format!("cannot write output: {e}")),
+    }
+}
+
+/// Prints `value` as pretty JSON on stdout (see [`print_text`] for write failures).
 pub fn print_json<T: serde::Serialize>(value: &T) -> ExitCode {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => {
-            println!("{s}");
-            ExitCode::SUCCESS
+        Ok(mut s) => {
+            s.push('\n');
+            print_text(&s)
         }
         Err(e) => bad_input(&format!("cannot render output: {e}")),
     }
