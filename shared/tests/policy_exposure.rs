@@ -25,20 +25,22 @@ fn pab(acls: bool, ignore: bool, policy: bool, restrict: bool) -> PublicAccessBl
     }
 }
 
+/// (name, policy public, acl public, bucket BPA, account BPA, expected, a blocked_by entry)
+type ExposureCase = (
+    &'static str,
+    bool,
+    bool,
+    Option<PublicAccessBlock>,
+    Option<PublicAccessBlock>,
+    ExposureStatus,
+    &'static str,
+);
+
 #[test]
 fn exposure_cases() {
     let off = pab(false, false, false, false);
     let all = pab(true, true, true, true);
-    // (name, policy public, acl public, bucket BPA, account BPA, expected, a blocked_by entry)
-    let cases: Vec<(
-        &str,
-        bool,
-        bool,
-        Option<PublicAccessBlock>,
-        Option<PublicAccessBlock>,
-        ExposureStatus,
-        &str,
-    )> = vec![
+    let cases: Vec<ExposureCase> = vec![
         (
             "nothing public",
             false,
