@@ -101,9 +101,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live processes (not zombies) whose process group is `pgid`, from /proc."""
-    out = []
+def live_processes() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, process group) of every live (not zombie) process, from /proc."""
+    out = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
@@ -112,8 +112,30 @@ def group_members(pgid: int) -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
-            out.append(int(d.name))
+        if len(fields) > 2 and fields[0] != "Z":
+            out[int(d.name)] = (int(fields[1]), int(fields[2]))
+    return out
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes whose process group is `pgid`."""
+    return [pid for pid, (_, g) in live_processes().items() if g == pgid]
+
+
+def tree(roots: list[int]) -> dict[int, int]:
+    """Every live descendant of `roots` (roots included): pid -> process group. `cargo lambda watch` starts
+    each function in a process group of its own, so groups alone do not cover everything."""
+    procs = live_processes()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = {}, [r for r in roots if r in procs]
+    while todo:
+        pid = todo.pop()
+        if pid in out:
+            continue
+        out[pid] = procs[pid][1]
+        todo.extend(children.get(pid, []))
     return out
 
 
@@ -138,36 +160,38 @@ class Procs:
         self.procs.append(proc)
         return proc
 
-    def pgids(self) -> list[int]:
-        return [p.popen.pid for p in self.procs]
-
-    def stop_all(self) -> list[str]:
-        """Stops every group (TERM, then KILL after 10 s); returns what is still running (should be empty)."""
+    def stop_all(self) -> tuple[list[int], list[str]]:
+        """Stops every process started and all their descendants: TERM to each group (cargo lambda watch
+        stops the functions it started), KILL to whatever is left after 10 s. Returns the process groups seen
+        and what is still running (should be empty)."""
+        procs = tree([p.popen.pid for p in self.procs])
+        groups = sorted(set(procs.values()) | {p.popen.pid for p in self.procs})
         for p in reversed(self.procs):
             try:
                 os.killpg(p.popen.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + 10
-        for p in reversed(self.procs):
-            while time.monotonic() < deadline and group_members(p.popen.pid):
+        while time.monotonic() < deadline:
+            for p in self.procs:
                 p.popen.poll()
-                time.sleep(0.05)
-            if group_members(p.popen.pid):
+            if not any(group_members(g) for g in groups):
+                break
+            time.sleep(0.05)
+        for g in groups:
+            if group_members(g):
                 try:
-                    os.killpg(p.popen.pid, signal.SIGKILL)
+                    os.killpg(g, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        for p in self.procs:
             try:
                 p.popen.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
         time.sleep(0.1)
-        left = []
-        for p in self.procs:
-            for pid in group_members(p.popen.pid):
-                left.append(f"{p.name} group {p.popen.pid}: pid {pid}")
-        return left
+        left = [f"group {g}: pid {pid}" for g in groups for pid in group_members(g)]
+        return groups, left
 
     def tail(self, name: str, lines: int = 30) -> str:
         for p in self.procs:
@@ -936,6 +960,8 @@ def main() -> int:
     def on_term(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
+    # Ctrl-C interrupts even when started with SIGINT ignored (e.g. as a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     rc = 1
@@ -956,8 +982,8 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if demo.sink:
             demo.sink.close()
-        left = demo.procs.stop_all()
-        demo.summary["processes"].update({"groups": demo.procs.pgids(), "left": left})
+        groups, left = demo.procs.stop_all()
+        demo.summary["processes"].update({"groups": groups, "left": left})
         demo.summary["seconds"] = round(time.perf_counter() - demo.started, 1)
         demo.summary["exit"] = rc
         if left:

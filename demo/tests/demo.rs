@@ -137,7 +137,8 @@ fn demo_alerts_on_every_risky_change_remediates_s3_and_leaves_nothing_running() 
     // Nothing left running: the demo's own check, then ours (process groups and ports).
     assert_eq!(summary["processes"]["left"], Value::Array(vec![]), "{context}");
     let groups = summary["processes"]["groups"].as_array().unwrap();
-    assert_eq!(groups.len(), 2, "moto_server and cargo lambda watch: {groups:?}");
+    // moto_server, cargo lambda watch, and the three functions (each in a group of its own).
+    assert!(groups.len() >= 5, "process groups seen: {groups:?}");
     for g in groups {
         let pgid = g.as_u64().unwrap();
         assert_eq!(
