@@ -38,6 +38,7 @@ fn temp(name: &str, v: &Value) -> String {
 }
 
 #[test]
+#[rustfmt::skip]
 fn public_cases() {
     let star = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]});
     let vpc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-91237329"}}}]});

@@ -37,95 +37,24 @@ type ExposureCase = (
 );
 
 #[test]
+#[rustfmt::skip]
 fn exposure_cases() {
     let off = pab(false, false, false, false);
     let all = pab(true, true, true, true);
     let cases: Vec<ExposureCase> = vec![
-        (
-            "nothing public",
-            false,
-            false,
-            None,
-            None,
-            ExposureStatus::NotPublic,
-            "",
-        ),
-        (
-            "public policy, no BPA",
-            true,
-            false,
-            None,
-            None,
-            ExposureStatus::Public,
-            "",
-        ),
+        ("nothing public", false, false, None, None, ExposureStatus::NotPublic, ""),
+        ("public policy, no BPA", true, false, None, None, ExposureStatus::Public, ""),
         // BPA: RestrictPublicBuckets restricts an existing public policy.
-        (
-            "policy restricted at bucket",
-            true,
-            false,
-            Some(pab(false, false, false, true)),
-            None,
-            ExposureStatus::PublicButBlocked,
-            "bucket:RestrictPublicBuckets",
-        ),
-        (
-            "policy restricted at account",
-            true,
-            false,
-            Some(off),
-            Some(pab(false, false, false, true)),
-            ExposureStatus::PublicButBlocked,
-            "account:RestrictPublicBuckets",
-        ),
+        ("policy restricted at bucket", true, false, Some(pab(false, false, false, true)), None, ExposureStatus::PublicButBlocked, "bucket:RestrictPublicBuckets"),
+        ("policy restricted at account", true, false, Some(off), Some(pab(false, false, false, true)), ExposureStatus::PublicButBlocked, "account:RestrictPublicBuckets"),
         // BPA: BlockPublicPolicy only rejects new public policies.
-        (
-            "block public policy only",
-            true,
-            false,
-            Some(pab(false, false, true, false)),
-            None,
-            ExposureStatus::Public,
-            "",
-        ),
+        ("block public policy only", true, false, Some(pab(false, false, true, false)), None, ExposureStatus::Public, ""),
         // BPA: IgnorePublicAcls neutralises an existing public ACL.
-        (
-            "acl ignored",
-            false,
-            true,
-            Some(pab(false, true, false, false)),
-            None,
-            ExposureStatus::PublicButBlocked,
-            "bucket:IgnorePublicAcls",
-        ),
+        ("acl ignored", false, true, Some(pab(false, true, false, false)), None, ExposureStatus::PublicButBlocked, "bucket:IgnorePublicAcls"),
         // BPA: BlockPublicAcls only rejects new public ACLs.
-        (
-            "block public acls only",
-            false,
-            true,
-            None,
-            Some(pab(true, false, false, false)),
-            ExposureStatus::Public,
-            "",
-        ),
-        (
-            "both public, all blocked",
-            true,
-            true,
-            Some(all),
-            None,
-            ExposureStatus::PublicButBlocked,
-            "bucket:IgnorePublicAcls",
-        ),
-        (
-            "policy blocked, acl not",
-            true,
-            true,
-            Some(pab(false, false, false, true)),
-            None,
-            ExposureStatus::Public,
-            "bucket:RestrictPublicBuckets",
-        ),
+        ("block public acls only", false, true, None, Some(pab(true, false, false, false)), ExposureStatus::Public, ""),
+        ("both public, all blocked", true, true, Some(all), None, ExposureStatus::PublicButBlocked, "bucket:IgnorePublicAcls"),
+        ("policy blocked, acl not", true, true, Some(pab(false, false, false, true)), None, ExposureStatus::Public, "bucket:RestrictPublicBuckets"),
     ];
     for (name, p, a, b, acct, expected, by) in cases {
         let (pv, av) = (verdict(p), verdict(a));
@@ -141,6 +70,7 @@ fn exposure_cases() {
 }
 
 #[test]
+#[rustfmt::skip]
 fn cross_account_cases() {
     let trusted = Trusted {
         accounts: BTreeSet::from(["111122223333".to_string()]),
@@ -156,59 +86,15 @@ fn cross_account_cases() {
     };
     // (name, policy, expected external accounts)
     let cases: Vec<(&str, Policy, Vec<Option<&str>>)> = vec![
-        (
-            "trusted id",
-            one(json!({"AWS": "111122223333"}), json!(null)),
-            vec![],
-        ),
-        (
-            "trusted arn",
-            one(json!({"AWS": "arn:aws:iam::111122223333:role/r"}), json!(null)),
-            vec![],
-        ),
-        (
-            "external arn",
-            one(json!({"AWS": "arn:aws:iam::999988887777:root"}), json!(null)),
-            vec![Some("999988887777")],
-        ),
+        ("trusted id", one(json!({"AWS": "111122223333"}), json!(null)), vec![]),
+        ("trusted arn", one(json!({"AWS": "arn:aws:iam::111122223333:role/r"}), json!(null)), vec![]),
+        ("external arn", one(json!({"AWS": "arn:aws:iam::999988887777:root"}), json!(null)), vec![Some("999988887777")]),
         ("star", one(json!("*"), json!(null)), vec![Some("*")]),
-        (
-            "star pinned to org",
-            one(
-                json!("*"),
-                json!({"StringEquals": {"aws:PrincipalOrgID": "o-trusted"}}),
-            ),
-            vec![],
-        ),
-        (
-            "external pinned to org",
-            one(
-                json!({"AWS": "999988887777"}),
-                json!({"StringEquals": {"aws:PrincipalOrgID": "o-trusted"}}),
-            ),
-            vec![],
-        ),
-        (
-            "star other org",
-            one(
-                json!("*"),
-                json!({"StringEquals": {"aws:PrincipalOrgID": "o-other"}}),
-            ),
-            vec![Some("*")],
-        ),
-        (
-            "service",
-            one(json!({"Service": "cloudtrail.amazonaws.com"}), json!(null)),
-            vec![],
-        ),
-        (
-            "canonical user",
-            one(
-                json!({"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"}),
-                json!(null),
-            ),
-            vec![None],
-        ),
+        ("star pinned to org", one(json!("*"), json!({"StringEquals": {"aws:PrincipalOrgID": "o-trusted"}})), vec![]),
+        ("external pinned to org", one(json!({"AWS": "999988887777"}), json!({"StringEquals": {"aws:PrincipalOrgID": "o-trusted"}})), vec![]),
+        ("star other org", one(json!("*"), json!({"StringEquals": {"aws:PrincipalOrgID": "o-other"}})), vec![Some("*")]),
+        ("service", one(json!({"Service": "cloudtrail.amazonaws.com"}), json!(null)), vec![]),
+        ("canonical user", one(json!({"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"}), json!(null)), vec![None]),
     ];
     for (name, p, expected) in cases {
         let got: Vec<Option<String>> = policy::cross_account(&p, &trusted)

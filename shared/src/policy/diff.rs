@@ -507,10 +507,21 @@ fn action_dimension(stmts: &[Stmt], words: usize) -> Vec<DimAtom> {
                 if fixed_known {
                     vec![]
                 } else {
-                    vec![
+                    // Samples of the open world: the pattern with `*` empty or a fresh word, and an action
+                    // of an unlisted service when the pattern's service part is a wildcard. Only
+                    // well-formed `service:action` strings are kept.
+                    [
                         lower.replace('*', "").replace('?', "x"),
                         lower.replace('*', "zzunlisted").replace('?', "x"),
+                        "zzunlisted:zzunlisted".to_string(),
                     ]
+                    .into_iter()
+                    .filter(|s| {
+                        s.split_once(':')
+                            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+                            && g.matches(s)
+                    })
+                    .collect()
                 }
             };
             for s in samples {
