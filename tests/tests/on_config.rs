@@ -195,6 +195,14 @@ async fn scenario_8_compliant_and_not_applicable_verdicts_on_the_wire() {
         let last = recorder.requests().pop().unwrap().json();
         assert_eq!(last["Evaluations"][0]["ComplianceType"], want, "{last}");
         assert_eq!(last["ResultToken"], invocation["resultToken"]);
+        let t = Instant::now();
+        handle_config(&aws, &cfg(&topic), &serde_json::to_vec(&invocation).unwrap())
+            .await
+            .unwrap();
+        println!(
+            "handler time on-config {want}, warm: {:.1} ms (emulator)",
+            t.elapsed().as_secs_f64() * 1e3
+        );
     }
 }
 

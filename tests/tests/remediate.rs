@@ -208,4 +208,14 @@ async fn scenario_4_enforce_dry_run_exempt_and_loop_protection() {
     assert_eq!(again[0].status, RemediationStatus::Skipped);
     assert!(again[0].detail.contains("stale"), "{}", again[0].detail);
     assert_eq!(read_policy(&aws, &bucket).await, fixed);
+
+    // Warm: a dry run on a fresh public bucket (re-read, plan, publish).
+    let (_, _, f) = setup(&aws, &account, &[]).await;
+    let dry = cfg(&topic, &account, RemediationMode::DryRun);
+    let t = Instant::now();
+    handle_remediate(&aws, &dry, &sns_record(&f)).await.unwrap();
+    println!(
+        "handler time remediate dry-run, warm: {:.1} ms (emulator)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
 }

@@ -106,4 +106,14 @@ async fn scenario_5_sweep_over_50_buckets_reports_exactly_the_public_ones() {
     let public: BTreeSet<String> = public_policy.union(&public_acl).cloned().collect();
     assert_eq!(bucket_findings, public, "no other bucket is reported");
     assert!(!out.summary_message_id.is_empty());
+
+    let t = Instant::now();
+    let again = handle_sweep(&aws, &cfg, &serde_json::to_vec(&event).unwrap())
+        .await
+        .unwrap();
+    println!(
+        "handler time sweep (50 buckets), warm: {:.1} ms (emulator)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(again.findings.len(), out.findings.len());
 }
