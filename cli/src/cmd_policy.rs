@@ -29,6 +29,9 @@ pub struct Args {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Kind {
+    /// `iam-role-trust` when the document is shaped like a trust policy (no `Resource`, only `sts:`
+    /// actions), `s3-bucket` otherwise.
+    Auto,
     S3Bucket,
     SnsTopic,
     SqsQueue,
@@ -39,10 +42,34 @@ pub enum Kind {
     IamRoleTrust,
 }
 
+impl Kind {
+    fn resolve(self, p: &Policy) -> ResourceKind {
+        match self {
+            Kind::Auto => {
+                let trust = !p.statements.is_empty()
+                    && p.statements.iter().all(|s| {
+                        s.resource.is_none()
+                            && !s.action.negated
+                            && s.action
+                                .values
+                                .iter()
+                                .all(|a| a.to_ascii_lowercase().starts_with("sts:"))
+                    });
+                if trust {
+                    ResourceKind::IamRoleTrust
+                } else {
+                    ResourceKind::S3Bucket
+                }
+            }
+            other => ResourceKind::from(other),
+        }
+    }
+}
+
 impl From<Kind> for ResourceKind {
     fn from(k: Kind) -> ResourceKind {
         match k {
-            Kind::S3Bucket => ResourceKind::S3Bucket,
+            Kind::Auto | Kind::S3Bucket => ResourceKind::S3Bucket,
             Kind::SnsTopic => ResourceKind::SnsTopic,
             Kind::SqsQueue => ResourceKind::SqsQueue,
             Kind::KmsKey => ResourceKind::KmsKey,
@@ -63,7 +90,7 @@ pub enum PolicyCommand {
         #[arg(default_value = "-")]
         file: PathBuf,
         /// The kind of resource the policy is attached to.
-        #[arg(long, value_enum, default_value = "s3-bucket")]
+        #[arg(long, value_enum, default_value = "auto")]
         kind: Kind,
     },
     /// Is an ACL public (any permission to AllUsers or AuthenticatedUsers)? Accepts a GetBucketAcl
@@ -145,7 +172,7 @@ pub fn run(args: &Args) -> ExitCode {
     match &args.command {
         PolicyCommand::Public { file, kind } => match load_policy(file) {
             Ok(p) => {
-                let kind = ResourceKind::from(*kind);
+                let kind = kind.resolve(&p);
                 let v = policy::resource_policy_public(&p, kind);
                 io::print_json(&PublicOut {
                     public: v.public,

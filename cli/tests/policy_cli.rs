@@ -52,6 +52,11 @@ fn public_cases() {
         (vec!["policy", "public"], Some(json!({"Policy": star.to_string()}).to_string()), true),
         (vec!["policy", "public", "--kind", "iam-role-trust"], Some(json!({"Statement": {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}}).to_string()), false),
     ];
+    // Trust-policy shaped documents are judged as trust policies (`--kind auto`).
+    let gh = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/my-repo:*"}}}]});
+    let mut cases = cases;
+    cases.push((vec!["policy", "public"], Some(gh.to_string()), false));
+    cases.push((vec!["policy", "public", "--kind", "s3-bucket"], Some(gh.to_string()), true));
     for (args, stdin, public) in cases {
         let (code, out, err) = run(&args, stdin.as_deref());
         assert_eq!(code, 0, "{args:?}: {err}");
@@ -64,7 +69,13 @@ fn public_cases() {
 fn acl_cases() {
     let public = json!({"Owner": {"ID": "abc"}, "Grants": [{"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}]});
     let private = json!({"Owner": {"ID": "abc"}, "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": "abc"}, "Permission": "FULL_CONTROL"}]});
-    for (doc, expected) in [(public, true), (private, false)] {
+    // A bare canned ACL name (S3 "Canned ACL").
+    for (doc, expected) in [
+        (public, true),
+        (private, false),
+        (json!("public-read"), true),
+        (json!("private"), false),
+    ] {
         let (code, out, err) = run(&["policy", "acl"], Some(&doc.to_string()));
         assert_eq!(code, 0, "{err}");
         assert_eq!(out["public"], json!(expected));

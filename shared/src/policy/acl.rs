@@ -248,8 +248,12 @@ pub fn canned_acl_public(name: &str) -> PublicVerdict {
     }
 }
 
-/// The verdict for an ACL document (GetBucketAcl response, CloudTrail PutBucketAcl parameters, or canned).
+/// The verdict for an ACL document (GetBucketAcl response, CloudTrail PutBucketAcl parameters, or a canned
+/// ACL: `x-amz-acl` in the parameters, or a bare JSON string such as `"public-read"`).
 pub fn acl_public(doc: &Value) -> Result<PublicVerdict, PolicyError> {
+    if let Value::String(name) = doc {
+        return Ok(canned_acl_public(name));
+    }
     let grants: Vec<&Value> = match locate(doc)? {
         AclShape::Canned(name) => return Ok(canned_acl_public(&name)),
         AclShape::Grants(items) => items.iter().collect(),
