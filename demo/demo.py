@@ -494,14 +494,22 @@ class Demo:
                      s3={"addressing_style": "path"})
         kw = {"endpoint_url": self.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
               "region_name": REGION, "config": cfg}
-        self.rec = Recorder()
         for name in ("s3", "iam", "sns", "sqs", "secretsmanager", "sts"):
-            c = boto3.client(name, **kw)
+            setattr(self, name, boto3.client(name, **kw))
+        self.account = self.sts.get_caller_identity()["Account"]
+        # The risky changes are made by an ordinary IAM user with her own access key, as in a real account;
+        # the recorder keeps each request she sends, from which her CloudTrail events are built.
+        self.iam.create_user(UserName="alice")
+        key = self.iam.create_access_key(UserName="alice")["AccessKey"]
+        alice = dict(kw, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+        self.rec = Recorder()
+        self.alice = {}
+        for name in ("s3", "iam", "sts"):
+            c = boto3.client(name, **alice)
             c.meta.events.register("before-send", self.rec)
-            setattr(self, name, c)
-        ident = self.sts.get_caller_identity()
-        self.who = Identity(ident["Account"], ident["Arn"], ident["UserId"], "testing")
-        self.account = ident["Account"]
+            self.alice[name] = c
+        ident = self.alice["sts"].get_caller_identity()
+        self.who = Identity(ident["Account"], ident["Arn"], ident["UserId"], key["AccessKeyId"])
 
     def seed(self) -> None:
         o, acct, s = self.out, self.account, self.suffix
@@ -559,7 +567,7 @@ class Demo:
         sec = self.secretsmanager.create_secret(Name="tripline/slack-webhook", SecretString=self.sink.url)
         self.slack_secret_arn = sec["ARN"]
 
-        o.say(f"account {acct} seeded:")
+        o.say(f"account {acct} seeded (the risky changes below are made by IAM user alice, {self.who.arn}):")
         o.say(f"  s3://{self.reports}   private, policy: DenyInsecureTransport + CiReadsReports (role {self.ci_role})")
         o.say(f"  s3://{self.assets}    second bucket, no bucket-level Block Public Access")
         o.say(f"  s3://{self.backups}   bucket-level Block Public Access: all four settings on")
@@ -688,7 +696,7 @@ class Demo:
     # -- the risky changes ---------------------------------------------------------------------------------
 
     def changes(self) -> list[Change]:
-        s3, iam = self.s3, self.iam
+        s3, iam = self.alice["s3"], self.alice["iam"]
         public_policy = json.loads(json.dumps(self.harmless_policy))
         public_policy["Statement"].append({
             "Sid": "PublicReadForPartners", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
