@@ -5,6 +5,8 @@
 //! - A bad event is logged with its id and returns [`HandlerError::BadEvent`] (not retryable).
 //! - A transient AWS failure (state fetch or publish) returns a retryable error: the Lambda runtime
 //!   reports it, the asynchronous invocation is retried and finally sent to the dead-letter queue.
+//! - State that cannot be read for a permanent reason (access denied) does not withhold the alert: the
+//!   change is judged from its payload and the findings say "state not confirmed".
 //! - A rule that fails is logged with its id; the other rules' findings are still published.
 
 use std::collections::BTreeSet;
@@ -50,10 +52,20 @@ pub async fn detect<D: S3Read + IamRead + Publish>(
     } else {
         // Boxed: the nested concurrent fetches make a deep future type; one allocation keeps every
         // caller's future small and its layout within the compiler's depth limit.
-        Box::pin(fetch_state(aws, change, &needs)).await.map_err(|e| {
-            tracing::error!(event_id, event_name = %change.event_name, retryable = e.is_retryable(), error = %e, "fetching state failed");
-            HandlerError::aws(event_id, e)
-        })?
+        match Box::pin(fetch_state(aws, change, &needs)).await {
+            Ok(state) => state,
+            // Transient: fail the invocation so the event is delivered again.
+            Err(e) if e.is_retryable() => {
+                tracing::error!(event_id, event_name = %change.event_name, retryable = true, error = %e, "fetching state failed");
+                return Err(HandlerError::aws(event_id, e));
+            }
+            // Permanent (access denied, validation): retrying cannot help, and withholding the alert would
+            // hide the change. Judge from the payload; the findings say "state not confirmed".
+            Err(e) => {
+                tracing::error!(event_id, event_name = %change.event_name, retryable = false, error = %e, "state unreadable, judging from the payload");
+                State::default()
+            }
+        }
     };
     let evaluation = rules::evaluate(change, Some(&state), &cfg.rules);
     for e in &evaluation.errors {
@@ -233,6 +245,20 @@ mod tests {
         aws.fail("sns:Publish", ErrorKind::AccessDenied);
         let e = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap_err();
         assert!(!e.is_retryable());
+
+        // State denied (a missing read permission): the alert still goes out, unconfirmed.
+        aws.clear_failures();
+        aws.world().published.clear();
+        aws.fail("s3:GetBucketTagging", ErrorKind::AccessDenied);
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap();
+        let Outcome::Evaluated { findings, .. } = out else {
+            panic!()
+        };
+        assert!(findings.iter().any(|f| f.rule == "s3-bucket-policy-public"));
+        let (_, msg) = &aws.published()[0];
+        let doc: Value = serde_json::from_str(&msg.message).unwrap();
+        let finding: Value = serde_json::from_str(doc["default"].as_str().unwrap()).unwrap();
+        assert_eq!(finding["state_confirmed"], json!(false), "{finding}");
     }
 
     #[test]
