@@ -212,6 +212,26 @@ fn lang_subset(xs: &[Glob], ys: &[Glob]) -> bool {
     })
 }
 
+/// ARN operators compare each of the six colon-separated components separately
+/// (reference_policies_elements_condition_operators.html, ARN condition operators). Every value of `xs`
+/// must fit, component by component, inside one value of `ys`; values with fewer than six components
+/// never fit (sound: the answer is only "yes" when it is certain).
+fn arn_subset(xs: &Atomic, ys: &Atomic) -> bool {
+    let split = |v: &str, vars: bool| -> Option<Vec<Glob>> {
+        let parts: Vec<&str> = v.splitn(6, ':').collect();
+        (parts.len() == 6).then(|| parts.iter().map(|p| Glob::parse(p, vars)).collect())
+    };
+    xs.values.iter().all(|x| {
+        let Some(xp) = split(x, xs.vars) else { return false };
+        ys.values.iter().any(|y| {
+            let Some(yp) = split(y, ys.vars) else { return false };
+            xp.iter()
+                .zip(&yp)
+                .all(|(a, b)| lang_subset(std::slice::from_ref(a), std::slice::from_ref(b)))
+        })
+    })
+}
+
 /// No string is in both unions.
 fn lang_disjoint(xs: &[Glob], ys: &[Glob]) -> bool {
     let all: Vec<&Glob> = xs.iter().chain(ys).collect();
@@ -280,8 +300,10 @@ fn implies_atom(a: &Atomic, b: &Atomic) -> bool {
         return false;
     }
     match (fam(a.op), fam(b.op)) {
-        (Fam::StrPos, Fam::StrPos) | (Fam::ArnPos, Fam::ArnPos) => lang_subset(&langs(a), &langs(b)),
-        (Fam::StrNeg, Fam::StrNeg) | (Fam::ArnNeg, Fam::ArnNeg) => lang_subset(&langs(b), &langs(a)),
+        (Fam::StrPos, Fam::StrPos) => lang_subset(&langs(a), &langs(b)),
+        (Fam::StrNeg, Fam::StrNeg) => lang_subset(&langs(b), &langs(a)),
+        (Fam::ArnPos, Fam::ArnPos) => arn_subset(a, b),
+        (Fam::ArnNeg, Fam::ArnNeg) => arn_subset(b, a),
         (Fam::IcPos, Fam::IcPos) | (Fam::Eq, Fam::Eq) => text_subset(&a.values, &b.values),
         (Fam::IcNeg, Fam::IcNeg) | (Fam::Ne, Fam::Ne) => text_subset(&b.values, &a.values),
         // Presence with a value outside the excluded set.
@@ -307,7 +329,23 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
     if a.key != b.key || a.set != SetOp::None || b.set != SetOp::None {
         return false;
     }
-    let present = |x: &Atomic| !x.if_exists && fam(x.op) != Fam::Null && fam(x.op) != Fam::Opaque;
+    // Conditions that are false when the key is absent (negated operators are true then).
+    let present = |x: &Atomic| {
+        !x.if_exists
+            && matches!(
+                fam(x.op),
+                Fam::StrPos
+                    | Fam::IcPos
+                    | Fam::ArnPos
+                    | Fam::IpPos
+                    | Fam::NumEq
+                    | Fam::NumLt
+                    | Fam::NumLe
+                    | Fam::NumGt
+                    | Fam::NumGe
+                    | Fam::Eq
+            )
+    };
     let null_true =
         |x: &Atomic| fam(x.op) == Fam::Null && x.values.iter().all(|v| v.eq_ignore_ascii_case("true"));
     let null_false =
@@ -319,7 +357,8 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
     let pos_neg = |p: &Atomic, n: &Atomic| {
         !p.if_exists
             && match (fam(p.op), fam(n.op)) {
-                (Fam::StrPos, Fam::StrNeg) | (Fam::ArnPos, Fam::ArnNeg) => lang_subset(&langs(p), &langs(n)),
+                (Fam::StrPos, Fam::StrNeg) => lang_subset(&langs(p), &langs(n)),
+                (Fam::ArnPos, Fam::ArnNeg) => arn_subset(p, n),
                 (Fam::IcPos, Fam::IcNeg) | (Fam::Eq, Fam::Ne) => text_subset(&p.values, &n.values),
                 (Fam::IpPos, Fam::IpNeg) => cidr_subset(p, n),
                 (Fam::NumEq, Fam::NumNe) => num_cmp(p, n, |x, y| x.iter().all(|v| y.contains(v))),
@@ -425,6 +464,9 @@ fn glob_dimension(specs: &[GlobSpec], words: usize) -> Option<Vec<DimAtom>> {
     )
 }
 
+/// An account principal (`123456789012` or `arn:aws:iam::123456789012:root`) stands for every principal of
+/// the account, in `Allow` and `Deny` alike (IAM Principal element, "AWS account principals": the account
+/// delegates to its identities).
 fn principal_patterns(s: &Statement, vars: bool) -> GlobSpec {
     let Some(block) = &s.principal else {
         return GlobSpec {
@@ -881,5 +923,19 @@ mod tests {
             &atom("StringEquals", "k", &["a"]),
             &atom("StringNotEquals", "k", &["b"])
         ));
+        // A negated operator is true when the key is absent: no contradiction with `Null: true`.
+        let mut absent = atom("StringEquals", "k", &["true"]);
+        absent.op = Operator::Null;
+        assert!(!contradicts_atom(&absent, &atom("StringNotEquals", "k", &["a"])));
+        assert!(contradicts_atom(&absent, &atom("StringEquals", "k", &["a"])));
+        // ARN operators compare component by component; a malformed pattern implies nothing.
+        let arn = |op: Operator, v: &str| {
+            let mut a = atom("StringLike", "aws:sourcearn", &[v]);
+            a.op = op;
+            a
+        };
+        let exact = arn(Operator::ArnEquals, "arn:aws:s3:::b");
+        assert!(implies_atom(&exact, &arn(Operator::ArnLike, "arn:aws:s3:::*")));
+        assert!(!implies_atom(&exact, &arn(Operator::ArnLike, "arn:aws:*:b")));
     }
 }
