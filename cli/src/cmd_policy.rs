@@ -10,7 +10,8 @@
 //!
 //! Besides a bare policy document, the commands accept the document as a JSON string, or wrapped as AWS
 //! APIs return it: `{"Policy": "<json>"}` (GetBucketPolicy), `{"PolicyDocument": ...}`,
-//! `{"AssumeRolePolicyDocument": ...}`, `{"PolicyVersion": {"Document": ...}}`.
+//! `{"AssumeRolePolicyDocument": ...}`, `{"PolicyVersion": {"Document": ...}}`, or inside a CloudTrail
+//! record's `requestParameters` (`bucketPolicy`, `policyDocument`, ...), also under EventBridge `detail`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -149,7 +150,19 @@ fn unwrap_document(v: Value) -> Result<Value, String> {
             serde_json::from_str(&s).map_err(|e| format!("malformed json in the policy string: {e}"))
         }
         Value::Object(ref o) if !o.contains_key("Statement") => {
-            for key in ["Policy", "PolicyDocument", "AssumeRolePolicyDocument"] {
+            // API outputs, and CloudTrail records (EventBridge `detail`, `requestParameters`) whose
+            // parameters carry the document (`bucketPolicy`, `policyDocument`, `policy`, ...).
+            for key in [
+                "Policy",
+                "PolicyDocument",
+                "AssumeRolePolicyDocument",
+                "detail",
+                "requestParameters",
+                "bucketPolicy",
+                "policyDocument",
+                "assumeRolePolicyDocument",
+                "policy",
+            ] {
                 if let Some(inner) = o.get(key) {
                     return unwrap_document(inner.clone());
                 }

@@ -55,6 +55,9 @@ fn public_cases() {
     // Trust-policy shaped documents are judged as trust policies (`--kind auto`).
     let gh = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/my-repo:*"}}}]});
     let mut cases = cases;
+    // A CloudTrail PutBucketPolicy record under EventBridge `detail`.
+    let event = json!({"detail": {"eventName": "PutBucketPolicy", "requestParameters": {"bucketName": "b", "bucketPolicy": star.clone()}}});
+    cases.push((vec!["policy", "public"], Some(event.to_string()), true));
     cases.push((vec!["policy", "public"], Some(gh.to_string()), false));
     cases.push((vec!["policy", "public", "--kind", "s3-bucket"], Some(gh.to_string()), true));
     for (args, stdin, public) in cases {

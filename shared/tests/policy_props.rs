@@ -147,6 +147,7 @@ proptest! {
 }
 
 #[test]
+#[rustfmt::skip]
 fn narrow_acl_shapes() {
     let all = json!({"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"});
     let me = json!({"Type": "CanonicalUser", "ID": "abc"});
@@ -154,6 +155,8 @@ fn narrow_acl_shapes() {
         json!({"Owner": {"ID": "abc"}, "Grants": [{"Grantee": me, "Permission": "FULL_CONTROL"}, {"Grantee": all, "Permission": "READ"}]}),
         json!({"AccessControlPolicy": {"AccessControlList": {"Grant": {"Grantee": {"xsi:type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"}, "Permission": "READ"}}}}),
         json!({"bucketName": "b", "x-amz-acl": ["public-read"]}),
+        // EventBridge-wrapped CloudTrail record.
+        json!({"detail": {"eventName": "PutBucketAcl", "requestParameters": {"AccessControlPolicy": {"AccessControlList": {"Grant": [{"Grantee": {"xsi:type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}]}}}}}),
     ];
     for acl in cases {
         assert!(policy::acl_public(&acl).unwrap().public);

@@ -70,8 +70,11 @@ pub(crate) fn locate(doc: &Value) -> Result<AclShape<'_>, PolicyError> {
             found: found(doc),
         });
     };
-    if let Some(rp @ Value::Object(_)) = obj.get("requestParameters") {
-        return locate(rp);
+    // A CloudTrail record, or one wrapped by EventBridge (`detail`).
+    for wrapper in ["detail", "requestParameters"] {
+        if let Some(inner @ Value::Object(_)) = obj.get(wrapper) {
+            return locate(inner);
+        }
     }
     if let Some(g) = get_ci(obj, "Grants") {
         return match g {

@@ -72,11 +72,31 @@ fn is_public_grant(index: usize, g: &Value) -> Result<bool, PolicyError> {
 /// Drops the grants to public groups from an ACL document (same shapes as [`acl::acl_public`]).
 pub fn remove_public_grants(acl_doc: &Value) -> Result<Value, PolicyError> {
     let mut out = acl_doc.clone();
-    // Work on `requestParameters` when the document wraps it.
-    let target: &mut Value = match out.get_mut("requestParameters") {
-        Some(rp) if rp.is_object() => rp,
-        _ => &mut out,
-    };
+    // Work on the parameters when the document is a (possibly EventBridge-wrapped) CloudTrail record.
+    let mut path = Vec::new();
+    let mut cur: &Value = &out;
+    while let Some(k) = ["detail", "requestParameters"]
+        .into_iter()
+        .find(|k| cur.get(*k).is_some_and(Value::is_object))
+    {
+        path.push(k);
+        cur = match cur.get(k) {
+            Some(inner) => inner,
+            None => break,
+        };
+    }
+    let mut target: &mut Value = &mut out;
+    for k in path {
+        target = match target.get_mut(k) {
+            Some(inner) => inner,
+            None => {
+                return Err(PolicyError::Missing {
+                    context: "acl".into(),
+                    field: k.into(),
+                })
+            }
+        };
+    }
     match acl::locate(&target.clone())? {
         AclShape::Canned(name) => {
             if acl::canned_acl_public(&name).public {
