@@ -251,7 +251,56 @@ def md_engine(r: dict) -> str:
     return "\n".join(x for x in lines if x is not None)
 
 
-SECTIONS = {"machine": md_machine, "criterion": md_criterion, "cold": md_cold, "handler": md_handler,
+def md_goals(r: dict) -> str:
+    rows = []
+    crit = (r.get("criterion") or {}).get("results") or []
+    for row in crit:
+        goal, ok = criterion_goal(row)
+        if goal:
+            val = f"{row['per_s']:,.0f} /s" if "per_s" in row and "/s" in goal else fmt_ns(row["median_ns"])
+            rows.append((f"pure path: `{row['id']}` {goal}", val, ok))
+    cold = (r.get("cold") or {}).get("functions") or {}
+    fns = {k: v for k, v in cold.items() if k != "hello" and v.get("ok_runs")}
+    if fns:
+        worst = max(fns.values(), key=lambda e: e["median_ms"])
+        rows.append(("cold start < 25 ms (slowest function)", f"{fmt_ms(worst['median_ms'])} ms",
+                     worst["median_ms"] < 25))
+        wx = max(e["x_hello"] or 99 for e in fns.values())
+        wxb = max((e.get("bundle_only") or {}).get("x_hello") or 99 for e in fns.values())
+        rows.append(("cold start within 2x of hello-world (worst function)",
+                     f"{wx:.2f}x ({wxb:.2f}x bundle-only)", wx <= 2))
+        rss = max(e["median_rss_kb"] for e in fns.values())
+        rows.append(("peak RSS < 32 MB (largest)", f"{rss / 1024:.1f} MB", rss < 32 * 1024))
+        z = max(e["zip_bytes"] for e in fns.values())
+        rows.append(("zip < 6 MB (largest)", f"{z / 1e6:.2f} MB", z < 6e6))
+    h = (r.get("handler") or {}).get("events") or {}
+    xs = [e["x_chain"] for e in h.values() if e.get("x_chain")]
+    if xs:
+        met = sum(1 for x in xs if x <= 1.2)
+        rows.append(("handler <= 1.2x slowest dependent chain", f"{met} of {len(xs)} events (worst {max(xs):.2f}x)",
+                     met == len(xs)))
+    sw = (r.get("sweep") or {}).get("runs") or {}
+    if sw:
+        n = max(sw, key=int)
+        t, c = sw[n].get("tripline") or {}, sw[n].get("custodian") or {}
+        if t.get("median_wall_s") and c.get("median_wall_s"):
+            rows.append((f"sweep >= 10x faster than Custodian (N={n}, wall)", f"{c['median_wall_s'] / t['median_wall_s']:.1f}x",
+                         c["median_wall_s"] / t["median_wall_s"] >= 10))
+            rows.append((f"sweep >= 10x less CPU than Custodian (N={n})", f"{c['median_cpu_s'] / t['median_cpu_s']:.1f}x",
+                         c["median_cpu_s"] / t["median_cpu_s"] >= 10))
+        exact = all((v.get("verdict") or {}).get("exact") for tools in sw.values() for k, v in tools.items()
+                    if k != "custodian")
+        rows.append(("no wrong verdicts (Tripline, every N)", "exact" if exact else "not exact", exact))
+    e = r.get("engine") or {}
+    if e.get("ratio_pure"):
+        rows.append(("engine >= 10x faster than Custodian's filters (same data)", f"{e['ratio_pure']:.0f}x", e["ratio_pure"] >= 10))
+    if not rows:
+        return "Not measured yet."
+    return "\n".join(["| goal | measured | |", "| --- | --- | --- |",
+                      *(f"| {g} | {v} | {mark(ok)} |" for g, v, ok in rows)])
+
+
+SECTIONS = {"goals": md_goals, "machine": md_machine, "criterion": md_criterion, "cold": md_cold, "handler": md_handler,
             "sweep": md_sweep, "engine": md_engine, "growth": md_growth}
 
 
