@@ -8,6 +8,32 @@
 //! and `wildmatch` only match; neither decides inclusion.)
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: product states are short integer vectors; SipHash's DoS resistance is not needed here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// One token of a glob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -263,10 +289,10 @@ pub struct Atom {
 pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
     let words = globs.len().div_ceil(64).max(1);
     let other = other_char(globs);
-    let mut seen: HashMap<State, usize> = HashMap::new();
+    let mut seen: FastMap<State, usize> = FastMap::default();
     // (state, parent index, char)
     let mut nodes: Vec<(State, usize, char)> = Vec::new();
-    let mut found: HashMap<Vec<u64>, usize> = HashMap::new();
+    let mut found: FastMap<Vec<u64>, usize> = FastMap::default();
     let start = start_state(globs);
     seen.insert(start.clone(), 0);
     nodes.push((start, usize::MAX, ' '));
