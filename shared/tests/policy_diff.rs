@@ -131,6 +131,24 @@ fn unknown_operator_says_cannot_prove() {
 }
 
 #[test]
+fn unknown_operator_on_a_replacement_deny_says_cannot_prove() {
+    let old = doc(json!([
+        allow(json!("s3:*"), json!("*")),
+        deny(json!("s3:Delete*"), json!("*"))
+    ]));
+    let new = doc(json!([
+        allow(json!("s3:*"), json!("*")),
+        with_cond(
+            deny(json!("s3:Delete*"), json!("*")),
+            json!({"StringFuzzy": {"k": "v"}})
+        )
+    ]));
+    let d = policy::diff(&old, &new);
+    assert!(d.widened);
+    assert!(d.reasons.iter().all(|r| r.code == "cannot-prove"), "{d:?}");
+}
+
+#[test]
 fn witnesses_are_concrete() {
     let old = doc(json!([allow(
         json!("iam:PassRole"),

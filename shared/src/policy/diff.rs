@@ -707,11 +707,10 @@ fn evaluate(mask: &[u64], stmts: &[Stmt]) -> Vec<Reason> {
             if nd.iter().any(|d2| implies(&d.conds, &d2.conds)) || contradicts(&s.conds, &d.conds) {
                 continue;
             }
-            let code = if unknown_operator(&d.conds).is_some() {
-                "cannot-prove"
-            } else {
-                "deny-removed"
-            };
+            let unknown = unknown_operator(&d.conds).is_some()
+                || unknown_operator(&s.conds).is_some()
+                || nd.iter().any(|d2| unknown_operator(&d2.conds).is_some());
+            let code = if unknown { "cannot-prove" } else { "deny-removed" };
             let prefix = if code == "cannot-prove" {
                 "cannot prove no new access: "
             } else {
