@@ -6,12 +6,14 @@
 
 use std::process::Command;
 
+/// Arguments, extra environment, exit code, what stderr must contain.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], i32, &'a str);
+
 #[test]
 fn scan_errors_exit_2_with_one_line() {
     // Port 1 on loopback: nothing listens, connections are refused at once.
     let dead = "http://127.0.0.1:1";
-    // (arguments, extra environment, exit code, stderr must contain)
-    let cases: &[(&[&str], &[(&str, &str)], i32, &str)] = &[
+    let cases: &[Case] = &[
         (
             &["--endpoint-url", dead],
             &[],
