@@ -4,7 +4,8 @@
 //! `errors` added to the same object. `--format json`: the evaluation `{findings, errors}`; `text`: the email
 //! text of each finding; `slack`: a JSON array of Block Kit payloads; `sns`: a JSON array of SNS messages.
 //! `--state`: the current state (`tripline::State` JSON) the Lambda shell would fetch; without it findings
-//! are judged from the payload and marked "state not confirmed". Exit 0 whatever the verdict, 2 on bad input.
+//! are judged from the payload and marked "state not confirmed". The rule configuration comes from the same
+//! `TRIPLINE_*` environment variables as the functions. Exit 0 whatever the verdict, 2 on bad input.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,11 +40,15 @@ fn read_state(path: &std::path::Path) -> Result<tripline::State, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("invalid state file `{}`: {e}", path.display()))
 }
 
-fn render(outcome: &tripline::Intake, state: Option<&tripline::State>, format: Option<Format>) -> ExitCode {
+fn render(
+    outcome: &tripline::Intake,
+    state: Option<&tripline::State>,
+    format: Option<Format>,
+    config: &tripline::settings::RuleConfig,
+) -> ExitCode {
     use tripline::render::{email, slack, sns};
-    let config = tripline::settings::RuleConfig::default();
     let evaluation = match outcome {
-        tripline::Intake::Change(change) => tripline::rules::evaluate(change, state, &config),
+        tripline::Intake::Change(change) => tripline::rules::evaluate(change, state, config),
         _ => tripline::rules::Evaluation::default(),
     };
     match format {
@@ -94,8 +99,14 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return io::bad_input(&e),
     };
+    // The same `TRIPLINE_*` variables as the functions (trusted accounts, allow-list, name prefix...).
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let config = match tripline::settings::RuleConfig::from_env_map(&env) {
+        Ok(c) => c,
+        Err(e) => return io::bad_input(&e.to_string()),
+    };
     match tripline::intake(&bytes) {
-        Ok(outcome) => render(&outcome, state.as_ref(), args.format),
+        Ok(outcome) => render(&outcome, state.as_ref(), args.format, &config),
         Err(e) => io::bad_input(&e.to_string()),
     }
 }

@@ -153,8 +153,8 @@ fn judge(
     )])
 }
 
-fn arn_or(c: &Change, v: Option<&str>, build: impl Fn(&str) -> String) -> Option<String> {
-    let _ = c;
+/// `v` when it is an ARN, else the ARN `build` makes of it.
+fn arn_or(v: Option<&str>, build: impl Fn(&str) -> String) -> Option<String> {
     v.map(|s| {
         if s.starts_with("arn:") {
             s.to_owned()
@@ -169,7 +169,7 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let req = payload::req(c);
     let key = str_at(req, &["keyId"]).or_else(|| str_at(payload::resp(c), &["keyMetadata", "arn"]));
     let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let arn = arn_or(c, key, |k| format!("arn:{part}:kms:{region}:{acct}:key/{k}"));
+    let arn = arn_or(key, |k| format!("arn:{part}:kms:{region}:{acct}:key/{k}"));
     let name = arn
         .as_deref()
         .map(|a| a.rsplit('/').next().unwrap_or(a).to_owned());
@@ -275,7 +275,7 @@ fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let req = payload::req(c);
     let id = str_at(req, &["secretId"]).or_else(|| str_at(payload::resp(c), &["aRN"]));
     let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let arn = arn_or(c, id, |s| {
+    let arn = arn_or(id, |s| {
         format!("arn:{part}:secretsmanager:{region}:{acct}:secret:{s}")
     });
     let name = arn
@@ -343,9 +343,7 @@ fn check_lambda(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let req = payload::req(c);
     let f = str_at(req, &["functionName"]);
     let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let arn = arn_or(c, f, |n| {
-        format!("arn:{part}:lambda:{region}:{acct}:function:{n}")
-    });
+    let arn = arn_or(f, |n| format!("arn:{part}:lambda:{region}:{acct}:function:{n}"));
     let name = arn
         .as_deref()
         .and_then(|a| a.split(":function:").nth(1))
