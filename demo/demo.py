@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -194,12 +195,15 @@ class Procs:
         return groups, left
 
     def tail(self, name: str, lines: int = 30) -> str:
+        """The last lines of a process's log, without cargo-lambda's multi-kilobyte configuration dumps."""
         for p in self.procs:
             if p.name == name:
                 try:
-                    return "\n".join(p.log.read_text(errors="replace").splitlines()[-lines:])
+                    text = p.log.read_text(errors="replace").splitlines()
                 except OSError:
                     return ""
+                keep = [ln[:300] for ln in text if not ln.startswith(" INFO run{config")]
+                return "\n".join(keep[-lines:])
         return ""
 
 
@@ -628,17 +632,43 @@ class Demo:
         return {"Records": []}
 
     def invoke(self, function: str, event: dict, allow_error: bool = False, timeout: float = 120) -> dict:
+        """POSTs to the emulator's Invoke API. `cargo lambda watch` starts (and compiles, if needed) the
+        function on its first invocation and never answers if that fails: its log is watched meanwhile."""
         req = urllib.request.Request(f"{self.invoke_base}/{function}/invocations",
                                      data=json.dumps(event).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                body = r.read()
-                failed = bool(r.headers.get("X-Amz-Function-Error"))
-        except urllib.error.HTTPError as e:
-            body, failed = e.read(), True
-        except (urllib.error.URLError, OSError) as e:
-            raise DemoError(f"invoking `{function}` failed: {e}\n{self.procs.tail('cargo-lambda-watch')}")
+        result: dict = {}
+
+        def call():
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as r:
+                    result["body"] = r.read()
+                    result["failed"] = bool(r.headers.get("X-Amz-Function-Error"))
+            except urllib.error.HTTPError as e:
+                result["body"], result["failed"] = e.read(), True
+            except (urllib.error.URLError, OSError) as e:
+                result["error"] = e
+
+        watch = next(p for p in self.procs.procs if p.name == "cargo-lambda-watch")
+        log_from = watch.log.stat().st_size
+        thread = threading.Thread(target=call, daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.25)
+            if watch.popen.poll() is not None:
+                raise DemoError(f"cargo lambda watch exited while invoking `{function}`:\n"
+                                f"{self.procs.tail('cargo-lambda-watch')}")
+            with open(watch.log, "rb") as f:
+                f.seek(log_from)
+                new = f.read().decode(errors="replace")
+            if re.search(r"^error(\[E\d+\])?: ", new, re.M):
+                lines = [ln for ln in new.splitlines() if not ln.startswith((" INFO", " DEBUG", "{"))]
+                raise DemoError(f"`{function}` does not build (cargo run under cargo lambda watch):\n"
+                                + "\n".join(lines[:40]))
+        if "error" in result:
+            raise DemoError(f"invoking `{function}` failed: {result['error']}\n"
+                            f"{self.procs.tail('cargo-lambda-watch')}")
+        body, failed = result["body"], result["failed"]
         try:
             doc = json.loads(body) if body else None
         except ValueError:
