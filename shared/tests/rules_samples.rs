@@ -418,3 +418,61 @@ fn needs_and_triggered() {
     };
     assert!(rules::triggered(&c).is_empty() && rules::needs(&c).is_empty());
 }
+
+fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        prop_oneof![
+            Just("*".to_owned()),
+            Just("0.0.0.0/0".to_owned()),
+            Just("all".to_owned()),
+            Just("-1".to_owned()),
+            Just("{\"Statement\":[]}".to_owned()),
+            ".{0,12}"
+        ]
+        .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        let keys = prop_oneof![
+            Just("Statement".to_owned()),
+            Just("policyDocument".to_owned()),
+            Just("bucketPolicy".to_owned()),
+            Just("items".to_owned()),
+            Just("ipPermissions".to_owned()),
+            Just("add".to_owned()),
+            Just("Principal".to_owned()),
+            Just("x-amz-acl".to_owned()),
+            Just("AccessControlPolicy".to_owned()),
+            Just("attributes".to_owned()),
+            "[a-zA-Z]{1,8}"
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(keys, inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Arbitrary request parameters never make a rule panic: at worst a rule reports an error.
+    #[test]
+    fn arbitrary_request_parameters_never_panic(req in arb_json(), resp in arb_json()) {
+        let config = RuleConfig::default();
+        for (file, _) in EXPECTED.iter().filter(|(f, _)| f.starts_with("cloudtrail-")) {
+            let mut v: Value = serde_json::from_slice(&read(file)).unwrap();
+            v["detail"]["requestParameters"] = req.clone();
+            v["detail"]["responseElements"] = resp.clone();
+            if let Ok(Intake::Change(c)) = intake(&serde_json::to_vec(&v).unwrap()) {
+                let eval = rules::evaluate(&c, None, &config);
+                for f in &eval.findings {
+                    proptest::prop_assert!(tripline::render::sns::subject_is_valid(&tripline::render::sns::finding_subject(f)));
+                }
+            }
+        }
+    }
+}
