@@ -588,6 +588,18 @@ where
         .ok_or_else(|| bad("no `Records` list".into()))?;
     let mut outcomes = Vec::new();
     for r in records {
+        // Only findings with a planned remediation are for this function (the subscription's filter policy
+        // says so too); anything else published on the topic is acknowledged and logged, never acted on.
+        let attribute = |name: &str| {
+            r.pointer(&format!("/Sns/MessageAttributes/{name}/Value"))
+                .and_then(Value::as_str)
+        };
+        if let (Some(kind), remediation) = (attribute("kind"), attribute("remediation")) {
+            if kind != "finding" || remediation == Some("none") {
+                tracing::info!(event_id = %event_id, kind, remediation, "not a finding with a planned remediation: ignored");
+                continue;
+            }
+        }
         let message = r
             .pointer("/Sns/Message")
             .and_then(Value::as_str)
@@ -839,6 +851,16 @@ mod tests {
         aws.fail("s3:GetBucketTagging", ErrorKind::Throttling);
         let e = block_on(handle_remediate(&aws, &cfg(RemediationMode::Enforce), &sns(&f))).unwrap_err();
         assert!(e.is_retryable());
+        // Outcomes and summaries on the topic are ignored (no loop even without the filter policy).
+        let outcome = json!({"Records": [{"Sns": {"Message": "{}", "MessageAttributes": {
+            "kind": {"Type": "String", "Value": "remediation"}, "remediation": {"Type": "String", "Value": "none"}}}}]});
+        let out = block_on(handle_remediate(
+            &aws,
+            &cfg(RemediationMode::Enforce),
+            outcome.to_string().as_bytes(),
+        ))
+        .unwrap();
+        assert!(out.is_empty());
         // Not a finding: bad event.
         let e = block_on(handle_remediate(
             &aws,
