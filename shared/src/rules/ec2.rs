@@ -23,6 +23,8 @@ pub static SECURITY_GROUP_OPEN: Rule = Rule {
         source: EC2,
         names: &["AuthorizeSecurityGroupIngress"],
     }],
+    // AWS Config items (`AWS::EC2::SecurityGroup`) are read too (`ipv4Ranges`, `ipRanges` strings) but not
+    // subscribed yet: adding the type here changes the SAM template's Config rule scope (`make template-sync`).
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
@@ -113,13 +115,17 @@ fn world_openings(req: &Value) -> Vec<Opening> {
             Value::Number(n) => n.to_string(),
             _ => "-1".to_owned(),
         };
+        // CloudTrail: `ipRanges.items[].cidrIp`; AWS Config items: `ipv4Ranges[].cidrIp` and `ipRanges` as
+        // a list of CIDR strings.
         let v4 = items(at(perm, &["ipRanges"]))
             .into_iter()
-            .filter_map(|r| str_at(r, &["cidrIp"]));
+            .chain(items(at(perm, &["ipv4Ranges"])))
+            .filter_map(|r| r.as_str().or_else(|| str_at(r, &["cidrIp"])));
         let v6 = items(at(perm, &["ipv6Ranges"]))
             .into_iter()
             .filter_map(|r| str_at(r, &["cidrIpv6"]));
-        for cidr in v4.chain(v6).filter(|c| is_world(c)) {
+        let cidrs: BTreeSet<&str> = v4.chain(v6).filter(|c| is_world(c)).collect();
+        for cidr in cidrs {
             out.push(Opening {
                 protocol: protocol.clone(),
                 from: i64_at(perm, &["fromPort"]),
@@ -155,7 +161,11 @@ fn exposure(o: &Opening, admin: &BTreeSet<u16>) -> Option<(bool, Vec<u16>)> {
 
 fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let req = payload::req(c);
+    // A Config item carries the group's whole current configuration (same `ipPermissions` shape).
+    let req = match c.source {
+        crate::change::ChangeSource::CloudTrail => payload::req(c),
+        _ => payload::configuration(c),
+    };
     let admin: BTreeSet<u16> = ADMIN_PORTS
         .iter()
         .copied()
