@@ -763,11 +763,15 @@ class Demo:
         request = self.rec.last
         event = cloudtrail_event(c.service, c.event_name, request, resp, self.who)
         c.event_id = event["detail"]["eventID"]
+        saved = self.logdir / "events" / f"{n}-{c.event_name}.json"
+        saved.parent.mkdir(exist_ok=True)
+        saved.write_text(json.dumps(event, indent=2) + "\n")
         o.say(f"  made through the SDK: {request.method} {urllib.parse.urlsplit(request.url).path or '/'}"
               f"{'?' + urllib.parse.urlsplit(request.url).query if urllib.parse.urlsplit(request.url).query else ''}"
               f" -> {resp['ResponseMetadata']['HTTPStatusCode']}")
         o.say(f"  CloudTrail event {c.event_id} ({c.event_name}, requestParameters: "
               f"{', '.join(event['detail']['requestParameters'])}) -> on-cloudtrail")
+        o.say(f"  (the event as delivered: {saved.relative_to(ROOT) if saved.is_relative_to(ROOT) else saved})")
         t0 = time.perf_counter()
         r = self.invoke("on-cloudtrail", event, allow_error=True)
         if not r["ok"]:
