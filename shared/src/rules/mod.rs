@@ -33,10 +33,12 @@ use crate::change::{Change, ChangeSource, IdentityType, Payload};
 use crate::exempt;
 use crate::finding::{
     cloudtrail_event_url, console_url, finding_id, Evidence, Finding, FindingActor, FindingEvent,
-    FindingResource, Links, RemediationPlan, Severity, SCHEMA_VERSION,
+    FindingResource, Links, RemediationPlan, SCHEMA_VERSION,
 };
 use crate::settings::RuleConfig;
 use crate::state::{BucketState, PublicAccessBlock, State, StateNeed};
+
+pub use crate::finding::Severity;
 
 /// CloudTrail events that trigger a rule: one `eventSource` and its `eventName`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
