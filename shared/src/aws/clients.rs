@@ -7,8 +7,16 @@
 //!   per-bucket DNS names;
 //! - S3 Control's endpoint rules prefix the account id to the host (`123456789012.s3-control...`), which
 //!   cannot resolve for an override, so a resolver that returns the override unchanged is installed.
+//!
+//! S3 answers a bucket's calls only in the bucket's region (elsewhere: 301 `PermanentRedirect`, or 400
+//! `AuthorizationHeaderMalformed`, with the right region in `x-amz-bucket-region`). [`S3Regions`] keeps one
+//! S3 client per region, built lazily from the same configuration (so an endpoint override applies to every
+//! region alike), and the region of each bucket seen so far; `s3.rs` picks the client per bucket.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 
 /// Loads the SDK configuration the standard way: region, credentials, `AWS_ENDPOINT_URL`, retry and
@@ -21,7 +29,10 @@ pub async fn load_sdk_config() -> SdkConfig {
 /// building all of them costs microseconds and no network call.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
+    /// S3 in the configuration's region (bucket-level calls go through [`AwsClients::s3_regions`]).
     pub s3: aws_sdk_s3::Client,
+    /// S3 clients per region and the known region of each bucket (shared by clones).
+    pub s3_regions: S3Regions,
     pub s3control: aws_sdk_s3control::Client,
     pub iam: aws_sdk_iam::Client,
     pub sns: aws_sdk_sns::Client,
@@ -33,15 +44,14 @@ impl AwsClients {
     /// Builds every client from one configuration (see the module docs for endpoint overrides).
     pub fn new(sdk: &SdkConfig) -> Self {
         let override_url = sdk.endpoint_url().map(str::to_owned);
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(override_url.is_some())
-            .build();
+        let s3_regions = S3Regions::new(sdk);
         let mut s3control = aws_sdk_s3control::config::Builder::from(sdk);
         if let Some(url) = override_url {
             s3control = s3control.endpoint_resolver(FixedEndpoint { url });
         }
         Self {
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: s3_regions.home(),
+            s3_regions,
             s3control: aws_sdk_s3control::Client::from_conf(s3control.build()),
             iam: aws_sdk_iam::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
@@ -53,6 +63,105 @@ impl AwsClients {
     /// [`load_sdk_config`] then [`AwsClients::new`].
     pub async fn load() -> Self {
         Self::new(&load_sdk_config().await)
+    }
+}
+
+/// The region a `LocationConstraint` (GetBucketLocation, CreateBucketConfiguration) stands for: none or
+/// empty is `us-east-1`, the legacy `EU` is `eu-west-1`
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html>, "Buckets in Region
+/// us-east-1 have a LocationConstraint of null"; `EU` is listed among the valid values for `eu-west-1`).
+pub fn region_of_location_constraint(constraint: Option<&str>) -> String {
+    match constraint.map(str::trim) {
+        None | Some("") => "us-east-1".to_owned(),
+        Some("EU") => "eu-west-1".to_owned(),
+        Some(r) => r.to_owned(),
+    }
+}
+
+/// S3 clients per region, built lazily from one [`SdkConfig`], and the region of every bucket seen so far
+/// (from ListBuckets' `BucketRegion`, an event's region, or a redirect). Cheap to clone (shared state).
+#[derive(Debug, Clone)]
+pub struct S3Regions {
+    inner: Arc<S3RegionsInner>,
+}
+
+#[derive(Debug)]
+struct S3RegionsInner {
+    sdk: SdkConfig,
+    home_region: Option<String>,
+    home: aws_sdk_s3::Client,
+    clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    buckets: Mutex<HashMap<String, String>>,
+}
+
+/// Builds an S3 client for `region` (`None`: the configuration's own).
+fn s3_client(sdk: &SdkConfig, region: Option<&str>) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some());
+    if let Some(r) = region {
+        builder = builder.region(Region::new(r.to_owned()));
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+impl S3Regions {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            inner: Arc::new(S3RegionsInner {
+                sdk: sdk.clone(),
+                home_region: sdk.region().map(|r| r.as_ref().to_owned()),
+                home: s3_client(sdk, None),
+                clients: Mutex::new(HashMap::new()),
+                buckets: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The configuration's region, if it has one.
+    pub fn home_region(&self) -> Option<&str> {
+        self.inner.home_region.as_deref()
+    }
+
+    /// The client of the configuration's region.
+    pub fn home(&self) -> aws_sdk_s3::Client {
+        self.inner.home.clone()
+    }
+
+    /// The client for `region`, built on first use and cached.
+    pub fn client(&self, region: &str) -> aws_sdk_s3::Client {
+        if self.home_region() == Some(region) || region.is_empty() {
+            return self.home();
+        }
+        let mut clients = self.inner.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| s3_client(&self.inner.sdk, Some(region)))
+            .clone()
+    }
+
+    /// The bucket's region when known.
+    pub fn bucket_region(&self, bucket: &str) -> Option<String> {
+        let buckets = self.inner.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        buckets.get(bucket).cloned()
+    }
+
+    /// Records the bucket's region (an empty region is ignored).
+    pub fn remember(&self, bucket: &str, region: &str) {
+        if bucket.is_empty() || region.is_empty() {
+            return;
+        }
+        let mut buckets = self.inner.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.get(bucket).map(String::as_str) != Some(region) {
+            buckets.insert(bucket.to_owned(), region.to_owned());
+        }
+    }
+
+    /// The client for the bucket's region (the home client while the region is unknown) and the region
+    /// that client signs for.
+    pub fn for_bucket(&self, bucket: &str) -> (aws_sdk_s3::Client, Option<String>) {
+        match self.bucket_region(bucket) {
+            Some(r) => (self.client(&r), Some(r)),
+            None => (self.home(), self.inner.home_region.clone()),
+        }
     }
 }
 

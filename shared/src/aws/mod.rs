@@ -172,6 +172,10 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
 pub trait S3Read: Send + Sync {
     /// Every bucket name in the account (paginated).
     fn list_buckets(&self) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// Tells the implementation which region `bucket` is in (an event's `awsRegion`), so its calls go
+    /// there first. A hint only: implementations without regions ignore it, and the SDK implementation
+    /// still follows S3's wrong-region answers.
+    fn note_bucket_region(&self, _bucket: &str, _region: &str) {}
     /// The bucket policy, `None` when the bucket has none.
     fn bucket_policy(&self, bucket: &str) -> impl Future<Output = Result<Option<Value>, AwsError>> + Send;
     /// The ACL as a GetBucketAcl response: `{"Owner": {...}, "Grants": [{"Grantee": {"Type", "URI", "ID"},

@@ -182,6 +182,10 @@ impl S3Read for Routed {
         fn bucket_tags(&self, bucket: &str) -> Result<BTreeMap<String, String>, AwsError>;
         fn account_public_access_block(&self, account_id: &str) -> Result<Option<PublicAccessBlock>, AwsError>;
     }
+
+    fn note_bucket_region(&self, bucket: &str, region: &str) {
+        self.target.note_bucket_region(bucket, region);
+    }
 }
 
 impl IamRead for Routed {

@@ -1,17 +1,147 @@
 //! S3 and S3 Control implementations of [`S3Read`], [`S3Write`] and [`FetchObject`].
+//!
+//! Bucket-level calls go to the bucket's own region ([`AwsClients::on_bucket`]): the region comes from
+//! ListBuckets' `BucketRegion`, from an event ([`S3Read::note_bucket_region`]) or, when still unknown, from
+//! S3 itself: a call made in the wrong region fails with 301 `PermanentRedirect` (or 400
+//! `AuthorizationHeaderMalformed`) carrying the region in `x-amz-bucket-region`
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html>, "x-amz-bucket-region"), and is
+//! sent once more there. Without a usable header the region is asked with HeadBucket, then
+//! GetBucketLocation. Regions learnt this way are remembered for the life of the clients.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{
     AccessControlPolicy, Grant, Grantee, Owner, Permission, PublicAccessBlockConfiguration, Type,
 };
 use serde_json::{json, Value};
 
+use super::clients::region_of_location_constraint;
 use super::{AwsClients, AwsError, ErrorKind, FetchObject, S3Read, S3Write};
 use crate::state::PublicAccessBlock;
 
-/// Page size for ListBuckets (the API maximum is 10,000; smaller pages keep each response fast).
-const LIST_BUCKETS_PAGE: i32 = 1000;
+/// Page size for ListBuckets: the API maximum (AWS paginates with `ContinuationToken` above it). The
+/// maximum rather than a smaller page also keeps emulators that cut the list at `MaxBuckets` without a
+/// token (moto 5.2) complete up to 10,000 buckets.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html> ("max-buckets ... 1 - 10000").
+const LIST_BUCKETS_PAGE: i32 = 10_000;
+
+/// The response header in which S3 names a bucket's region (on success, redirects and most errors).
+const BUCKET_REGION_HEADER: &str = "x-amz-bucket-region";
+
+/// What an S3 error says about the bucket's region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Redirect {
+    /// Not a wrong-region error.
+    No,
+    /// Wrong region; the bucket is in this one.
+    To(String),
+    /// Wrong region, but the response does not say which is right.
+    Unknown,
+}
+
+/// Error codes S3 answers a call made in the wrong region with
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>).
+const WRONG_REGION_CODES: &[&str] = &[
+    "PermanentRedirect",
+    "TemporaryRedirect",
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+];
+
+/// The text of the first `<tag>...</tag>` in an XML error body.
+fn xml_tag<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&format!("</{tag}>"))? + start;
+    Some(body[start..end].trim()).filter(|s| !s.is_empty())
+}
+
+fn redirect_of_parts(status: u16, code: Option<&str>, header: Option<&str>, body: Option<&[u8]>) -> Redirect {
+    let wrong = matches!(status, 301 | 307) || code.is_some_and(|c| WRONG_REGION_CODES.contains(&c));
+    if !wrong {
+        return Redirect::No;
+    }
+    let from_header = header.map(str::trim).filter(|h| !h.is_empty());
+    let from_body = body
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|t| xml_tag(t, "Region"));
+    match from_header.or(from_body) {
+        Some(r) => Redirect::To(r.to_owned()),
+        None => Redirect::Unknown,
+    }
+}
+
+fn redirect_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Redirect {
+    let Some(resp) = err.raw_response() else {
+        return Redirect::No;
+    };
+    redirect_of_parts(
+        resp.status().as_u16(),
+        err.code(),
+        resp.headers().get(BUCKET_REGION_HEADER),
+        resp.body().bytes(),
+    )
+}
+
+impl AwsClients {
+    /// Runs a bucket-level call with the client of the bucket's region; a wrong-region answer is retried
+    /// once in the region S3 names (see the module docs), which is then remembered for the bucket.
+    pub async fn on_bucket<T, E, F, Fut>(&self, bucket: &str, call: F) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        E: ProvideErrorMetadata,
+        F: Fn(aws_sdk_s3::Client) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let (client, used) = self.s3_regions.for_bucket(bucket);
+        let err = match call(client).await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let actual = match redirect_of(&err) {
+            Redirect::No => return Err(err),
+            Redirect::To(r) => Some(r),
+            Redirect::Unknown => self.locate_bucket(bucket).await,
+        };
+        match actual {
+            Some(region) if Some(&region) != used.as_ref() => {
+                tracing::debug!(bucket, region = %region, "bucket is in another region; calling there");
+                self.s3_regions.remember(bucket, &region);
+                call(self.s3_regions.client(&region)).await
+            }
+            _ => Err(err),
+        }
+    }
+
+    /// The bucket's region as S3 tells it: HeadBucket's `x-amz-bucket-region` (present on its 200 and on
+    /// its 301/403 from any region), else GetBucketLocation's `LocationConstraint`. `None` when neither
+    /// answers.
+    pub async fn locate_bucket(&self, bucket: &str) -> Option<String> {
+        let home = self.s3_regions.home();
+        let header = match home.head_bucket().bucket(bucket).send().await {
+            Ok(out) => out.bucket_region().map(str::to_owned),
+            Err(e) => e
+                .raw_response()
+                .and_then(|r| r.headers().get(BUCKET_REGION_HEADER))
+                .map(str::to_owned),
+        };
+        if let Some(r) = header.filter(|r| !r.trim().is_empty()) {
+            return Some(r.trim().to_owned());
+        }
+        match home.get_bucket_location().bucket(bucket).send().await {
+            Ok(out) => Some(region_of_location_constraint(
+                out.location_constraint().map(|c| c.as_str()),
+            )),
+            Err(e) => {
+                let e = AwsError::from_sdk("s3:GetBucketLocation", e);
+                tracing::warn!(bucket, error = %e, "bucket region unknown");
+                None
+            }
+        }
+    }
+}
 
 fn parse_json(operation: &'static str, text: &str) -> Result<Value, AwsError> {
     serde_json::from_str(text).map_err(|e| {
@@ -34,14 +164,33 @@ impl S3Read for AwsClients {
         let mut names = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk("s3:ListBuckets", e))?;
-            names.extend(page.buckets().iter().filter_map(|b| b.name().map(str::to_owned)));
+            for b in page.buckets() {
+                let Some(name) = b.name() else { continue };
+                // `BucketRegion` (ListBuckets since 2024): the region every later call must go to.
+                if let Some(region) = b.bucket_region() {
+                    self.s3_regions.remember(name, region);
+                }
+                names.push(name.to_owned());
+            }
+            let full = page.buckets().len() >= LIST_BUCKETS_PAGE as usize;
+            if full && page.continuation_token().is_none() {
+                tracing::warn!(
+                    listed = names.len(),
+                    "ListBuckets returned a full page without a continuation token; buckets past it are not listed"
+                );
+            }
         }
         Ok(names)
     }
 
+    fn note_bucket_region(&self, bucket: &str, region: &str) {
+        self.s3_regions.remember(bucket, region);
+    }
+
     async fn bucket_policy(&self, bucket: &str) -> Result<Option<Value>, AwsError> {
         const OP: &str = "s3:GetBucketPolicy";
-        match self.s3.get_bucket_policy().bucket(bucket).send().await {
+        let call = |c: aws_sdk_s3::Client| async move { c.get_bucket_policy().bucket(bucket).send().await };
+        match self.on_bucket(bucket, call).await {
             Ok(out) => out.policy().map(|p| parse_json(OP, p)).transpose(),
             Err(e) => {
                 let e = AwsError::from_sdk(OP, e);
@@ -56,10 +205,9 @@ impl S3Read for AwsClients {
 
     async fn bucket_acl(&self, bucket: &str) -> Result<Value, AwsError> {
         let out = self
-            .s3
-            .get_bucket_acl()
-            .bucket(bucket)
-            .send()
+            .on_bucket(bucket, |c| async move {
+                c.get_bucket_acl().bucket(bucket).send().await
+            })
             .await
             .map_err(|e| AwsError::from_sdk("s3:GetBucketAcl", e))?;
         let owner = out.owner().map(|o| {
@@ -82,7 +230,9 @@ impl S3Read for AwsClients {
     }
 
     async fn bucket_public_access_block(&self, bucket: &str) -> Result<Option<PublicAccessBlock>, AwsError> {
-        match self.s3.get_public_access_block().bucket(bucket).send().await {
+        let call =
+            |c: aws_sdk_s3::Client| async move { c.get_public_access_block().bucket(bucket).send().await };
+        match self.on_bucket(bucket, call).await {
             Ok(out) => Ok(out
                 .public_access_block_configuration()
                 .map(|c| PublicAccessBlock {
@@ -103,7 +253,8 @@ impl S3Read for AwsClients {
     }
 
     async fn bucket_tags(&self, bucket: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        match self.s3.get_bucket_tagging().bucket(bucket).send().await {
+        let call = |c: aws_sdk_s3::Client| async move { c.get_bucket_tagging().bucket(bucket).send().await };
+        match self.on_bucket(bucket, call).await {
             Ok(out) => Ok(out
                 .tag_set()
                 .iter()
@@ -228,36 +379,38 @@ pub fn acl_from_json(acl: &Value) -> Result<AccessControlPolicy, AwsError> {
 
 impl S3Write for AwsClients {
     async fn put_bucket_policy(&self, bucket: &str, policy: &Value) -> Result<(), AwsError> {
-        self.s3
-            .put_bucket_policy()
-            .bucket(bucket)
-            .policy(policy.to_string())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("s3:PutBucketPolicy", e))
+        let policy = policy.to_string();
+        let policy = policy.as_str();
+        self.on_bucket(bucket, |c| async move {
+            c.put_bucket_policy().bucket(bucket).policy(policy).send().await
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("s3:PutBucketPolicy", e))
     }
 
     async fn delete_bucket_policy(&self, bucket: &str) -> Result<(), AwsError> {
-        self.s3
-            .delete_bucket_policy()
-            .bucket(bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("s3:DeleteBucketPolicy", e))
+        self.on_bucket(bucket, |c| async move {
+            c.delete_bucket_policy().bucket(bucket).send().await
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("s3:DeleteBucketPolicy", e))
     }
 
     async fn put_bucket_acl(&self, bucket: &str, acl: &Value) -> Result<(), AwsError> {
         let policy = acl_from_json(acl)?;
-        self.s3
-            .put_bucket_acl()
-            .bucket(bucket)
-            .access_control_policy(policy)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("s3:PutBucketAcl", e))
+        let policy = &policy;
+        self.on_bucket(bucket, |c| async move {
+            c.put_bucket_acl()
+                .bucket(bucket)
+                .access_control_policy(policy.clone())
+                .send()
+                .await
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("s3:PutBucketAcl", e))
     }
 
     async fn put_bucket_public_access_block(
@@ -267,26 +420,27 @@ impl S3Write for AwsClients {
     ) -> Result<(), AwsError> {
         match block {
             Some(b) => self
-                .s3
-                .put_public_access_block()
-                .bucket(bucket)
-                .public_access_block_configuration(
-                    PublicAccessBlockConfiguration::builder()
-                        .block_public_acls(b.block_public_acls)
-                        .ignore_public_acls(b.ignore_public_acls)
-                        .block_public_policy(b.block_public_policy)
-                        .restrict_public_buckets(b.restrict_public_buckets)
-                        .build(),
-                )
-                .send()
+                .on_bucket(bucket, |c| async move {
+                    c.put_public_access_block()
+                        .bucket(bucket)
+                        .public_access_block_configuration(
+                            PublicAccessBlockConfiguration::builder()
+                                .block_public_acls(b.block_public_acls)
+                                .ignore_public_acls(b.ignore_public_acls)
+                                .block_public_policy(b.block_public_policy)
+                                .restrict_public_buckets(b.restrict_public_buckets)
+                                .build(),
+                        )
+                        .send()
+                        .await
+                })
                 .await
                 .map(|_| ())
                 .map_err(|e| AwsError::from_sdk("s3:PutBucketPublicAccessBlock", e)),
             None => self
-                .s3
-                .delete_public_access_block()
-                .bucket(bucket)
-                .send()
+                .on_bucket(bucket, |c| async move {
+                    c.delete_public_access_block().bucket(bucket).send().await
+                })
                 .await
                 .map(|_| ())
                 .map_err(|e| AwsError::from_sdk("s3:DeleteBucketPublicAccessBlock", e)),
@@ -298,11 +452,9 @@ impl FetchObject for AwsClients {
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
         const OP: &str = "s3:GetObject";
         let out = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
+            .on_bucket(bucket, |c| async move {
+                c.get_object().bucket(bucket).key(key).send().await
+            })
             .await
             .map_err(|e| AwsError::from_sdk(OP, e))?;
         let bytes =

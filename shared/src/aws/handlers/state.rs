@@ -38,6 +38,20 @@ pub fn bucket_name(change: &Change) -> Option<String> {
     })
 }
 
+/// The region of the bucket a change is about, when the change says: an S3 API call's `awsRegion` (S3
+/// records bucket-level calls in the bucket's region) or a bucket configuration item's `awsRegion`.
+/// IAM and other global events name no bucket region.
+pub fn bucket_region(change: &Change) -> Option<&str> {
+    let about_s3 = change.service == "s3.amazonaws.com"
+        || change
+            .resources
+            .iter()
+            .any(|r| r.resource_type == "AWS::S3::Bucket");
+    let region = change.region.trim();
+    let regional = !region.is_empty() && region != "global" && region != "aws-global";
+    (about_s3 && regional).then_some(region)
+}
+
 /// The customer-managed policy a change is about: an `AWS::IAM::Policy` resource's ARN, else
 /// `requestParameters.policyArn`.
 pub fn policy_arn(change: &Change) -> Option<String> {
@@ -157,6 +171,10 @@ pub async fn fetch_state<D: S3Read + IamRead>(
     let bucket = bucket_name(change);
     let policy = policy_arn(change);
     let role = role_name(change);
+    // S3 answers bucket calls only in the bucket's region: tell the client where this one is.
+    if let (Some(b), Some(region)) = (bucket.as_deref(), bucket_region(change)) {
+        aws.note_bucket_region(b, region);
+    }
 
     let bucket_fut = async {
         let Some(b) = bucket.as_deref() else {
