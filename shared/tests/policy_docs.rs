@@ -432,6 +432,10 @@ fn diff_cases() -> Vec<(&'static str, bool, String, String)> {
     let rp_and = |extra: &str| ip(&format!(r#"[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}},{extra}]"#));
     let s3all = a(r#""s3:*""#, r#""*""#);
     let not_iam = ip(r#"[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]"#);
+    // The same document under `Version` 2008-10-17 (`Some`) or without `Version` (`None`).
+    let v2008 = |doc: &str, v: Option<&str>| doc.replace(r#""Version":"2012-10-17","#, &v.map(|v| format!(r#""Version":"{v}","#)).unwrap_or_default());
+    let var_cond = ip(r#"[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}}]"#);
+    let var_deny = ip(r#"[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/${aws:username}/*"}]"#);
     let not_secret = ip(r#"[{"Effect":"Allow","Action":"s3:GetObject","NotResource":"arn:aws:s3:::b/secret/*"}]"#);
     vec![
         // [EVAL] identical policies and reordered statements allow the same requests.
@@ -541,6 +545,18 @@ fn diff_cases() -> Vec<(&'static str, bool, String, String)> {
         ("b/* -> variable resource", false, base.clone(), a(g, r#""arn:aws:s3:::b/${aws:username}/*""#)),
         ("variable -> another variable", true, a(g, r#""arn:aws:s3:::b/${aws:username}/*""#), a(g, r#""arn:aws:s3:::b/${aws:userid}/*""#)),
         ("variable -> one user's prefix", true, a(g, r#""arn:aws:s3:::b/${aws:username}/*""#), a(g, r#""arn:aws:s3:::b/alice/*""#)),
+        // [VERSION] "If you do not include a Version element, the value defaults to 2008-10-17 ... variables
+        // such as ${aws:username} aren't recognized as variables and are instead treated as literal strings"
+        // (reference_policies_elements_version.html): 2008/absent -> 2012 turns one literal prefix into every
+        // user's own prefix.
+        ("Version 2008 -> 2012 with a variable resource", true, v2008(&a(g, r#""arn:aws:s3:::b/${aws:username}/*""#), Some("2008-10-17")), a(g, r#""arn:aws:s3:::b/${aws:username}/*""#)),
+        ("Version absent -> 2012 with a variable resource", true, v2008(&a(g, r#""arn:aws:s3:::b/${aws:username}/*""#), None), a(g, r#""arn:aws:s3:::b/${aws:username}/*""#)),
+        ("Version 2012 -> 2008 with a variable resource", true, a(g, r#""arn:aws:s3:::b/${aws:username}/*""#), v2008(&a(g, r#""arn:aws:s3:::b/${aws:username}/*""#), Some("2008-10-17"))),
+        ("Version 2008 unchanged with ${...} text", false, v2008(&a(g, r#""arn:aws:s3:::b/${aws:username}/*""#), None), v2008(&a(g, r#""arn:aws:s3:::b/${aws:username}/*""#), Some("2008-10-17"))),
+        ("Version 2008 -> 2012 with a variable condition value", true, v2008(&var_cond, Some("2008-10-17")), var_cond.clone()),
+        ("same variable Deny kept, 2012", false, var_deny.clone(), var_deny.clone()),
+        // A variable may take the value a literal Deny names: the Deny's removal is not covered.
+        ("literal Deny removed under a variable Allow", true, ip(r#"[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*"},{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/alice/*"}]"#), ip(r#"[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*"},{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/alice/*"}]"#).replace("\"Deny\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/alice/*\"", "\"Deny\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::c/*\"")),
         ("removing a variable condition", true, ip(r#"[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"StringEquals":{"s3:prefix":"${aws:username}"}}}]"#), a(r#""s3:ListBucket""#, r#""*""#)),
         // iam:PassRole scoped to one role, then to every role; its PassedToService condition.
         ("PassRole one role -> *", true, a(r#""iam:PassRole""#, r#""arn:aws:iam::111122223333:role/app""#), a(r#""iam:PassRole""#, r#""*""#)),

@@ -98,7 +98,8 @@ struct Atomic {
     if_exists: bool,
     key: String,
     values: Vec<String>,
-    /// Whether `${...}` escapes apply (Version 2012-10-17).
+    /// Whether `${...}` is read as a variable; always `true` after [`normalize`] (values are rewritten to
+    /// the 2012-10-17 spelling).
     vars: bool,
     /// The operator as written, for reasons.
     written: String,
@@ -109,10 +110,13 @@ fn normalize(c: &Condition, vars: bool) -> Atomic {
         c.op,
         Operator::StringEqualsIgnoreCase | Operator::StringNotEqualsIgnoreCase
     ) || (c.op == Operator::Bool);
+    // Values are compared under one reading: a 2008-10-17 value's literal `${...}` text is rewritten to
+    // its 2012-10-17 escape, so it never equals a variable of the same name.
     let mut values: Vec<String> = c
         .values
         .iter()
-        .map(|v| if ignore_case { v.to_lowercase() } else { v.clone() })
+        .map(|v| if vars { v.clone() } else { glob::as_2012(v) })
+        .map(|v| if ignore_case { v.to_lowercase() } else { v })
         .collect();
     values.sort();
     values.dedup();
@@ -122,7 +126,7 @@ fn normalize(c: &Condition, vars: bool) -> Atomic {
         if_exists: c.if_exists,
         key: c.key.clone(),
         values,
-        vars,
+        vars: true,
         written: c.operator.clone(),
     }
 }
@@ -191,17 +195,12 @@ fn langs(a: &Atomic) -> Vec<Glob> {
     );
     a.values
         .iter()
-        .map(|v| {
-            if wild {
-                Glob::parse(v, a.vars)
-            } else {
-                Glob::literal(v)
-            }
-        })
+        .map(|v| Glob::parse_with(v, a.vars, wild))
         .collect()
 }
 
-/// Every language of `xs` is inside the union of `ys` (`None` when undecided).
+/// Every language of `xs` is inside the union of `ys` (`false` when undecided). Variables are symbols that
+/// only `*` or the same variable matches, so an inclusion found holds for every value of the variables.
 fn lang_subset(xs: &[Glob], ys: &[Glob]) -> bool {
     let refs: Vec<&Glob> = ys.iter().collect();
     xs.iter().all(|x| {
@@ -222,6 +221,10 @@ fn arn_subset(xs: &Atomic, ys: &Atomic) -> bool {
         (parts.len() == 6).then(|| parts.iter().map(|p| Glob::parse(p, vars)).collect())
     };
     xs.values.iter().all(|x| {
+        // A variable's name contains `:`, so splitting would cut it: only the identical value is sure to fit.
+        if (xs.vars && glob::has_variable(x)) || ys.values.iter().any(|y| ys.vars && glob::has_variable(y)) {
+            return ys.values.contains(x);
+        }
         let Some(xp) = split(x, xs.vars) else { return false };
         ys.values.iter().any(|y| {
             let Some(yp) = split(y, ys.vars) else { return false };
@@ -232,9 +235,12 @@ fn arn_subset(xs: &Atomic, ys: &Atomic) -> bool {
     })
 }
 
-/// No string is in both unions.
+/// No string is in both unions. Never claimed when a variable is involved (its value may be any string).
 fn lang_disjoint(xs: &[Glob], ys: &[Glob]) -> bool {
     let all: Vec<&Glob> = xs.iter().chain(ys).collect();
+    if all.iter().any(|g| g.has_var()) {
+        return false;
+    }
     if all.iter().all(|g| g.is_literal()) {
         let a: BTreeSet<String> = xs.iter().filter_map(Glob::literal_text).collect();
         return ys.iter().filter_map(Glob::literal_text).all(|t| !a.contains(&t));
@@ -372,7 +378,10 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
     if !a.if_exists && !b.if_exists && fam(a.op) == fam(b.op) {
         return match fam(a.op) {
             Fam::StrPos | Fam::ArnPos => lang_disjoint(&langs(a), &langs(b)),
-            Fam::IcPos | Fam::Eq => a.values.iter().all(|v| !b.values.contains(v)),
+            Fam::IcPos | Fam::Eq => {
+                let var = |x: &Atomic| x.values.iter().any(|v| glob::has_variable(v));
+                !var(a) && !var(b) && a.values.iter().all(|v| !b.values.contains(v))
+            }
             _ => false,
         };
     }
@@ -400,12 +409,24 @@ fn unknown_operator(c: &[Atomic]) -> Option<&str> {
 struct Stmt<'a> {
     s: &'a Statement,
     new: bool,
+    /// The policy reads `${...}` as variables (Version 2012-10-17).
+    vars: bool,
     conds: Vec<Atomic>,
 }
 
 /// One atom of a dimension: the statements containing it and a witness.
+///
+/// With policy variables an atom is a class of *symbolic* strings (a variable is a symbol that only `*`
+/// or the same variable matches); a statement's symbolic answer is then exact in one direction only. So
+/// each atom carries three masks: `mask`, where a new `Allow` must be checked (every request it allows
+/// is the instance of a symbolic string it matches, or, for `NotResource`, a concrete string it does
+/// not match); `def`, statements that match every instance whatever the variables' values (usable as
+/// an old `Allow` that covers or a new `Deny` that overrides); `poss`, statements that may match some
+/// instance (old `Deny` statements that must be accounted for). Without variables the three agree.
 struct DimAtom {
     mask: Bits,
+    def: Bits,
+    poss: Bits,
     witness: String,
 }
 
@@ -413,23 +434,42 @@ struct DimAtom {
 struct GlobSpec {
     negated: bool,
     patterns: Option<Vec<(String, bool)>>,
+    /// The statement is a new `Allow` (its patterns decide which symbolic strings are checked).
+    checked: bool,
 }
 
 fn glob_dimension(specs: &[GlobSpec], words: usize) -> Option<Vec<DimAtom>> {
-    let mut index: HashMap<(String, bool), usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut globs: Vec<Glob> = Vec::new();
     let mut per_stmt: Vec<Vec<usize>> = Vec::with_capacity(specs.len());
     for spec in specs {
         let mut ids = Vec::new();
         for (p, vars) in spec.patterns.iter().flatten() {
-            let id = *index.entry((p.clone(), *vars)).or_insert_with(|| {
-                globs.push(Glob::parse(p, *vars));
+            // One reading for both versions: 2008-10-17 `${...}` text is literal (escaped), 2012-10-17
+            // `${...}` is a variable.
+            let canon = if *vars { p.clone() } else { glob::as_2012(p) };
+            let id = *index.entry(canon).or_insert_with_key(|c| {
+                globs.push(Glob::parse(c, true));
                 globs.len() - 1
             });
             ids.push(id);
         }
         per_stmt.push(ids);
     }
+    let own_var: Vec<bool> = per_stmt
+        .iter()
+        .map(|ids| ids.iter().any(|&k| globs[k].has_var()))
+        .collect();
+    // Symbolic strings with variables are checked when a new `Allow` pattern has a variable.
+    let checked_var = specs
+        .iter()
+        .zip(&own_var)
+        .any(|(s, v)| s.checked && !s.negated && *v);
+    let uncertain: Vec<bool> = specs
+        .iter()
+        .zip(&own_var)
+        .map(|(s, v)| s.patterns.is_some() && (*v || checked_var))
+        .collect();
     let refs: Vec<&Glob> = globs.iter().collect();
     let atoms = if refs.is_empty() {
         vec![glob::Atom {
@@ -444,13 +484,22 @@ fn glob_dimension(specs: &[GlobSpec], words: usize) -> Option<Vec<DimAtom>> {
             .into_iter()
             .map(|a| {
                 let mut mask = vec![0u64; words];
+                let mut def = vec![0u64; words];
+                let mut poss = vec![0u64; words];
                 for (i, spec) in specs.iter().enumerate() {
                     let inside = match &spec.patterns {
                         None => true,
                         Some(_) => per_stmt[i].iter().any(|&k| has_bit(&a.signature, k)),
                     };
-                    if inside != spec.negated {
+                    let m = inside != spec.negated;
+                    if m {
                         set_bit(&mut mask, i);
+                    }
+                    if m && !(spec.negated && uncertain[i]) {
+                        set_bit(&mut def, i);
+                    }
+                    if m || (!spec.negated && uncertain[i]) {
+                        set_bit(&mut poss, i);
                     }
                 }
                 let witness = if a.witness.is_empty() {
@@ -458,7 +507,12 @@ fn glob_dimension(specs: &[GlobSpec], words: usize) -> Option<Vec<DimAtom>> {
                 } else {
                     a.witness
                 };
-                DimAtom { mask, witness }
+                DimAtom {
+                    mask,
+                    def,
+                    poss,
+                    witness,
+                }
             })
             .collect(),
     )
@@ -467,11 +521,12 @@ fn glob_dimension(specs: &[GlobSpec], words: usize) -> Option<Vec<DimAtom>> {
 /// An account principal (`123456789012` or `arn:aws:iam::123456789012:root`) stands for every principal of
 /// the account, in `Allow` and `Deny` alike (IAM Principal element, "AWS account principals": the account
 /// delegates to its identities).
-fn principal_patterns(s: &Statement, vars: bool) -> GlobSpec {
+fn principal_patterns(s: &Statement, vars: bool, checked: bool) -> GlobSpec {
     let Some(block) = &s.principal else {
         return GlobSpec {
             negated: false,
             patterns: None,
+            checked,
         };
     };
     let patterns = match &block.principals {
@@ -504,22 +559,26 @@ fn principal_patterns(s: &Statement, vars: bool) -> GlobSpec {
     GlobSpec {
         negated: block.negated,
         patterns,
+        checked,
     }
 }
 
-fn resource_patterns(s: &Statement, vars: bool) -> GlobSpec {
+fn resource_patterns(s: &Statement, vars: bool, checked: bool) -> GlobSpec {
     match &s.resource {
         None => GlobSpec {
             negated: false,
             patterns: None,
+            checked,
         },
         Some(r) if r.values.iter().any(|v| v == "*") => GlobSpec {
             negated: r.negated,
             patterns: None,
+            checked,
         },
         Some(r) => GlobSpec {
             negated: r.negated,
             patterns: Some(r.values.iter().map(|v| (v.clone(), vars)).collect()),
+            checked,
         },
     }
 }
@@ -641,6 +700,8 @@ fn action_dimension(stmts: &[Stmt], words: usize) -> Vec<DimAtom> {
     let mut out: Vec<DimAtom> = by_sig
         .into_iter()
         .map(|(mask, e)| DimAtom {
+            def: mask.clone(),
+            poss: mask.clone(),
             mask,
             witness: name(e),
         })
@@ -655,27 +716,48 @@ fn reason(stmt: &str, code: &str, cause: String) -> Reason {
     Reason::new(stmt, code, cause)
 }
 
-/// Why the requests of one cell are not proven covered (empty when they are).
-fn evaluate(mask: &[u64], stmts: &[Stmt]) -> Vec<Reason> {
-    let pick = |new: bool, effect: Effect| -> Vec<&Stmt> {
-        members(mask)
+/// Whether two statements match exactly the same principals, actions and resources (same elements as
+/// written, read under the same policy-variable rule), whatever the variables' values.
+fn same_scope(a: &Stmt, b: &Stmt) -> bool {
+    a.vars == b.vars
+        && a.s.principal == b.s.principal
+        && a.s.action == b.s.action
+        && a.s.resource == b.s.resource
+}
+
+/// Why the requests of one cell are not proven covered (empty when they are). `cell` holds the
+/// `(mask, def, poss)` masks of [`DimAtom`], intersected over the dimensions.
+fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt]) -> Vec<Reason> {
+    let (mask, def, poss) = cell;
+    let pick = |bits: &[u64], new: bool, effect: Effect| -> Vec<&Stmt> {
+        members(bits)
             .map(|i| &stmts[i])
             .filter(|s| s.new == new && s.s.effect == effect)
             .collect()
     };
     let (na, nd, oa, od) = (
-        pick(true, Effect::Allow),
-        pick(true, Effect::Deny),
-        pick(false, Effect::Allow),
-        pick(false, Effect::Deny),
+        pick(mask, true, Effect::Allow),
+        pick(def, true, Effect::Deny),
+        pick(def, false, Effect::Allow),
+        pick(poss, false, Effect::Deny),
     );
+    let all_nd: Vec<&Stmt> = stmts
+        .iter()
+        .filter(|s| s.new && s.s.effect == Effect::Deny)
+        .collect();
     let mut out = Vec::new();
     for s in na {
         if nd.iter().any(|d| implies(&s.conds, &d.conds)) {
             continue; // a new Deny always overrides s here
         }
         let label = s.s.label();
-        if !oa.iter().any(|o| implies(&s.conds, &o.conds)) {
+        // An old `Allow` of the same scope covers `s` wherever `s` applies, even where variables leave
+        // the cell's symbolic answer uncertain.
+        let covered = oa.iter().any(|o| implies(&s.conds, &o.conds))
+            || stmts.iter().any(|o| {
+                !o.new && o.s.effect == Effect::Allow && same_scope(s, o) && implies(&s.conds, &o.conds)
+            });
+        if !covered {
             let unknown =
                 unknown_operator(&s.conds).or_else(|| oa.iter().find_map(|o| unknown_operator(&o.conds)));
             if let Some(op) = unknown {
@@ -704,7 +786,12 @@ fn evaluate(mask: &[u64], stmts: &[Stmt]) -> Vec<Reason> {
             continue;
         }
         for d in &od {
-            if nd.iter().any(|d2| implies(&d.conds, &d2.conds)) || contradicts(&s.conds, &d.conds) {
+            if nd.iter().any(|d2| implies(&d.conds, &d2.conds))
+                || all_nd
+                    .iter()
+                    .any(|d2| same_scope(d, d2) && implies(&d.conds, &d2.conds))
+                || contradicts(&s.conds, &d.conds)
+            {
                 continue;
             }
             let unknown = unknown_operator(&d.conds).is_some()
@@ -738,6 +825,7 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
             stmts.push(Stmt {
                 s,
                 new: is_new,
+                vars,
                 conds: s.conditions.iter().map(|c| normalize(c, vars)).collect(),
             });
         }
@@ -761,12 +849,11 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
     if let Some(e) = &catalog().error {
         return cannot(e);
     }
-    let version_of = |st: &Stmt| if st.new { new.version } else { old.version };
     let with_principals = stmts.iter().any(|s| s.s.principal.is_some());
     let principal_atoms = if with_principals {
         let specs: Vec<GlobSpec> = stmts
             .iter()
-            .map(|s| principal_patterns(s.s, version_of(s).has_variables()))
+            .map(|s| principal_patterns(s.s, s.vars, s.new && s.s.effect == Effect::Allow))
             .collect();
         match glob_dimension(&specs, words) {
             Some(a) => a,
@@ -775,19 +862,21 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
     } else {
         vec![DimAtom {
             mask: vec![!0u64; words],
+            def: vec![!0u64; words],
+            poss: vec![!0u64; words],
             witness: String::new(),
         }]
     };
     let resource_specs: Vec<GlobSpec> = stmts
         .iter()
-        .map(|s| resource_patterns(s.s, version_of(s).has_variables()))
+        .map(|s| resource_patterns(s.s, s.vars, s.new && s.s.effect == Effect::Allow))
         .collect();
     let Some(resource_atoms) = glob_dimension(&resource_specs, words) else {
         return cannot("the resource patterns are too complex to compare");
     };
     let action_atoms = action_dimension(&stmts, words);
 
-    let mut cache: HashMap<Bits, Vec<Reason>> = HashMap::new();
+    let mut cache: HashMap<(Bits, Bits, Bits), Vec<Reason>> = HashMap::new();
     let mut new_access = Vec::new();
     let mut reasons: Vec<Reason> = Vec::new();
     for pa in &principal_atoms {
@@ -805,7 +894,10 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
                 if !intersects(&m3, &new_allow) {
                     continue;
                 }
-                let rs = cache.entry(m3.clone()).or_insert_with(|| evaluate(&m3, &stmts));
+                let def = and(&and(&pa.def, &aa.def), &ra.def);
+                let poss = and(&and(&pa.poss, &aa.poss), &ra.poss);
+                let key = (m3, def, poss);
+                let rs = cache.entry(key).or_insert_with_key(|k| evaluate(k, &stmts));
                 if rs.is_empty() {
                     continue;
                 }

@@ -43,12 +43,49 @@ pub enum Tok {
     Star,
     /// `?`: exactly one character.
     One,
+    /// A policy variable (`${aws:username}`, Version 2012-10-17), by the FNV hash of its lowercase name.
+    /// It stands for one unknown value per request: only `*` or the same variable is sure to match it
+    /// (`?` is not: the value may be longer than one character; a literal is not: the value may differ).
+    Var(u64),
+}
+
+/// One symbol of the alphabet the product automaton explores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sym {
+    Ch(char),
+    Var(u64),
+    /// A character no pattern uses literally.
+    Other,
 }
 
 /// A compiled glob pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Glob {
     pub toks: Vec<Tok>,
+    /// The written name of each variable token (for renderings and witnesses).
+    pub var_names: Vec<(u64, String)>,
+}
+
+fn var_id(name: &str) -> u64 {
+    let mut h = Fnv::default();
+    h.write(name.trim().to_lowercase().as_bytes());
+    h.finish()
+}
+
+/// Whether `s` (read under Version 2012-10-17) contains a policy variable other than the `${*}`, `${?}`,
+/// `${$}` escapes.
+pub fn has_variable(s: &str) -> bool {
+    Glob::parse_with(s, true, false)
+        .toks
+        .iter()
+        .any(|t| matches!(t, Tok::Var(_)))
+}
+
+/// Rewrites a value written under Version 2008-10-17 (or without Version), where `${...}` is literal text,
+/// into the equivalent 2012-10-17 spelling (every `$` becomes the escape `${$}`), so that values of both
+/// versions can be compared under one reading.
+pub fn as_2012(s: &str) -> String {
+    s.replace('$', "${$}")
 }
 
 /// Upper bound on explored product states; beyond it the caller must answer "cannot prove".
@@ -59,10 +96,18 @@ impl Glob {
     /// literal characters `*`, `?`, `$`; other `${...}` variables stay literal text (a variable stands for
     /// one value per request, which only an identical variable is sure to match).
     pub fn parse(pattern: &str, variables: bool) -> Glob {
+        Glob::parse_with(pattern, variables, true)
+    }
+
+    /// Like [`Glob::parse`]; without `wildcards`, `*` and `?` are literal characters (`StringEquals`).
+    /// With `variables`, `${name}` is a [`Tok::Var`] (version doc: under 2012-10-17 `${aws:username}` is a
+    /// variable; under 2008-10-17 it is a literal string).
+    pub fn parse_with(pattern: &str, variables: bool, wildcards: bool) -> Glob {
         let mut toks = Vec::with_capacity(pattern.len());
+        let mut var_names = Vec::new();
         let mut rest = pattern;
         while let Some(c) = rest.chars().next() {
-            if variables {
+            if variables && rest.starts_with("${") {
                 let escaped = [("${*}", '*'), ("${?}", '?'), ("${$}", '$')]
                     .iter()
                     .find(|(e, _)| rest.starts_with(e));
@@ -71,23 +116,48 @@ impl Glob {
                     rest = &rest[e.len()..];
                     continue;
                 }
+                if let Some(end) = rest.find('}') {
+                    let name = &rest[2..end];
+                    if !name.is_empty() && !name.contains('{') {
+                        let id = var_id(name);
+                        toks.push(Tok::Var(id));
+                        if !var_names.iter().any(|(k, _)| *k == id) {
+                            var_names.push((id, name.to_string()));
+                        }
+                        rest = &rest[end + 1..];
+                        continue;
+                    }
+                }
             }
             toks.push(match c {
-                '*' => Tok::Star,
-                '?' => Tok::One,
+                '*' if wildcards => Tok::Star,
+                '?' if wildcards => Tok::One,
                 other => Tok::Lit(other),
             });
             rest = &rest[c.len_utf8()..];
         }
         // Collapse runs of `*`.
         toks.dedup_by(|a, b| *a == Tok::Star && *b == Tok::Star);
-        Glob { toks }
+        Glob { toks, var_names }
+    }
+
+    /// Whether the pattern contains a policy variable.
+    pub fn has_var(&self) -> bool {
+        self.toks.iter().any(|t| matches!(t, Tok::Var(_)))
+    }
+
+    fn var_name(&self, id: u64) -> &str {
+        self.var_names
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map_or("?", |(_, n)| n.as_str())
     }
 
     /// A glob matching exactly `s`.
     pub fn literal(s: &str) -> Glob {
         Glob {
             toks: s.chars().map(Tok::Lit).collect(),
+            var_names: Vec::new(),
         }
     }
 
@@ -114,17 +184,24 @@ impl Glob {
 
     /// The pattern written out with `*` and `?` as characters: a readable string the pattern matches.
     pub fn rendering(&self) -> String {
-        self.toks
-            .iter()
-            .map(|t| match t {
-                Tok::Lit(c) => *c,
-                Tok::Star => '*',
-                Tok::One => '?',
-            })
-            .collect()
+        let mut out = String::new();
+        for t in &self.toks {
+            match t {
+                Tok::Lit(c) => out.push(*c),
+                Tok::Star => out.push('*'),
+                Tok::One => out.push('?'),
+                Tok::Var(id) => {
+                    out.push_str("${");
+                    out.push_str(self.var_name(*id));
+                    out.push('}');
+                }
+            }
+        }
+        out
     }
 
-    /// Whether `s` is in the language. Greedy matching with backtracking to the last `*` (correct for
+    /// Whether the concrete string `s` is in the language (a variable token matches no concrete text: its
+    /// value is unknown). Greedy matching with backtracking to the last `*` (correct for
     /// `*`/`?` globs, no allocation).
     pub fn matches(&self, s: &str) -> bool {
         let p = &self.toks;
@@ -201,8 +278,7 @@ fn start_state(globs: &[&Glob]) -> State {
     st
 }
 
-/// `None` for the "other" character (one no pattern uses).
-fn step(globs: &[&Glob], st: &State, c: Option<char>) -> State {
+fn step(globs: &[&Glob], st: &State, c: Sym) -> State {
     let mut out = Vec::new();
     let mut i = 0;
     let mut pos = Vec::new();
@@ -215,8 +291,9 @@ fn step(globs: &[&Glob], st: &State, c: Option<char>) -> State {
             let p = p as usize;
             match toks.get(p) {
                 Some(Tok::Star) => pos.push(p as u32),
-                Some(Tok::One) => pos.push(p as u32 + 1),
-                Some(Tok::Lit(l)) if Some(*l) == c => pos.push(p as u32 + 1),
+                Some(Tok::One) if !matches!(c, Sym::Var(_)) => pos.push(p as u32 + 1),
+                Some(Tok::Lit(l)) if Sym::Ch(*l) == c => pos.push(p as u32 + 1),
+                Some(Tok::Var(v)) if Sym::Var(*v) == c => pos.push(p as u32 + 1),
                 _ => {}
             }
         }
@@ -246,21 +323,27 @@ fn accepting(globs: &[&Glob], st: &State, words: usize) -> Vec<u64> {
     sig
 }
 
-/// The characters a live pattern can consume literally next.
-fn next_chars(globs: &[&Glob], st: &State, out: &mut Vec<char>) {
+/// The characters and variables a live pattern can consume literally next.
+fn next_chars(globs: &[&Glob], st: &State, out: &mut Vec<Sym>) {
     out.clear();
     let mut i = 0;
     while i < st.len() {
         let k = st[i] as usize;
         let n = st[i + 1] as usize;
         for &p in &st[i + 2..i + 2 + n] {
-            if let Some(Tok::Lit(c)) = globs[k].toks.get(p as usize) {
-                out.push(*c);
+            match globs[k].toks.get(p as usize) {
+                Some(Tok::Lit(c)) => out.push(Sym::Ch(*c)),
+                Some(Tok::Var(v)) => out.push(Sym::Var(*v)),
+                _ => {}
             }
         }
         i += 2 + n;
     }
-    out.sort_unstable();
+    out.sort_unstable_by_key(|s| match s {
+        Sym::Ch(c) => (0, u64::from(*c)),
+        Sym::Var(v) => (1, *v),
+        Sym::Other => (2, 0),
+    });
     out.dedup();
 }
 
@@ -290,12 +373,12 @@ pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
     let words = globs.len().div_ceil(64).max(1);
     let other = other_char(globs);
     let mut seen: FastMap<State, usize> = FastMap::default();
-    // (state, parent index, char)
-    let mut nodes: Vec<(State, usize, char)> = Vec::new();
+    // (state, parent index, symbol)
+    let mut nodes: Vec<(State, usize, Sym)> = Vec::new();
     let mut found: FastMap<Vec<u64>, usize> = FastMap::default();
     let start = start_state(globs);
     seen.insert(start.clone(), 0);
-    nodes.push((start, usize::MAX, ' '));
+    nodes.push((start, usize::MAX, Sym::Other));
     let mut queue = VecDeque::from([0usize]);
     let mut chars = Vec::new();
     while let Some(idx) = queue.pop_front() {
@@ -306,25 +389,43 @@ pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
             continue; // dead state: only the empty signature, already recorded
         }
         next_chars(globs, &st, &mut chars);
-        for c in chars.iter().copied().map(Some).chain([None]) {
+        for c in chars.iter().copied().chain([Sym::Other]) {
             let nx = step(globs, &st, c);
             if !seen.contains_key(&nx) {
                 if nodes.len() >= MAX_STATES {
                     return None;
                 }
                 seen.insert(nx.clone(), nodes.len());
-                nodes.push((nx, idx, c.unwrap_or(other)));
+                nodes.push((nx, idx, c));
                 queue.push_back(nodes.len() - 1);
             }
         }
     }
+    let name = |v: u64| {
+        globs
+            .iter()
+            .find_map(|g| g.var_names.iter().find(|(k, _)| *k == v).map(|(_, n)| n.as_str()))
+            .unwrap_or("?")
+    };
     let path = |mut i: usize| {
-        let mut s = Vec::new();
+        let mut syms = Vec::new();
         while i != 0 && i != usize::MAX {
-            s.push(nodes[i].2);
+            syms.push(nodes[i].2);
             i = nodes[i].1;
         }
-        s.into_iter().rev().collect::<String>()
+        let mut s = String::new();
+        for sym in syms.into_iter().rev() {
+            match sym {
+                Sym::Ch(c) => s.push(c),
+                Sym::Other => s.push(other),
+                Sym::Var(v) => {
+                    s.push_str("${");
+                    s.push_str(name(v));
+                    s.push('}');
+                }
+            }
+        }
+        s
     };
     let mut out: Vec<Atom> = found
         .into_iter()
@@ -333,8 +434,10 @@ pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
             witness: path(idx),
         })
         .collect();
-    // Prefer readable witnesses: a pattern's own rendering, when it lies in the atom.
-    for g in globs {
+    // Prefer readable witnesses: a pattern's own rendering, when it lies in the atom (only without
+    // variables: a rendered variable is not the concrete text the matcher would see).
+    let any_var = globs.iter().any(|g| g.has_var());
+    for g in globs.iter().filter(|_| !any_var) {
         let r = g.rendering();
         let mut sig = vec![0u64; words];
         for (k, h) in globs.iter().enumerate() {
@@ -407,6 +510,7 @@ mod tests {
                     Tok::Star => m[i + 1][j] || (j < s.len() && m[i][j + 1]),
                     Tok::One => j < s.len() && m[i + 1][j + 1],
                     Tok::Lit(c) => j < s.len() && s[j] == c && m[i + 1][j + 1],
+                    Tok::Var(_) => false,
                 };
             }
         }
@@ -452,13 +556,18 @@ mod tests {
             ("a*b", vec!["a*"], true),
             ("x${aws:username}", vec!["x*"], true),
             ("x*", vec!["x${aws:username}"], false),
+            // A variable is matched by `*` or the same variable only: not by `?`, not by a literal.
+            ("x${aws:username}", vec!["x?"], false),
+            ("x${aws:username}", vec!["x${aws:userid}"], false),
+            ("x${aws:username}y", vec!["x${AWS:UserName}*"], true),
         ];
         for (p, qs, inc) in cases {
             let qs: Vec<Glob> = qs.into_iter().map(g).collect();
             let refs: Vec<&Glob> = qs.iter().collect();
             let r = uncovered(&g(p), &refs).unwrap();
             assert_eq!(r.is_none(), inc, "{p} in {qs:?}: {r:?}");
-            if let Some(w) = r {
+            // A witness with a variable is symbolic (the matcher sees only concrete strings).
+            if let Some(w) = r.filter(|_| !g(p).has_var()) {
                 assert!(
                     g(p).matches(&w) && !qs.iter().any(|q| q.matches(&w)),
                     "bad witness {w}"
