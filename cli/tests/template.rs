@@ -50,7 +50,12 @@ const ASSESSMENT: &[&str] = &[
     "iam:GetPolicyVersion",
     "iam:ListPolicyTags",
     "iam:ListRoleTags",
+    "s3:GetBucketLocation",
 ];
+
+/// What the shell reads besides the rules' declared needs whenever it reads state: exemption tags of roles
+/// and policies, and a bucket's region when S3 answers from the wrong one (`shared/src/aws/{iam,s3}.rs`).
+const SHELL_READS: &[&str] = &["iam:ListRoleTags", "iam:ListPolicyTags", "s3:GetBucketLocation"];
 
 /// What one function calls, besides [`RUNTIME`].
 struct Calls {
@@ -99,7 +104,13 @@ const CALLS: &[Calls] = &[
     // with its own credentials (functions/remediate/src/main.rs: no member role).
     Calls {
         function: "remediate",
-        own: &["sns:Publish"],
+        own: &[
+            "sns:Publish",
+            "iam:GetRole",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListAttachedUserPolicies",
+            "iam:ListAttachedGroupPolicies",
+        ],
         rule_reads: true,
         assessment: false,
         remediation_writes: true,
@@ -939,6 +950,7 @@ fn expected_actions(reg: &Registry, function: &str, enforced: &[&str], org: bool
     let mut set: BTreeSet<String> = RUNTIME.iter().chain(calls.own).map(|s| (*s).to_owned()).collect();
     if calls.rule_reads {
         set.extend(reg.reads.iter().cloned());
+        set.extend(SHELL_READS.iter().map(|s| (*s).to_owned()));
     }
     if calls.assessment {
         set.extend(ASSESSMENT.iter().map(|s| (*s).to_owned()));
@@ -1018,7 +1030,9 @@ fn member_roles_hold_the_registry_permissions_and_trust_only_the_central_functio
             .collect()
     };
     // The reads of the central on-cloudtrail, the only function that assumes member roles.
-    assert_eq!(allowed("MemberReadRole"), reg.reads);
+    let mut read = reg.reads.clone();
+    read.extend(SHELL_READS.iter().map(|s| (*s).to_owned()));
+    assert_eq!(allowed("MemberReadRole"), read);
     let mut remediate: BTreeSet<String> = reg.reads.clone();
     remediate.extend(reg.remediations.values().flatten().cloned());
     assert_eq!(allowed("MemberRemediateRole"), remediate);
