@@ -177,3 +177,79 @@ impl ResolveEndpoint for FixedEndpoint {
         EndpointFuture::ready(Ok(Endpoint::builder().url(self.url.clone()).build()))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+
+    #[test]
+    fn location_constraints() {
+        // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html: us-east-1 buckets
+        // have a null LocationConstraint; `EU` is the legacy value of eu-west-1.
+        let cases: &[(Option<&str>, &str)] = &[
+            (None, "us-east-1"),
+            (Some(""), "us-east-1"),
+            (Some("EU"), "eu-west-1"),
+            (Some("eu-west-1"), "eu-west-1"),
+            (Some("ap-southeast-2"), "ap-southeast-2"),
+        ];
+        for (lc, want) in cases {
+            assert_eq!(region_of_location_constraint(*lc), *want, "{lc:?}");
+        }
+    }
+
+    fn sdk(endpoint: Option<&str>) -> SdkConfig {
+        let mut b = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "unit",
+            )));
+        if let Some(e) = endpoint {
+            b = b.endpoint_url(e);
+        }
+        b.build()
+    }
+
+    #[test]
+    fn one_client_per_region_built_once_and_bucket_regions_remembered() {
+        for endpoint in [None, Some("http://127.0.0.1:5000")] {
+            let regions = S3Regions::new(&sdk(endpoint));
+            let region_of = |c: &aws_sdk_s3::Client| c.config().region().map(|r| r.as_ref().to_owned());
+            assert_eq!(region_of(&regions.home()).as_deref(), Some("us-east-1"));
+            // The home region and an empty one use the home client; no regional client is built for them.
+            assert_eq!(
+                region_of(&regions.client("us-east-1")).as_deref(),
+                Some("us-east-1")
+            );
+            assert_eq!(region_of(&regions.client("")).as_deref(), Some("us-east-1"));
+            assert_eq!(
+                region_of(&regions.client("eu-west-1")).as_deref(),
+                Some("eu-west-1")
+            );
+            regions.client("eu-west-1");
+            assert_eq!(regions.inner.clients.lock().unwrap().len(), 1, "{endpoint:?}");
+
+            let (c, r) = regions.for_bucket("b");
+            assert_eq!(
+                (region_of(&c), r.as_deref()),
+                (Some("us-east-1".into()), Some("us-east-1"))
+            );
+            regions.remember("b", "ap-southeast-2");
+            regions.remember("b", "");
+            regions.remember("", "eu-west-1");
+            let (c, r) = regions.for_bucket("b");
+            assert_eq!(
+                (region_of(&c), r.as_deref()),
+                (Some("ap-southeast-2".into()), Some("ap-southeast-2"))
+            );
+            // Clones share the maps.
+            let clone = regions.clone();
+            clone.remember("c", "eu-west-1");
+            assert_eq!(regions.bucket_region("c").as_deref(), Some("eu-west-1"));
+            assert_eq!(regions.inner.clients.lock().unwrap().len(), 2);
+        }
+    }
+}

@@ -464,3 +464,39 @@ impl FetchObject for AwsClients {
         Ok(bytes.into_bytes().to_vec())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_region_answers() {
+        // What S3 answers a call made in another region than the bucket's
+        // (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html: PermanentRedirect 301,
+        // TemporaryRedirect 307, AuthorizationHeaderMalformed 400 "the region ... is wrong; expecting ...").
+        let to = |r: &str| Redirect::To(r.to_owned());
+        // (status, code, x-amz-bucket-region, body, expected)
+        type Case<'a> = (u16, Option<&'a str>, Option<&'a str>, Option<&'a str>, Redirect);
+        let cases: &[Case] = &[
+            (301, Some("PermanentRedirect"), Some("eu-west-1"), Some("<Error><Code>PermanentRedirect</Code><Endpoint>b.s3.eu-west-1.amazonaws.com</Endpoint></Error>"), to("eu-west-1")),
+            // HeadBucket: a 301 without a body, the region only in the header.
+            (301, None, Some("eu-west-1"), None, to("eu-west-1")),
+            (307, Some("TemporaryRedirect"), Some("ap-south-1"), None, to("ap-south-1")),
+            (400, Some("AuthorizationHeaderMalformed"), None, Some("<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is wrong; expecting 'eu-west-1'</Message><Region>eu-west-1</Region></Error>"), to("eu-west-1")),
+            (400, Some("IllegalLocationConstraintException"), Some(" eu-central-1 "), None, to("eu-central-1")),
+            (301, Some("PermanentRedirect"), None, Some("<Error><Code>PermanentRedirect</Code></Error>"), Redirect::Unknown),
+            (301, None, Some(""), None, Redirect::Unknown),
+            (400, Some("AuthorizationHeaderMalformed"), None, Some("<Region></Region>"), Redirect::Unknown),
+            // Answers from the right region carry the header too: they are not redirects.
+            (404, Some("NoSuchBucketPolicy"), Some("eu-west-1"), None, Redirect::No),
+            (403, Some("AccessDenied"), Some("eu-west-1"), None, Redirect::No),
+            (400, Some("MalformedPolicy"), None, Some("<Region>eu-west-1</Region>"), Redirect::No),
+            (503, Some("SlowDown"), Some("eu-west-1"), None, Redirect::No),
+        ];
+        for (status, code, header, body, want) in cases {
+            let got = redirect_of_parts(*status, *code, *header, body.map(str::as_bytes));
+            assert_eq!(&got, want, "{status} {code:?} {header:?} {body:?}");
+        }
+    }
+}

@@ -301,6 +301,7 @@ pub async fn fetch_state<D: S3Read + IamRead>(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::aws::fakes::{FakeAws, FakeBucket};
     use crate::change::{Actor, ChangeSource, Outcome, Resource};
     use serde_json::json;
 
@@ -399,6 +400,110 @@ mod tests {
             let (p, cu) = previous_and_current_default(&c, &vs);
             assert_eq!((p.as_deref(), cu.as_deref()), (prev, cur), "{event} {req}");
         }
+    }
+
+    #[test]
+    fn bucket_region_from_change() {
+        // S3 records bucket-level API calls in the bucket's region; AWS Config's `awsRegion` of an
+        // `AWS::S3::Bucket` item is the bucket's region. IAM events (us-east-1) say nothing about buckets.
+        let bucket = Resource {
+            resource_type: "AWS::S3::Bucket".into(),
+            arn: Some("arn:aws:s3:::b".into()),
+            name: Some("b".into()),
+        };
+        // (service, resources are the bucket, region, expected)
+        let cases: &[(&str, bool, &str, Option<&str>)] = &[
+            ("s3.amazonaws.com", true, "eu-west-1", Some("eu-west-1")),
+            (
+                "s3.amazonaws.com",
+                false,
+                "ap-southeast-2",
+                Some("ap-southeast-2"),
+            ),
+            ("config.amazonaws.com", true, "eu-central-1", Some("eu-central-1")),
+            ("iam.amazonaws.com", false, "us-east-1", None),
+            ("s3.amazonaws.com", true, "", None),
+            ("s3.amazonaws.com", true, "global", None),
+        ];
+        for (service, is_bucket, region, want) in cases {
+            let mut c = change("PutBucketPolicy", json!({"bucketName": "b"}), Value::Null);
+            c.service = (*service).into();
+            c.region = (*region).into();
+            if *is_bucket {
+                c.resources = vec![bucket.clone()];
+            }
+            assert_eq!(bucket_region(&c), *want, "{service} {is_bucket} {region}");
+        }
+    }
+
+    /// [`FakeAws`] plus a record of the region hints it was given.
+    struct Hinted {
+        aws: FakeAws,
+        hints: std::sync::Mutex<Vec<(String, String)>>,
+    }
+
+    macro_rules! delegate {
+        ($( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
+            $( async fn $name(&self $(, $arg: $ty)*) -> $ret { self.aws.$name($($arg),*).await } )*
+        };
+    }
+
+    impl S3Read for Hinted {
+        delegate! {
+            fn list_buckets(&self) -> Result<Vec<String>, AwsError>;
+            fn bucket_policy(&self, bucket: &str) -> Result<Option<Value>, AwsError>;
+            fn bucket_acl(&self, bucket: &str) -> Result<Value, AwsError>;
+            fn bucket_public_access_block(&self, bucket: &str) -> Result<Option<crate::state::PublicAccessBlock>, AwsError>;
+            fn bucket_tags(&self, bucket: &str) -> Result<BTreeMap<String, String>, AwsError>;
+            fn account_public_access_block(&self, account_id: &str) -> Result<Option<crate::state::PublicAccessBlock>, AwsError>;
+        }
+        fn note_bucket_region(&self, bucket: &str, region: &str) {
+            self.hints.lock().unwrap().push((bucket.into(), region.into()));
+        }
+    }
+
+    impl IamRead for Hinted {
+        delegate! {
+            fn list_policy_versions(&self, policy_arn: &str) -> Result<Vec<PolicyVersionInfo>, AwsError>;
+            fn policy_version_document(&self, policy_arn: &str, version_id: &str) -> Result<Value, AwsError>;
+            fn policy_tags(&self, policy_arn: &str) -> Result<BTreeMap<String, String>, AwsError>;
+            fn role_trust_policy(&self, role_name: &str) -> Result<Value, AwsError>;
+            fn role_tags(&self, role_name: &str) -> Result<BTreeMap<String, String>, AwsError>;
+            fn list_local_policies(&self) -> Result<Vec<crate::aws::ManagedPolicyInfo>, AwsError>;
+            fn list_roles(&self) -> Result<Vec<crate::aws::RoleInfo>, AwsError>;
+            fn attached_policies(&self, principal: &crate::aws::PrincipalRef) -> Result<Vec<String>, AwsError>;
+        }
+    }
+
+    #[test]
+    fn state_reads_are_told_the_bucket_region_before_any_call() {
+        let aws = Hinted {
+            aws: FakeAws::new(),
+            hints: std::sync::Mutex::new(Vec::new()),
+        };
+        aws.aws.add_bucket("b", FakeBucket::default());
+        let needs = BTreeSet::from([StateNeed::BucketPolicy, StateNeed::BucketAcl]);
+        let run = |c: &Change| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(fetch_state(&aws, c, &needs))
+                .unwrap()
+        };
+        let mut c = change("PutBucketPolicy", json!({"bucketName": "b"}), Value::Null);
+        c.service = "s3.amazonaws.com".into();
+        c.region = "eu-west-1".into();
+        c.resources.clear();
+        assert!(run(&c).bucket.is_some());
+        assert_eq!(
+            *aws.hints.lock().unwrap(),
+            [("b".to_owned(), "eu-west-1".to_owned())]
+        );
+        // An IAM change names no bucket: no hint.
+        aws.hints.lock().unwrap().clear();
+        let iam = change("CreatePolicyVersion", json!({}), Value::Null);
+        run(&iam);
+        assert!(aws.hints.lock().unwrap().is_empty());
     }
 
     #[test]
