@@ -148,6 +148,8 @@ fn invalid_documents_exit_2_with_one_line() {
         (vec!["policy", "public"], Some(r#"{"Version": "2012-10-17"}"#)),
         (vec!["policy", "acl"], Some(r#"{"Owner": {}}"#)),
         (vec!["policy", "acl"], Some("[]")),
+        // CloudTrail's `acl` subresource marker alone carries no ACL (API_PutBucketAcl.html).
+        (vec!["policy", "acl"], Some(r#"{"bucketName": "b", "acl": [""]}"#)),
         (
             vec!["policy", "escalation"],
             Some(r#"{"Statement": [{"Effect": "Allow"}]}"#),

@@ -291,7 +291,35 @@ fn acl_cases() -> Vec<(&'static str, bool, Value)> {
         ("canned private", false, json!({"bucketName": "b", "x-amz-acl": "private"})),
         ("canned log-delivery-write", false, json!({"bucketName": "b", "x-amz-acl": "log-delivery-write"})),
         ("canned bucket-owner-full-control", false, json!({"bucketName": "b", "x-amz-acl": "bucket-owner-full-control"})),
+        // [PUTACL] API_PutBucketAcl.html, "Specify permissions using request headers": x-amz-grant-* headers
+        // list grantees as id="...", uri="..." or emailAddress="..."; CloudTrail's `acl` key is the `?acl`
+        // subresource, not a canned ACL.
+        ("grant header, canonical user only", false, json!({"bucketName": "b", "acl": [""], "x-amz-grant-read": "id=\"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be\""})),
+        ("grant header, AllUsers among others", true, json!({"bucketName": "b", "acl": "", "x-amz-grant-read": ["id=\"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be\", uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""]})),
+        ("grant header, AuthenticatedUsers, header case", true, json!({"bucketName": "b", "acl": [""], "X-Amz-Grant-Write-Acp": "uri=\"http://acs.amazonaws.com/groups/global/AuthenticatedUsers\""})),
+        ("grant header, email and LogDelivery", false, json!({"bucketName": "b", "acl": [""], "x-amz-grant-full-control": "emailAddress=\"a@example.com\"", "x-amz-grant-write": "uri=\"http://acs.amazonaws.com/groups/s3/LogDelivery\""})),
+        ("canned header name in another case", true, json!({"bucketName": "b", "acl": [""], "X-Amz-Acl": ["public-read"]})),
     ]
+}
+
+/// `(case, ACL document)` that carry no ACL or a malformed one: invalid, never a verdict.
+#[rustfmt::skip]
+fn invalid_acl_cases() -> Vec<(&'static str, Value)> {
+    vec![
+        // [PUTACL] the `?acl` subresource marker alone sets no ACL.
+        ("only the acl subresource marker", json!({"bucketName": "b", "acl": [""]})),
+        ("only the acl subresource marker, string", json!({"bucketName": "b", "acl": ""})),
+        // [PUTACL] grantee types are id, uri and emailAddress.
+        ("grant header with an unknown grantee type", json!({"bucketName": "b", "x-amz-grant-read": "group=\"x\""})),
+        ("grant header without `=`", json!({"bucketName": "b", "x-amz-grant-read": "AllUsers"})),
+    ]
+}
+
+#[test]
+fn invalid_acl_documents_are_errors() {
+    for (name, d) in invalid_acl_cases() {
+        assert!(acl_public(&d).is_err(), "{name}: {:?}", acl_public(&d));
+    }
 }
 
 #[test]

@@ -155,6 +155,9 @@ fn narrow_acl_shapes() {
         json!({"Owner": {"ID": "abc"}, "Grants": [{"Grantee": me, "Permission": "FULL_CONTROL"}, {"Grantee": all, "Permission": "READ"}]}),
         json!({"AccessControlPolicy": {"AccessControlList": {"Grant": {"Grantee": {"xsi:type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"}, "Permission": "READ"}}}}),
         json!({"bucketName": "b", "x-amz-acl": ["public-read"]}),
+        // Grant headers (API_PutBucketAcl.html): the public grantee goes, the canonical user stays.
+        json!({"bucketName": "b", "acl": [""], "x-amz-grant-read": "id=\"abc\", uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""}),
+        json!({"bucketName": "b", "acl": [""], "X-Amz-Grant-Write": ["uri=\"http://acs.amazonaws.com/groups/global/AuthenticatedUsers\""]}),
         // EventBridge-wrapped CloudTrail record.
         json!({"detail": {"eventName": "PutBucketAcl", "requestParameters": {"AccessControlPolicy": {"AccessControlList": {"Grant": [{"Grantee": {"xsi:type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}]}}}}}),
     ];

@@ -7,7 +7,13 @@
 //! - a GetBucketAcl response: `{"Owner": {...}, "Grants": [{"Grantee": {"Type", "URI", "ID"}, "Permission"}]}`;
 //! - CloudTrail `PutBucketAcl` request parameters (or an object holding `requestParameters`):
 //!   `{"AccessControlPolicy": {"AccessControlList": {"Grant": <object or list>}, "Owner": ...}}` with grantees
-//!   typed by `xsi:type`, or a canned ACL in `x-amz-acl` (string or list).
+//!   typed by `xsi:type`, or a canned ACL in `x-amz-acl` (string or list), or grants in the request headers
+//!   `x-amz-grant-read`, `-write`, `-read-acp`, `-write-acp`, `-full-control` (API_PutBucketAcl.html,
+//!   "Specify permissions using request headers": a comma-separated list of `id="..."`, `uri="..."` or
+//!   `emailAddress="..."` grantees; string or list). Header names are case-insensitive. The `acl` key that
+//!   CloudTrail records in every PutBucketAcl (`"acl": ""` or `[""]`) is the `?acl` subresource of the
+//!   request URL, not an ACL: it is ignored. A document with no grants, no canned ACL and no grant
+//!   header is invalid.
 //!
 //! Canned ACLs (S3 User Guide, "Canned ACL"): `public-read` and `public-read-write` grant to AllUsers,
 //! `authenticated-read` to AuthenticatedUsers; the others (`private`, `aws-exec-read`, `bucket-owner-read`,
@@ -59,6 +65,110 @@ pub(crate) enum AclShape<'a> {
     CloudTrail(&'a Value),
     /// A canned ACL name.
     Canned(String),
+    /// Grants in `x-amz-grant-*` request headers (with the canned ACL, when one is also given: S3 rejects
+    /// that combination, so both are judged and the more public answer wins).
+    Headers {
+        canned: Option<String>,
+        grants: Vec<HeaderGrant>,
+    },
+}
+
+/// One `x-amz-grant-*` header: the permission it grants and its grantees `(type, value)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HeaderGrant {
+    /// The header name as written (for edits).
+    pub key: String,
+    pub permission: &'static str,
+    pub grantees: Vec<(String, String)>,
+}
+
+/// The grant headers of PutBucketAcl and the permission each grants.
+const GRANT_HEADERS: [(&str, &str); 5] = [
+    ("x-amz-grant-read", "READ"),
+    ("x-amz-grant-write", "WRITE"),
+    ("x-amz-grant-read-acp", "READ_ACP"),
+    ("x-amz-grant-write-acp", "WRITE_ACP"),
+    ("x-amz-grant-full-control", "FULL_CONTROL"),
+];
+
+/// Parses one grant header value: `type="value"` pairs separated by commas (quotes optional), `type` one of
+/// `id`, `uri`, `emailAddress` (any case).
+pub(crate) fn parse_grantees(header: &str, value: &str) -> Result<Vec<(String, String)>, PolicyError> {
+    let invalid = || PolicyError::Invalid {
+        context: "acl".into(),
+        field: header.to_string(),
+        expected: "a comma-separated list of id=\"...\", uri=\"...\" or emailAddress=\"...\"".into(),
+        found: format!("`{value}`"),
+    };
+    let mut out = Vec::new();
+    let mut rest = value.trim_start_matches([' ', ',', '\t']);
+    while !rest.is_empty() {
+        let eq = rest.find('=').ok_or_else(invalid)?;
+        let kind = rest[..eq].trim();
+        if !["id", "uri", "emailaddress"].contains(&kind.to_ascii_lowercase().as_str()) {
+            return Err(invalid());
+        }
+        let after = rest[eq + 1..].trim_start();
+        let (val, tail) = if let Some(q) = after.strip_prefix('"') {
+            let end = q.find('"').ok_or_else(invalid)?;
+            (&q[..end], &q[end + 1..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (after[..end].trim(), &after[end..])
+        };
+        out.push((kind.to_string(), val.to_string()));
+        let tail = tail.trim_start();
+        if !(tail.is_empty() || tail.starts_with(',')) {
+            return Err(invalid());
+        }
+        rest = tail.trim_start_matches([' ', ',', '\t']);
+    }
+    Ok(out)
+}
+
+/// The strings of a header value (a string, or a list of strings as CloudTrail records headers).
+fn header_strings<'a>(key: &str, v: &'a Value) -> Result<Vec<&'a str>, PolicyError> {
+    match v {
+        Value::String(s) => Ok(vec![s.as_str()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str().ok_or_else(|| PolicyError::Invalid {
+                    context: "acl".into(),
+                    field: key.to_string(),
+                    expected: "a string or a list of strings".into(),
+                    found: found(i),
+                })
+            })
+            .collect(),
+        other => Err(PolicyError::Invalid {
+            context: "acl".into(),
+            field: key.to_string(),
+            expected: "a string or a list of strings".into(),
+            found: found(other),
+        }),
+    }
+}
+
+/// The `x-amz-grant-*` headers of request parameters.
+pub(crate) fn header_grants(obj: &Map<String, Value>) -> Result<Vec<HeaderGrant>, PolicyError> {
+    let mut out = Vec::new();
+    for (key, v) in obj {
+        let lower = key.to_ascii_lowercase();
+        let Some((_, permission)) = GRANT_HEADERS.iter().find(|(h, _)| *h == lower) else {
+            continue;
+        };
+        let mut grantees = Vec::new();
+        for s in header_strings(key, v)? {
+            grantees.extend(parse_grantees(key, s)?);
+        }
+        out.push(HeaderGrant {
+            key: key.clone(),
+            permission,
+            grantees,
+        });
+    }
+    Ok(out)
 }
 
 pub(crate) fn locate(doc: &Value) -> Result<AclShape<'_>, PolicyError> {
@@ -110,8 +220,9 @@ pub(crate) fn locate(doc: &Value) -> Result<AclShape<'_>, PolicyError> {
         };
         return Ok(AclShape::CloudTrail(grant));
     }
-    if let Some(canned) = get_ci(obj, "x-amz-acl").or_else(|| get_ci(obj, "ACL")) {
-        let name = match canned {
+    // Only the `x-amz-acl` header names a canned ACL; CloudTrail's `acl` key is the `?acl` subresource.
+    let canned = match get_ci(obj, "x-amz-acl") {
+        Some(canned) => Some(match canned {
             Value::String(s) => s.clone(),
             Value::Array(items) if items.len() == 1 && items[0].is_string() => {
                 items[0].as_str().unwrap_or_default().to_string()
@@ -124,13 +235,18 @@ pub(crate) fn locate(doc: &Value) -> Result<AclShape<'_>, PolicyError> {
                     found: found(other),
                 })
             }
-        };
-        return Ok(AclShape::Canned(name));
+        }),
+        None => None,
+    };
+    let grants = header_grants(obj)?;
+    match (canned, grants.is_empty()) {
+        (canned, false) => Ok(AclShape::Headers { canned, grants }),
+        (Some(name), true) => Ok(AclShape::Canned(name)),
+        (None, true) => Err(PolicyError::Missing {
+            context: "acl".into(),
+            field: "Grants (or AccessControlPolicy, x-amz-acl, x-amz-grant-*)".into(),
+        }),
     }
-    Err(PolicyError::Missing {
-        context: "acl".into(),
-        field: "Grants".into(),
-    })
 }
 
 /// The grants of a CloudTrail `Grant` value (object, list, or null for none).
@@ -259,6 +375,7 @@ pub fn acl_public(doc: &Value) -> Result<PublicVerdict, PolicyError> {
     }
     let grants: Vec<&Value> = match locate(doc)? {
         AclShape::Canned(name) => return Ok(canned_acl_public(&name)),
+        AclShape::Headers { canned, grants } => return Ok(headers_public(canned.as_deref(), &grants)),
         AclShape::Grants(items) => items.iter().collect(),
         AclShape::CloudTrail(g) => cloudtrail_grants(g)?,
     };
@@ -296,4 +413,52 @@ pub fn acl_public(doc: &Value) -> Result<PublicVerdict, PolicyError> {
         public: true,
         reasons,
     })
+}
+
+fn group_reason(label: String, group: &str, permission: &str) -> Reason {
+    let (code, who) = if group == "AllUsers" {
+        ("all-users-grant", "everyone")
+    } else {
+        ("authenticated-users-grant", "any AWS account holder")
+    };
+    Reason::new(
+        label,
+        code,
+        format!("grants `{permission}` to the {group} group ({who})"),
+    )
+}
+
+/// The verdict for `x-amz-grant-*` headers (and a canned ACL given with them).
+fn headers_public(canned: Option<&str>, grants: &[HeaderGrant]) -> PublicVerdict {
+    let mut reasons = Vec::new();
+    if let Some(name) = canned {
+        let v = canned_acl_public(name);
+        if v.public {
+            reasons.extend(v.reasons);
+        }
+    }
+    for g in grants {
+        for (kind, value) in &g.grantees {
+            if !kind.eq_ignore_ascii_case("uri") {
+                continue;
+            }
+            if let Some(group) = public_group(value) {
+                reasons.push(group_reason(format!("header {}", g.key), group, g.permission));
+            }
+        }
+    }
+    if reasons.is_empty() {
+        return PublicVerdict {
+            public: false,
+            reasons: vec![Reason::new(
+                "acl",
+                "no-public-grant",
+                "no grant header gives a permission to the AllUsers or AuthenticatedUsers groups",
+            )],
+        };
+    }
+    PublicVerdict {
+        public: true,
+        reasons,
+    }
 }

@@ -100,14 +100,50 @@ pub fn remove_public_grants(acl_doc: &Value) -> Result<Value, PolicyError> {
     match acl::locate(&target.clone())? {
         AclShape::Canned(name) => {
             if acl::canned_acl_public(&name).public {
-                for key in ["x-amz-acl", "ACL"] {
-                    if let Some(v) = target.get_mut(key) {
+                let key = target
+                    .as_object()
+                    .and_then(|o| o.keys().find(|k| k.eq_ignore_ascii_case("x-amz-acl")).cloned());
+                if let Some(key) = key {
+                    if let Some(v) = target.get_mut(&key) {
                         *v = match v {
                             Value::Array(_) => Value::Array(vec![Value::String("private".into())]),
                             _ => Value::String("private".into()),
                         };
                     }
                 }
+            }
+        }
+        AclShape::Headers { canned, grants } => {
+            let Some(o) = target.as_object_mut() else {
+                return Ok(out);
+            };
+            if canned.is_some_and(|n| acl::canned_acl_public(&n).public) {
+                if let Some(key) = o.keys().find(|k| k.eq_ignore_ascii_case("x-amz-acl")).cloned() {
+                    o.remove(&key);
+                }
+            }
+            for g in grants {
+                let kept: Vec<String> = g
+                    .grantees
+                    .iter()
+                    .filter(|(kind, value)| {
+                        !(kind.eq_ignore_ascii_case("uri") && acl::public_group(value).is_some())
+                    })
+                    .map(|(kind, value)| format!("{kind}=\"{value}\""))
+                    .collect();
+                if kept.is_empty() {
+                    o.remove(&g.key);
+                } else {
+                    o.insert(g.key.clone(), Value::String(kept.join(", ")));
+                }
+            }
+            // Every grant removed: what remains is the owner's full control, i.e. the `private` canned ACL.
+            let has_acl = o.keys().any(|k| {
+                let k = k.to_ascii_lowercase();
+                k == "x-amz-acl" || k.starts_with("x-amz-grant-")
+            });
+            if !has_acl {
+                o.insert("x-amz-acl".into(), Value::String("private".into()));
             }
         }
         AclShape::Grants(items) => {
