@@ -368,3 +368,35 @@ fn finding_json_schema_is_stable() {
         .unwrap()
         .ends_with(&format!("#/events/{}", f.event.id)));
 }
+
+/// Console links per resource type (AWS console URL layouts) and the CloudTrail event history link
+/// (`https://<region>.console.aws.amazon.com/cloudtrail/home?region=<region>#/events/<eventId>`).
+#[test]
+fn console_links() {
+    use tripline::finding::{cloudtrail_event_url, console_url};
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+        ("AWS::S3::Bucket", "arn:aws:s3:::reports-prod", Some("reports-prod"),
+         Some("https://s3.console.aws.amazon.com/s3/buckets/reports-prod?region=eu-west-1&tab=permissions")),
+        ("AWS::IAM::Role", "arn:aws:iam::111122223333:role/app", Some("app"),
+         Some("https://console.aws.amazon.com/iam/home#/roles/details/app")),
+        ("AWS::IAM::Policy", "arn:aws:iam::111122223333:policy/p", Some("p"),
+         Some("https://console.aws.amazon.com/iam/home#/policies/details/arn%3Aaws%3Aiam%3A%3A111122223333%3Apolicy%2Fp")),
+        ("AWS::EC2::SecurityGroup", "arn:aws:ec2:eu-west-1:111122223333:security-group/sg-1", Some("sg-1"),
+         Some("https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#SecurityGroup:groupId=sg-1")),
+        ("AWS::Lambda::Function", "arn:aws:lambda:eu-west-1:111122223333:function:f", None,
+         Some("https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1#/functions/f")),
+        ("AWS::Unknown::Thing", "arn:aws:x:eu-west-1:111122223333:thing/t", None, None),
+    ];
+    for (rtype, arn, name, want) in cases {
+        assert_eq!(
+            console_url(rtype, arn, *name, "eu-west-1").as_deref(),
+            *want,
+            "{rtype}"
+        );
+    }
+    assert_eq!(
+        cloudtrail_event_url("eu-west-1", "abc-123"),
+        "https://eu-west-1.console.aws.amazon.com/cloudtrail/home?region=eu-west-1#/events/abc-123"
+    );
+}

@@ -476,3 +476,16 @@ proptest::proptest! {
         }
     }
 }
+
+/// `iam-login-profile-created`: creating a password fires; another principal resetting a user's password
+/// fires; a user updating their own does not.
+#[test]
+fn login_profile_cases() {
+    let base: Value = serde_json::from_slice(&read("cloudtrail-iam-update-login-profile-self.json")).unwrap();
+    let mut other = base.clone();
+    other["detail"]["requestParameters"]["userName"] = json!("carol");
+    let got = findings(&serde_json::to_vec(&other).unwrap(), None, &RuleConfig::default());
+    assert_eq!(got, vec![("iam-login-profile-created".to_owned(), Medium)]);
+    let got = findings(&serde_json::to_vec(&base).unwrap(), None, &RuleConfig::default());
+    assert!(got.is_empty());
+}
