@@ -147,10 +147,13 @@ enum Fam {
     NumLe,
     NumGt,
     NumGe,
-    Eq, // DateEquals, Bool, BinaryEquals: value-set membership compared as text
-    Ne, // DateNotEquals
+    Eq, // Bool, BinaryEquals: value-set membership compared as text
+    /// DateEquals, DateLessThan(Equals), DateGreaterThan(Equals): compared as instants.
+    DatePos,
+    /// DateNotEquals (true when the key is absent).
+    DateNe,
     Null,
-    Opaque, // date ranges and unknown operators: only identical conditions are related
+    Opaque, // unknown operators: only identical conditions are related
 }
 
 fn fam(op: Operator) -> Fam {
@@ -170,15 +173,189 @@ fn fam(op: Operator) -> Fam {
         O::NumericLessThanEquals => Fam::NumLe,
         O::NumericGreaterThan => Fam::NumGt,
         O::NumericGreaterThanEquals => Fam::NumGe,
-        O::DateEquals | O::Bool | O::BinaryEquals => Fam::Eq,
-        O::DateNotEquals => Fam::Ne,
-        O::Null => Fam::Null,
-        O::DateLessThan
+        O::Bool | O::BinaryEquals => Fam::Eq,
+        O::DateEquals
+        | O::DateLessThan
         | O::DateLessThanEquals
         | O::DateGreaterThan
-        | O::DateGreaterThanEquals
-        | O::Unknown => Fam::Opaque,
+        | O::DateGreaterThanEquals => Fam::DatePos,
+        O::DateNotEquals => Fam::DateNe,
+        O::Null => Fam::Null,
+        O::Unknown => Fam::Opaque,
     }
+}
+
+/// The comparison of a numeric or date operator
+/// (reference_policies_elements_condition_operators.html, "Numeric" and "Date condition operators").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+/// A date value as seconds since the epoch: ISO 8601 (RFC 3339 date-time, or a date alone, read as
+/// midnight UTC) or epoch (UNIX) seconds, the two forms the Date operators accept.
+fn parse_date(v: &str) -> Option<f64> {
+    use time::format_description::well_known::Rfc3339;
+    let v = v.trim();
+    if let Ok(n) = v.parse::<f64>() {
+        return n.is_finite().then_some(n);
+    }
+    if let Ok(t) = time::OffsetDateTime::parse(v, &Rfc3339) {
+        return Some(t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9);
+    }
+    let d = time::Date::parse(v, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    Some(d.midnight().assume_utc().unix_timestamp() as f64)
+}
+
+/// `(is a date, comparison, parsed values)` of a numeric or date condition whose values all parse.
+fn ordered(a: &Atomic) -> Option<(bool, Cmp, Vec<f64>)> {
+    use Operator as O;
+    let (date, cmp) = match a.op {
+        O::NumericLessThan => (false, Cmp::Lt),
+        O::NumericLessThanEquals => (false, Cmp::Le),
+        O::NumericGreaterThan => (false, Cmp::Gt),
+        O::NumericGreaterThanEquals => (false, Cmp::Ge),
+        O::NumericEquals => (false, Cmp::Eq),
+        O::NumericNotEquals => (false, Cmp::Ne),
+        O::DateLessThan => (true, Cmp::Lt),
+        O::DateLessThanEquals => (true, Cmp::Le),
+        O::DateGreaterThan => (true, Cmp::Gt),
+        O::DateGreaterThanEquals => (true, Cmp::Ge),
+        O::DateEquals => (true, Cmp::Eq),
+        O::DateNotEquals => (true, Cmp::Ne),
+        _ => return None,
+    };
+    let values: Option<Vec<f64>> = a
+        .values
+        .iter()
+        .map(|v| {
+            if date {
+                parse_date(v)
+            } else {
+                v.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+            }
+        })
+        .collect();
+    values.filter(|v| !v.is_empty()).map(|v| (date, cmp, v))
+}
+
+/// The set of values an ordered condition accepts (several values: any of them for the positive
+/// operators, none of them for `NotEquals`). Bounds are `(value, inclusive)`; numbers are treated as
+/// reals, so an inclusion found also holds for integers.
+enum Range {
+    Interval {
+        lo: Option<(f64, bool)>,
+        hi: Option<(f64, bool)>,
+    },
+    Points(Vec<f64>),
+    AllBut(Vec<f64>),
+}
+
+fn range(cmp: Cmp, v: Vec<f64>) -> Range {
+    let (mx, mn) = (max(&v), min(&v));
+    match cmp {
+        Cmp::Lt => Range::Interval {
+            lo: None,
+            hi: Some((mx, false)),
+        },
+        Cmp::Le => Range::Interval {
+            lo: None,
+            hi: Some((mx, true)),
+        },
+        Cmp::Gt => Range::Interval {
+            lo: Some((mn, false)),
+            hi: None,
+        },
+        Cmp::Ge => Range::Interval {
+            lo: Some((mn, true)),
+            hi: None,
+        },
+        Cmp::Eq => Range::Points(v),
+        Cmp::Ne => Range::AllBut(v),
+    }
+}
+
+fn range_contains(r: &Range, x: f64) -> bool {
+    match r {
+        Range::Interval { lo, hi } => {
+            lo.is_none_or(|(l, inc)| x > l || (inc && x == l))
+                && hi.is_none_or(|(h, inc)| x < h || (inc && x == h))
+        }
+        Range::Points(p) => p.contains(&x),
+        Range::AllBut(p) => !p.contains(&x),
+    }
+}
+
+/// `a ⊆ b` for ordered conditions.
+fn range_subset(a: &Range, b: &Range) -> bool {
+    match (a, b) {
+        (Range::Points(p), _) => p.iter().all(|&x| range_contains(b, x)),
+        (Range::Interval { lo: la, hi: ha }, Range::Interval { lo: lb, hi: hb }) => {
+            let hi_ok = match (ha, hb) {
+                (_, None) => true,
+                (None, Some(_)) => false,
+                (Some((x, ix)), Some((y, iy))) => x < y || (x == y && (*iy || !*ix)),
+            };
+            let lo_ok = match (la, lb) {
+                (_, None) => true,
+                (None, Some(_)) => false,
+                (Some((x, ix)), Some((y, iy))) => x > y || (x == y && (*iy || !*ix)),
+            };
+            hi_ok && lo_ok
+        }
+        (Range::Interval { .. }, Range::AllBut(p)) => p.iter().all(|&x| !range_contains(a, x)),
+        (Range::AllBut(pa), Range::AllBut(pb)) => pb.iter().all(|x| pa.contains(x)),
+        _ => false,
+    }
+}
+
+/// Implication between numeric or date conditions of one kind (`None` when either is not one, or a
+/// value does not parse). `NotEquals` is true when the key is absent (like every negated operator), the
+/// others false; so a `NotEquals` never implies a positive operator, which the ranges already ensure.
+fn ordered_implies(a: &Atomic, b: &Atomic) -> Option<bool> {
+    let (da, ca, va) = ordered(a)?;
+    let (db, cb, vb) = ordered(b)?;
+    (da == db).then(|| range_subset(&range(ca, va), &range(cb, vb)))
+}
+
+/// Whether the condition is true when its key is absent from the request: `...IfExists`, the negated
+/// operators, `Null: true` and `ForAllValues` (reference_policies_elements_condition_operators.html;
+/// ForAllValues "also returns true if there are no context keys in the request").
+fn true_when_absent(b: &Atomic) -> bool {
+    b.if_exists
+        || b.set == SetOp::ForAllValues
+        || (b.set == SetOp::None
+            && matches!(
+                fam(b.op),
+                Fam::StrNeg | Fam::IcNeg | Fam::ArnNeg | Fam::IpNeg | Fam::NumNe | Fam::DateNe
+            ))
+        || (fam(b.op) == Fam::Null && b.values.iter().all(|v| v.eq_ignore_ascii_case("true")))
+}
+
+/// Whether the condition is false when its key is absent (it requires the key).
+fn requires_key(x: &Atomic) -> bool {
+    (!x.if_exists
+        && x.set == SetOp::None
+        && matches!(
+            fam(x.op),
+            Fam::StrPos
+                | Fam::IcPos
+                | Fam::ArnPos
+                | Fam::IpPos
+                | Fam::NumEq
+                | Fam::NumLt
+                | Fam::NumLe
+                | Fam::NumGt
+                | Fam::NumGe
+                | Fam::Eq
+                | Fam::DatePos
+        ))
+        || (fam(x.op) == Fam::Null && x.values.iter().all(|v| v.eq_ignore_ascii_case("false")))
 }
 
 /// The string languages of a condition's values (`StringEquals` values are literal; `Like` and `Arn`
@@ -302,30 +479,54 @@ fn implies_atom(a: &Atomic, b: &Atomic) -> bool {
     {
         return true;
     }
-    if a.key != b.key || a.set != b.set || (a.if_exists && !b.if_exists) {
+    if a.key != b.key {
         return false;
     }
+    let null_true =
+        |x: &Atomic| fam(x.op) == Fam::Null && x.values.iter().all(|v| v.eq_ignore_ascii_case("true"));
+    let null_false =
+        |x: &Atomic| fam(x.op) == Fam::Null && x.values.iter().all(|v| v.eq_ignore_ascii_case("false"));
+    // `Null: true` means the key is absent: it implies every condition that is true then.
+    if null_true(a) {
+        return true_when_absent(b);
+    }
+    // A condition that requires the key implies `Null: false`.
+    if null_false(b) {
+        return requires_key(a);
+    }
+    if a.set != b.set || (a.if_exists && !b.if_exists) {
+        return false;
+    }
+    if let Some(r) = ordered_implies(a, b) {
+        return r;
+    }
+    let no_var = |x: &Atomic| !x.values.iter().any(|v| glob::has_variable(v));
     match (fam(a.op), fam(b.op)) {
+        // `StringEquals` values, lowercased, inside the `StringEqualsIgnoreCase` set (whose values are
+        // stored lowercase).
+        (Fam::StrPos, Fam::IcPos) if a.op == Operator::StringEquals => {
+            a.values.iter().all(|v| b.values.contains(&v.to_lowercase()))
+        }
+        // Every value `StringNotEquals` excludes is excluded, case-insensitively, by `a`.
+        (Fam::IcNeg, Fam::StrNeg) if b.op == Operator::StringNotEquals => {
+            b.values.iter().all(|v| a.values.contains(&v.to_lowercase()))
+        }
+        (Fam::IcPos, Fam::IcNeg) => {
+            a.set == SetOp::None && no_var(a) && no_var(b) && a.values.iter().all(|v| !b.values.contains(v))
+        }
         (Fam::StrPos, Fam::StrPos) => lang_subset(&langs(a), &langs(b)),
         (Fam::StrNeg, Fam::StrNeg) => lang_subset(&langs(b), &langs(a)),
         (Fam::ArnPos, Fam::ArnPos) => arn_subset(a, b),
         (Fam::ArnNeg, Fam::ArnNeg) => arn_subset(b, a),
         (Fam::IcPos, Fam::IcPos) | (Fam::Eq, Fam::Eq) => text_subset(&a.values, &b.values),
-        (Fam::IcNeg, Fam::IcNeg) | (Fam::Ne, Fam::Ne) => text_subset(&b.values, &a.values),
+        (Fam::IcNeg, Fam::IcNeg) => text_subset(&b.values, &a.values),
         // Presence with a value outside the excluded set.
         (Fam::StrPos, Fam::StrNeg) | (Fam::ArnPos, Fam::ArnNeg) => {
             a.set == SetOp::None && lang_disjoint(&langs(a), &langs(b))
         }
         (Fam::IpPos, Fam::IpPos) => cidr_subset(a, b),
         (Fam::IpNeg, Fam::IpNeg) => cidr_subset(b, a),
-        (Fam::NumEq, Fam::NumEq) => num_cmp(a, b, |x, y| x.iter().all(|v| y.contains(v))),
-        (Fam::NumNe, Fam::NumNe) => num_cmp(a, b, |x, y| y.iter().all(|v| x.contains(v))),
-        (Fam::NumLt, Fam::NumLt) | (Fam::NumLe, Fam::NumLe) | (Fam::NumLt, Fam::NumLe) => {
-            num_cmp(a, b, |x, y| max(x) <= max(y))
-        }
-        (Fam::NumGt, Fam::NumGt) | (Fam::NumGe, Fam::NumGe) | (Fam::NumGt, Fam::NumGe) => {
-            num_cmp(a, b, |x, y| min(x) >= min(y))
-        }
+        // Numeric and date operators: [`ordered_implies`] above.
         _ => false,
     }
 }
@@ -350,6 +551,7 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
                     | Fam::NumGt
                     | Fam::NumGe
                     | Fam::Eq
+                    | Fam::DatePos
             )
     };
     let null_true =
@@ -365,7 +567,7 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
             && match (fam(p.op), fam(n.op)) {
                 (Fam::StrPos, Fam::StrNeg) => lang_subset(&langs(p), &langs(n)),
                 (Fam::ArnPos, Fam::ArnNeg) => arn_subset(p, n),
-                (Fam::IcPos, Fam::IcNeg) | (Fam::Eq, Fam::Ne) => text_subset(&p.values, &n.values),
+                (Fam::IcPos, Fam::IcNeg) => text_subset(&p.values, &n.values),
                 (Fam::IpPos, Fam::IpNeg) => cidr_subset(p, n),
                 (Fam::NumEq, Fam::NumNe) => num_cmp(p, n, |x, y| x.iter().all(|v| y.contains(v))),
                 _ => false,
@@ -386,6 +588,19 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
         };
     }
     false
+}
+
+/// Whether old conditions `old` certainly fail for some request the new conditions `new` allow: `old`
+/// has a condition on a key that `new` does not mention at all, false either when that key is absent or
+/// when it is present (so a request choosing the key that way passes `new`, which ignores the key, and
+/// fails `old`). Used only to tell a certain widening from an unproven one in the reasons.
+fn unconstrained_requirement(new: &[Atomic], old: &[Atomic]) -> bool {
+    !contradicts(new, new)
+        && old.iter().any(|y| {
+            !new.iter().any(|x| x.key == y.key)
+                && (requires_key(y)
+                    || (fam(y.op) == Fam::Null && y.values.iter().all(|v| v.eq_ignore_ascii_case("true"))))
+        })
 }
 
 /// Conjunction `a` implies conjunction `b`.
@@ -774,14 +989,25 @@ fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt]) -> Vec<Reason> {
                 ));
             } else {
                 let labels: Vec<String> = oa.iter().map(|o| o.s.label()).collect();
-                out.push(reason(
-                    &label,
-                    "condition-not-implied",
-                    format!(
-                        "old statement(s) {} allow the same requests only under conditions this statement does not require",
-                        labels.join(", ")
-                    ),
-                ));
+                if oa.iter().all(|o| unconstrained_requirement(&s.conds, &o.conds)) {
+                    out.push(reason(
+                        &label,
+                        "condition-not-implied",
+                        format!(
+                            "old statement(s) {} allow the same requests only under conditions this statement does not require",
+                            labels.join(", ")
+                        ),
+                    ));
+                } else {
+                    out.push(reason(
+                        &label,
+                        "cannot-prove",
+                        format!(
+                            "cannot prove no new access: cannot prove this statement's conditions are at least as strict as those of old statement(s) {}",
+                            labels.join(", ")
+                        ),
+                    ));
+                }
             }
             continue;
         }
@@ -797,7 +1023,15 @@ fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt]) -> Vec<Reason> {
             let unknown = unknown_operator(&d.conds).is_some()
                 || unknown_operator(&s.conds).is_some()
                 || nd.iter().any(|d2| unknown_operator(&d2.conds).is_some());
-            let code = if unknown { "cannot-prove" } else { "deny-removed" };
+            // Definite only when no new `Deny` may apply here and the old Deny's conditions constrain other
+            // keys than `s`'s (so both can hold at once); otherwise the proof merely failed.
+            let definite = !unknown
+                && !stmts
+                    .iter()
+                    .enumerate()
+                    .any(|(i, x)| x.new && x.s.effect == Effect::Deny && has_bit(poss, i))
+                && d.conds.iter().all(|y| s.conds.iter().all(|x| x.key != y.key));
+            let code = if definite { "deny-removed" } else { "cannot-prove" };
             let prefix = if code == "cannot-prove" {
                 "cannot prove no new access: "
             } else {
