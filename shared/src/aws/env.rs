@@ -231,7 +231,9 @@ mod tests {
 
     #[test]
     fn member_role_table() {
-        let cases: &[(Option<&str>, Option<&str>, Result<Option<(&str, Option<&str>)>, &str>)] = &[
+        /// (role name, external id) -> the member role read from them, or the error.
+        type Want<'a> = Result<Option<(&'a str, Option<&'a str>)>, &'a str>;
+        let cases: &[(Option<&str>, Option<&str>, Want)] = &[
             (None, None, Ok(None)),
             (Some("tripline-member-read"), None, Ok(Some(("tripline-member-read", None)))),
             (Some("tripline-member-read"), Some("ext-123:abc"), Ok(Some(("tripline-member-read", Some("ext-123:abc"))))),
@@ -253,7 +255,7 @@ mod tests {
             });
             assert_eq!(
                 got.map_err(|e| e.to_string()),
-                want.clone().map_err(str::to_owned),
+                (*want).map_err(str::to_owned),
                 "{name:?} {ext:?}"
             );
         }
