@@ -112,6 +112,7 @@ const EXPECTED: &[(&str, &[(&str, Severity)])] = &[
     ("cloudtrail-sqs-set-queue-attributes-policy-private.json", &[]),
     ("cloudtrail-sqs-set-queue-attributes-policy-public.json", &[("sqs-queue-policy-public", High)]),
     ("config-iam-role-item-change.json", &[("iam-policy-widened", High), ("iam-trust-policy-public", Critical)]),
+    ("config-s3-bucket-item-change-acl-public.json", &[("s3-bucket-acl-public", High)]),
     ("config-s3-bucket-item-change.json", &[("s3-bucket-policy-public", Critical)]),
     ("configrule-iam-role-invocation.json", &[("iam-trust-policy-public", Critical)]),
     ("configrule-oversized-notification.json", &[]),

@@ -82,7 +82,7 @@ pub static ACL_PUBLIC: Rule = Rule {
         source: S3,
         names: &["PutBucketAcl", "CreateBucket"],
     }],
-    config_types: &[],
+    config_types: &["AWS::S3::Bucket"],
     needs: &[
         StateNeed::BucketPublicAccessBlock,
         StateNeed::AccountPublicAccessBlock,
@@ -99,8 +99,12 @@ pub static ACL_PUBLIC: Rule = Rule {
     fires: &[
         "cloudtrail-s3-put-bucket-acl-public-read.json",
         "cloudtrail-s3-put-bucket-acl-grants-allusers.json",
+        "config-s3-bucket-item-change-acl-public.json",
     ],
-    quiet: &["cloudtrail-s3-put-bucket-acl-private.json"],
+    quiet: &[
+        "cloudtrail-s3-put-bucket-acl-private.json",
+        "config-s3-bucket-item-change.json",
+    ],
     check: check_bucket_acl,
 };
 
@@ -314,14 +318,55 @@ pub fn judge_acl(
     Ok(Some((exposure_severity(base, &exposure), evidence)))
 }
 
+/// An AWS Config `AccessControlList` (`grantList[].grantee` a group name or `{id}`, `permission` in
+/// PascalCase) in the GetBucketAcl shape the engine reads (`Grants[].Grantee{Type,URI,ID}`, `Permission`).
+/// Pure translation: the verdict stays the engine's.
+fn config_acl(v: &Value) -> Option<Value> {
+    let grants = v.get("grantList")?.as_array()?;
+    let grants: Vec<Value> = grants
+        .iter()
+        .map(|g| {
+            let grantee = match g.get("grantee") {
+                Some(Value::String(group)) => {
+                    let dir = if group == "LogDelivery" { "s3" } else { "global" };
+                    json!({"Type": "Group", "URI": format!("http://acs.amazonaws.com/groups/{dir}/{group}")})
+                }
+                Some(other) => {
+                    json!({"Type": "CanonicalUser", "ID": other.get("id").cloned().unwrap_or(Value::Null)})
+                }
+                None => Value::Null,
+            };
+            let permission = match str_at(g, &["permission"]).unwrap_or("") {
+                "FullControl" => "FULL_CONTROL",
+                "Read" => "READ",
+                "Write" => "WRITE",
+                "ReadAcp" => "READ_ACP",
+                "WriteAcp" => "WRITE_ACP",
+                other => other,
+            };
+            json!({"Grantee": grantee, "Permission": permission})
+        })
+        .collect();
+    Some(json!({"Owner": v.get("owner").cloned().unwrap_or(Value::Null), "Grants": grants}))
+}
+
 fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let req = payload::req(c);
-    if !has_acl(req) {
-        return Ok(Vec::new());
-    }
+    let acl = match c.source {
+        ChangeSource::CloudTrail => {
+            let req = payload::req(c);
+            if !has_acl(req) {
+                return Ok(Vec::new());
+            }
+            req.clone()
+        }
+        _ => match config_acl(at(payload::supplementary(c), &["AccessControlList"])) {
+            Some(acl) => acl,
+            None => return Ok(Vec::new()),
+        },
+    };
     let (bucket, account, confirmed) = pab_state(ctx);
-    let Some((severity, evidence)) = judge_acl(req, bucket.as_ref(), account.as_ref(), Severity::High)?
+    let Some((severity, evidence)) = judge_acl(&acl, bucket.as_ref(), account.as_ref(), Severity::High)?
     else {
         return Ok(Vec::new());
     };
