@@ -2,6 +2,10 @@
 //! rule's mode, verify with the engine, roll back on failure, publish every outcome.
 //! The logic lives in `tripline::aws::handlers::remediate`; this binary only wires it to the runtime.
 
+// The handler's future (re-read, act, verify, roll back across per-region clients) nests deeper than
+// rustc's default query depth when its layout is computed for the test harness build.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
