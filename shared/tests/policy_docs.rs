@@ -729,6 +729,14 @@ fn escalation_cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'sta
         ("read-only s3", a(r#"["s3:GetObject","s3:ListBucket"]"#), vec![], vec![]),
         ("s3:*", a(r#""s3:*""#), vec![], vec![]),
         ("Deny only", ip(r#"[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]"#), vec![], vec![]),
+        // [RES] an action acts only on resources of its own type (Service Authorization Reference: IAM
+        // resource ARNs are arn:${Partition}:iam::...); NotResource "*" leaves no resource.
+        ("iam:* with NotResource *", ip(r#"[{"Effect":"Allow","Action":"iam:*","NotResource":"*"}]"#), vec![], vec![]),
+        ("Action * on S3 objects only", ip(r#"[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/*"}]"#), vec![], vec![]),
+        ("iam:* on a role ARN", ip(r#"[{"Effect":"Allow","Action":"iam:*","Resource":"arn:aws:iam::111122223333:role/*"}]"#), vec!["AttachRolePolicy", "PutRolePolicy"], vec![]),
+        ("iam:* on every ARN but one bucket", ip(r#"[{"Effect":"Allow","Action":"iam:*","NotResource":"arn:aws:s3:::b/*"}]"#), vec!["CreateNewPolicyVersion"], vec![]),
+        ("PassRole on a role + RunInstances on instances", ip(r#"[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::*:role/*"},{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"arn:aws:ec2:*:*:*"}]"#), vec!["CreateEC2WithExistingInstanceProfile"], vec![]),
+        ("PassRole on an S3 ARN + RunInstances", ip(r#"[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:s3:::b"},{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"}]"#), vec![], vec![]),
     ]
 }
 

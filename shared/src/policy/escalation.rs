@@ -4,17 +4,30 @@
 //! (<https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/>) and the further paths
 //! Cloudsplaining and Pacu list, each with its required actions and source URL.
 //!
-//! A combo is enabled when every required action is allowed by some `Allow` statement (on any resource,
-//! whatever its conditions) and not removed by an unconditional `Deny` on all resources. Conservative
-//! choices: conditions and resource scoping on the `Allow` side are ignored (a scoped `iam:PassRole` still
-//! enables the combo: the scope may include a privileged role); only unconditional, all-resource Denies
-//! are credited.
+//! A combo is enabled when every required action is allowed by some `Allow` statement on a resource that
+//! could be that action's target, and not removed by an unconditional `Deny` on all resources.
+//!
+//! Targets. An action acts on ARNs of its own service (`arn:<partition>:<service>:...` for the known
+//! partitions: the Service Authorization Reference lists each action's resource types with their ARN
+//! formats, e.g. `arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}` for `iam:PassRole`), plus a
+//! few services
+//! whose actions act on another service's ARNs: `sts:AssumeRole` on IAM roles, `ssm:SendCommand` /
+//! `ssm:StartSession` and `ec2-instance-connect:SendSSHPublicKey` on EC2 instances. A statement counts for
+//! an action when its `Resource` is absent or `*`, or one of its patterns can match an ARN of a target
+//! service (decided exactly on the glob automaton), or, for `NotResource`, its patterns leave some such
+//! ARN out. `NotResource: "*"` grants nothing; `Action: "*"` on `arn:aws:s3:::b/*` enables no IAM method.
+//!
+//! Conservative choices (a combo is reported whenever it may be enabled): within a target service the
+//! resource *type* is not checked (a scoped `iam:PassRole` on one role still enables the combo: that role
+//! may be privileged; `iam:CreateAccessKey` on a role ARN counts although it acts on users), a pattern with
+//! a policy variable counts (its value may be any ARN), conditions on the `Allow` side are ignored, and
+//! only unconditional, all-resource Denies are credited.
 
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::glob::Glob;
+use super::glob::{self, Glob};
 use super::grammar::{Effect, Policy, Statement};
 
 const DATA: &str = include_str!("../../data/escalation.json");
@@ -75,6 +88,81 @@ fn all_resources(stmt: &Statement) -> bool {
     }
 }
 
+/// Services besides its own whose ARNs an action prefix acts on (Service Authorization Reference:
+/// AWS STS resource types `role`/`user` are `arn:${Partition}:iam::...`; Systems Manager and EC2 Instance
+/// Connect list `instance` as `arn:${Partition}:ec2:${Region}:${Account}:instance/${InstanceId}`).
+const OTHER_TARGETS: &[(&str, &[&str])] = &[
+    ("sts", &["iam"]),
+    ("ssm", &["ec2"]),
+    ("ec2-instance-connect", &["ec2"]),
+];
+
+/// The AWS partitions (an ARN's second component; `*` would also span the `:` separators).
+const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
+/// The ARN patterns (`arn:<partition>:<service>:*`) of the resources `action` (lowercase) may act on,
+/// or `None` when the action has no service prefix (any resource).
+fn target_patterns(action: &str) -> Option<Vec<Glob>> {
+    let (svc, _) = action.split_once(':')?;
+    let mut services = vec![svc];
+    if let Some((_, more)) = OTHER_TARGETS.iter().find(|(p, _)| *p == svc) {
+        services.extend_from_slice(more);
+    }
+    Some(
+        services
+            .into_iter()
+            .flat_map(|s| {
+                PARTITIONS
+                    .iter()
+                    .map(move |p| Glob::parse(&format!("arn:{p}:{s}:*"), false))
+            })
+            .collect(),
+    )
+}
+
+/// Whether two glob languages share a string.
+fn intersect(a: &Glob, b: &Glob) -> bool {
+    match glob::atoms(&[a, b]) {
+        Some(atoms) => atoms.iter().any(|x| x.signature[0] & 0b11 == 0b11),
+        None => true, // too complex to decide: assume it may
+    }
+}
+
+/// Whether the statement's `Resource` / `NotResource` may match a resource `action` acts on.
+fn may_target(stmt: &Statement, vars: bool, action: &str) -> bool {
+    let Some(r) = &stmt.resource else { return true };
+    let Some(targets) = target_patterns(action) else {
+        return true;
+    };
+    if r.negated {
+        if r.values.iter().any(|v| v == "*") {
+            return false;
+        }
+        if vars && r.values.iter().any(|v| glob::has_variable(v)) {
+            return true;
+        }
+        let excluded: Vec<Glob> = r.values.iter().map(|v| Glob::parse(v, false)).collect();
+        let refs: Vec<&Glob> = excluded.iter().collect();
+        return targets
+            .iter()
+            .any(|t| !matches!(glob::uncovered(t, &refs), Ok(None)));
+    }
+    r.values.iter().any(|v| {
+        v == "*"
+            || (vars && glob::has_variable(v))
+            || targets.iter().any(|t| intersect(&Glob::parse(v, false), t))
+    })
+}
+
 /// The `Allow` statements that grant `action` (lowercase), or empty when it is not allowed.
 fn granted_by(policy: &Policy, action: &str) -> Vec<String> {
     let denied = policy.statements.iter().any(|s| {
@@ -86,7 +174,11 @@ fn granted_by(policy: &Policy, action: &str) -> Vec<String> {
     policy
         .statements
         .iter()
-        .filter(|s| s.effect == Effect::Allow && action_in(s, action))
+        .filter(|s| {
+            s.effect == Effect::Allow
+                && action_in(s, action)
+                && may_target(s, policy.version.has_variables(), action)
+        })
         .map(Statement::label)
         .collect()
 }
