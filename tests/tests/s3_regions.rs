@@ -61,6 +61,10 @@ struct World {
     list_regions: bool,
     /// (operation, bucket, signing region, status) of every S3 bucket call.
     log: Vec<(String, String, String, u16)>,
+    /// ListBuckets pages of at most this many buckets (AWS may return fewer than `MaxBuckets`).
+    page: Option<usize>,
+    /// The query string of every ListBuckets call.
+    list_queries: Vec<String>,
 }
 
 /// A fake S3 (plus the few S3 Control and IAM answers a sweep needs) as the SDK's HTTP client.
@@ -174,9 +178,18 @@ impl FakeS3 {
         };
         let mut w = self.0.lock().unwrap();
         if bucket.is_empty() {
+            w.list_queries.push(query.to_owned());
+            let start: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("continuation-token="))
+                .map_or(0, |t| t.parse().unwrap());
+            let page = w.page.unwrap_or(usize::MAX);
+            let next = (start.saturating_add(page) < w.buckets.len()).then(|| start + page);
             let items: String = w
                 .buckets
                 .iter()
+                .skip(start)
+                .take(page)
                 .map(|(name, b)| {
                     let region = match w.list_regions {
                         true => format!("<BucketRegion>{}</BucketRegion>", b.region),
@@ -185,11 +198,14 @@ impl FakeS3 {
                     format!("<Bucket><Name>{name}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate>{region}</Bucket>")
                 })
                 .collect();
+            let token = next
+                .map(|n| format!("<ContinuationToken>{n}</ContinuationToken>"))
+                .unwrap_or_default();
             return xml(
                 200,
                 format!(
                     "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>{OWNER}</ID>\
-                     </Owner><Buckets>{items}</Buckets></ListAllMyBucketsResult>"
+                     </Owner><Buckets>{items}</Buckets>{token}</ListAllMyBucketsResult>"
                 ),
             );
         }
@@ -422,6 +438,46 @@ async fn sweep_without_bucket_region_follows_every_wrong_region_answer_once() {
     assert_eq!(fake.wrong_region_answers(), before, "{:?}", fake.log());
 }
 
+#[tokio::test]
+async fn sweep_follows_list_buckets_continuation_tokens() {
+    // ListBuckets pages with `ContinuationToken` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html);
+    // the fake returns 2 buckets a page whatever `max-buckets` says, as AWS may.
+    let names = ["p-0", "p-1", "p-2", "p-3", "p-4"];
+    let regions = [
+        "us-east-1",
+        "eu-west-1",
+        "ap-southeast-2",
+        "eu-west-1",
+        "us-west-2",
+    ];
+    let spec: Vec<(&str, &'static str, Hint, bool)> = names
+        .iter()
+        .zip(regions)
+        .enumerate()
+        .map(|(i, (n, r))| (*n, r, Hint::Header, i % 2 == 1))
+        .collect();
+    let fake = FakeS3::new(true, &spec);
+    fake.0.lock().unwrap().page = Some(2);
+    let aws = clients(&fake).await;
+    let out = sweep(&aws).await;
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.checked.get("buckets"), Some(&5));
+    assert_eq!(public_buckets(&out), set(&["p-1", "p-3"]));
+    assert_eq!(
+        fake.wrong_region_answers(),
+        0,
+        "regions from every page: {:?}",
+        fake.log()
+    );
+    let queries = fake.0.lock().unwrap().list_queries.clone();
+    assert_eq!(queries.len(), 3, "{queries:?}");
+    assert!(
+        queries.iter().all(|q| q.contains("max-buckets=10000")),
+        "{queries:?}"
+    );
+    assert!(queries[1].contains("continuation-token=2") && queries[2].contains("continuation-token=4"));
+}
+
 fn put_bucket_policy_change(bucket: &str, region: &str) -> Change {
     Change {
         event_id: "e-1".into(),
@@ -546,4 +602,25 @@ async fn emulator_sweep_judges_buckets_in_two_regions() {
     // With an endpoint override every region's client goes to the same endpoint.
     aws.note_bucket_region(&eu, "eu-west-1");
     assert!(aws.bucket_policy(&eu).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn emulator_lists_more_than_1000_buckets() {
+    // moto 5.2.5 cuts ListBuckets at `MaxBuckets` without a continuation token; pages of the API maximum
+    // (10,000) keep the emulator complete while AWS still paginates with tokens.
+    use futures::stream::{self, StreamExt};
+    let account = new_account();
+    let aws = emulator().clients(&account).await;
+    let prefix = unique("many");
+    let names: Vec<String> = (0..1050).map(|i| format!("{prefix}-{i:04}")).collect();
+    stream::iter(&names)
+        .map(|n| {
+            let s3 = aws.s3.clone();
+            async move { s3.create_bucket().bucket(n).send().await.unwrap() }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    let listed: BTreeSet<String> = aws.list_buckets().await.unwrap().into_iter().collect();
+    assert_eq!(listed, names.iter().cloned().collect::<BTreeSet<_>>());
 }
