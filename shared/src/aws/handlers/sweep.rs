@@ -7,7 +7,11 @@
 //! seconds, far inside Lambda's 15 minutes. A resource that cannot be read is listed in the summary's
 //! errors (the sweep goes on); a failure to list at all fails the invocation (retryable when transient).
 //!
-//! [`assess_account`] is shared with on-config's scheduled evaluations.
+//! Buckets live in many regions while the sweep runs in one: each bucket's reads go to its own region
+//! (ListBuckets' `BucketRegion`, else S3's wrong-region answer; see `aws::s3`), so a bucket elsewhere is
+//! judged like any other instead of ending in the summary's errors.
+//!
+//! [`assess_account`] is shared with on-config's scheduled evaluations and `tripline scan`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
