@@ -83,7 +83,8 @@ impl StateNeed {
             StateNeed::AccountPublicAccessBlock => &["s3:GetAccountPublicAccessBlock"],
             StateNeed::BucketTags => &["s3:GetBucketTagging"],
             StateNeed::PolicyVersions => &["iam:GetPolicy", "iam:ListPolicyVersions", "iam:GetPolicyVersion"],
-            StateNeed::ResourceTags => &["tag:GetResources"],
+            // What the shell calls for the primary resource's tags (exemptions): bucket, role or policy.
+            StateNeed::ResourceTags => &["s3:GetBucketTagging", "iam:ListRoleTags", "iam:ListPolicyTags"],
         }
     }
 }
