@@ -71,7 +71,8 @@ def md_criterion(r: dict) -> str:
     c = r.get("criterion") or {}
     if "error" in c:
         return f"Not measured: {c['error']}"
-    lines = ["| benchmark | median | throughput | goal | |", "| --- | ---: | ---: | --- | --- |"]
+    lines = [f"Load average after the runs: {c.get('load', 'n/a')}.", "",
+             "| benchmark | median | throughput | goal | |", "| --- | ---: | ---: | --- | --- |"]
     for row in c.get("results", []):
         thr = (f"{row['per_s']:,.0f} /s" if "per_s" in row
                else f"{row['bytes_per_s'] / 1e6:,.0f} MB/s" if "bytes_per_s" in row else "")
@@ -84,7 +85,7 @@ def md_cold(r: dict) -> str:
     c = r.get("cold") or {}
     if "error" in c:
         return f"Not measured: {c['error']}"
-    lines = [f"Median of {c['runs']} starts per binary and variant, interleaved. Goals: start under 25 ms and within "
+    lines = [f"Load average after the runs: {c.get('load', 'n/a')}. Median of {c['runs']} starts per binary and variant, interleaved. Goals: start under 25 ms and within "
              "2x of hello-world; peak RSS under 32 MB; zip under 6 MB. \"bundle-only\": the same binaries with the "
              "CA certificates laid out as on Lambda (one bundle file, no per-certificate directory; see analysis).",
              "", "| binary | start -> first poll | x hello | bundle-only start | x hello | min / max | peak RSS | zip | goals |",
@@ -114,7 +115,7 @@ def md_handler(r: dict) -> str:
     h = r.get("handler") or {}
     if "error" in h:
         return f"Not measured: {h['error']}"
-    lines = [f"Emulator per-call latency (STS GetCallerIdentity, raw HTTP keep-alive, median): "
+    lines = [f"Load average after the runs: {h.get('load', 'n/a')}. Emulator per-call latency (STS GetCallerIdentity, raw HTTP keep-alive, median): "
              f"{fmt_ms(h['trivial_call_ms_direct'])} ms direct, {fmt_ms(h['trivial_call_ms_proxy'])} ms through the "
              f"counting proxy. Handler time: event handed out -> response posted, median of {h['repeats'] - 1} warm "
              "invocations (first invocation shown separately: it opens the connections). Chain: the slowest "
@@ -148,7 +149,7 @@ def md_sweep(r: dict) -> str:
     lines = []
     if not s.get("tripline_available"):
         lines += ["`tripline scan` was not available when this ran: only Custodian was measured.", ""]
-    lines += [f"Median of {s['repeats']} runs per tool and N. CPU = user + sys of the tool's process tree; "
+    lines += [f"Load average after the runs: {s.get('load', 'n/a')}. Median of {s['repeats']} runs per tool and N. CPU = user + sys of the tool's process tree; "
               "emulator CPU = moto_server's CPU during the run. Verdict: exactly the expected exposed buckets?", "",
               "| N | tool | wall | CPU | peak RSS | emulator CPU | flagged / expected | missed | wrong |",
               "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
@@ -339,17 +340,24 @@ def main() -> int:
     import functions
     import sweep
 
+    def load() -> str:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
     if "criterion" in only:
         r["criterion"] = criterion_results.run_benches(1 if args.quick else 3)
+        r["criterion"]["load"] = load()
     if "cold" in only:
         r["cold"] = functions.cold_starts(5 if args.quick else 20)
+        r["cold"]["load"] = load()
     if "handler" in only:
         r["handler"] = functions.handler_times(4 if args.quick else 8)
+        r["handler"]["load"] = load()
     if "sweep" in only:
         tripline = ROOT / "target" / "release" / "tripline"
         has_scan = tripline.exists() and os.system(f"{tripline} scan --help >/dev/null 2>&1") == 0
         ns = [50, 200] if args.quick else [50, 200, 1000]
         r["sweep"] = sweep.run_sweeps(ns, 1 if args.quick else 3, tripline if has_scan else None)
+        r["sweep"]["load"] = load()
     if "engine" in only:
         import c7n_eval
         import seed_s3
