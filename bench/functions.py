@@ -108,6 +108,7 @@ def _summary(rs: list) -> dict:
         "min_ms": min((r.first_poll_ms for r in ok), default=None),
         "max_ms": max((r.first_poll_ms for r in ok), default=None),
         "median_rss_kb": median([r.vmhwm_kb for r in ok if r.vmhwm_kb]),
+        "median_cpu_ms": median([r.cpu_ms_at_end for r in ok if r.cpu_ms_at_end is not None]),
     }
     if len(ok) < len(rs):
         bad = next(r for r in rs if r not in ok)
@@ -144,6 +145,9 @@ def cold_starts(runs: int) -> dict:
     for name, e in results["functions"].items():
         for d, h in ((e, hello.get("median_ms")), (e["bundle_only"], hello.get("bundle_only", {}).get("median_ms"))):
             d["x_hello"] = (d["median_ms"] / h) if h and d["median_ms"] == d["median_ms"] else None
+        hc, hcb = hello.get("median_cpu_ms"), hello.get("bundle_only", {}).get("median_cpu_ms")
+        e["x_hello_cpu"] = e["median_cpu_ms"] / hc if hc else None
+        e["bundle_only"]["x_hello_cpu"] = e["bundle_only"]["median_cpu_ms"] / hcb if hcb else None
     return results
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from common import proc_cpu_seconds, proc_status_kb
+from common import proc_cpu_ns, proc_cpu_seconds, proc_status_kb
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -150,6 +150,7 @@ class RunResult:
     exit_code: int | None
     stderr_tail: str
     cpu_s: float | None = None
+    cpu_ms_at_end: float | None = None  # precise CPU time (schedstat) when the run was stopped
 
 
 def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None = None,
@@ -167,6 +168,7 @@ def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None =
     deadline = time.monotonic() + timeout
     hwm = None
     cpu = None
+    cpu_ns = None
     try:
         with rt.state.cond:
             # Wait for the poll that follows the last event (or the first poll when there are none),
@@ -176,6 +178,7 @@ def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None =
                    and time.monotonic() < deadline):
                 rt.state.cond.wait(timeout=0.05)
         hwm = proc_status_kb(proc.pid, "VmHWM")
+        cpu_ns = proc_cpu_ns(proc.pid)
         try:
             cpu = proc_cpu_seconds(proc.pid)
         except OSError:
@@ -192,7 +195,7 @@ def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None =
     tail = stderr_path.read_text(errors="replace")[-4000:]
     stderr_path.unlink(missing_ok=True)
     return RunResult(first, hwm, invs, rt.state.init_error.decode("utf-8", "replace") if rt.state.init_error
-                     else None, proc.returncode, tail, cpu)
+                     else None, proc.returncode, tail, cpu, cpu_ns / 1e6 if cpu_ns is not None else None)
 
 
 if __name__ == "__main__":
