@@ -1128,9 +1128,15 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
                 if !intersects(&m3, &new_allow) {
                     continue;
                 }
-                let def = and(&and(&pa.def, &aa.def), &ra.def);
-                let poss = and(&and(&pa.poss, &aa.poss), &ra.poss);
-                let key = (m3, def, poss);
+                // Without variables `def` and `poss` equal the mask (no extra work on the common path).
+                let key =
+                    if pa.mask == pa.def && pa.mask == pa.poss && ra.mask == ra.def && ra.mask == ra.poss {
+                        (m3.clone(), m3.clone(), m3)
+                    } else {
+                        let def = and(&and(&pa.def, &aa.def), &ra.def);
+                        let poss = and(&and(&pa.poss, &aa.poss), &ra.poss);
+                        (m3, def, poss)
+                    };
                 let rs = cache.entry(key).or_insert_with_key(|k| evaluate(k, &stmts));
                 if rs.is_empty() {
                     continue;

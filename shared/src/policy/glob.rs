@@ -75,10 +75,11 @@ fn var_id(name: &str) -> u64 {
 /// Whether `s` (read under Version 2012-10-17) contains a policy variable other than the `${*}`, `${?}`,
 /// `${$}` escapes.
 pub fn has_variable(s: &str) -> bool {
-    Glob::parse_with(s, true, false)
-        .toks
-        .iter()
-        .any(|t| matches!(t, Tok::Var(_)))
+    s.contains("${")
+        && Glob::parse_with(s, true, false)
+            .toks
+            .iter()
+            .any(|t| matches!(t, Tok::Var(_)))
 }
 
 /// Rewrites a value written under Version 2008-10-17 (or without Version), where `${...}` is literal text,
