@@ -103,5 +103,5 @@ invoke-local: ## run a function under `cargo lambda watch`, invoke it with an ev
 # BENCH_ARGS is passed to bench/run.py, e.g. make bench BENCH_ARGS="--only sweep --quick".
 BENCH_ARGS ?=
 .PHONY: bench
-bench: ## benchmarks side by side (Custodian, hello-world floor); rewrites BENCHMARKS.md, ~15 min on 2 cores
+bench: ## benchmarks side by side (Custodian, hello-world floor); rewrites BENCHMARKS.md (~10 min + release build)
 	bench/run.sh $(BENCH_ARGS)
