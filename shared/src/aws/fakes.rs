@@ -354,6 +354,24 @@ impl S3Write for FakeAws {
         bucket(&mut w, op, name)?.public_access_block = block;
         Ok(())
     }
+
+    async fn put_account_public_access_block(
+        &self,
+        account_id: &str,
+        block: Option<PublicAccessBlock>,
+    ) -> Result<(), AwsError> {
+        let op = if block.is_some() {
+            "s3:PutAccountPublicAccessBlock"
+        } else {
+            "s3:DeleteAccountPublicAccessBlock"
+        };
+        let mut w = self.call(op, account_id)?;
+        match block {
+            Some(b) => w.account_public_access_block.insert(account_id.to_owned(), b),
+            None => w.account_public_access_block.remove(account_id),
+        };
+        Ok(())
+    }
 }
 
 impl FetchObject for FakeAws {

@@ -270,6 +270,13 @@ pub trait S3Write: Send + Sync {
         bucket: &str,
         block: Option<PublicAccessBlock>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Sets account-level Block Public Access (S3 Control) of `account_id`; `None` deletes the configuration
+    /// (used by rollback).
+    fn put_account_public_access_block(
+        &self,
+        account_id: &str,
+        block: Option<PublicAccessBlock>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// The IAM writes remediation performs.

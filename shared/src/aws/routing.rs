@@ -207,6 +207,7 @@ impl S3Write for Routed {
         fn delete_bucket_policy(&self, bucket: &str) -> Result<(), AwsError>;
         fn put_bucket_acl(&self, bucket: &str, acl: &Value) -> Result<(), AwsError>;
         fn put_bucket_public_access_block(&self, bucket: &str, block: Option<PublicAccessBlock>) -> Result<(), AwsError>;
+        fn put_account_public_access_block(&self, account_id: &str, block: Option<PublicAccessBlock>) -> Result<(), AwsError>;
     }
 }
 

@@ -446,6 +446,39 @@ impl S3Write for AwsClients {
                 .map_err(|e| AwsError::from_sdk("s3:DeleteBucketPublicAccessBlock", e)),
         }
     }
+
+    async fn put_account_public_access_block(
+        &self,
+        account_id: &str,
+        block: Option<PublicAccessBlock>,
+    ) -> Result<(), AwsError> {
+        match block {
+            Some(b) => self
+                .s3control
+                .put_public_access_block()
+                .account_id(account_id)
+                .public_access_block_configuration(
+                    aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+                        .block_public_acls(b.block_public_acls)
+                        .ignore_public_acls(b.ignore_public_acls)
+                        .block_public_policy(b.block_public_policy)
+                        .restrict_public_buckets(b.restrict_public_buckets)
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("s3:PutAccountPublicAccessBlock", e)),
+            None => self
+                .s3control
+                .delete_public_access_block()
+                .account_id(account_id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("s3:DeleteAccountPublicAccessBlock", e)),
+        }
+    }
 }
 
 impl FetchObject for AwsClients {

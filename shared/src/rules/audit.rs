@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::payload::{self, at, bool_at, items, str_at};
-use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::Change;
 use crate::finding::{FindingResource, Severity};
 
@@ -18,13 +18,12 @@ pub static CLOUDTRAIL_LOGGING_DISABLED: Rule = Rule {
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "cloudtrail-start-logging",
-        permissions: &["cloudtrail:StartLogging"],
-    }),
+    remediation: None,
     doc: "A trail stopped logging, was deleted, or was changed so that it no longer records management \
           (control-plane) write events, global service events (IAM, STS) or other regions. Turning off the \
-          audit trail is a classic first step of an intrusion: what follows is not recorded.",
+          audit trail is a classic first step of an intrusion: what follows is not recorded. No automatic \
+          remediation yet: restart logging with `aws cloudtrail start-logging` (the CloudTrail SDK is not a \
+          dependency of remediate).",
     fires: &[
         "cloudtrail-cloudtrail-stop-logging.json",
         "cloudtrail-cloudtrail-delete-trail.json",
@@ -49,12 +48,11 @@ pub static CONFIG_RECORDING_STOPPED: Rule = Rule {
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "config-start-configuration-recorder",
-        permissions: &["config:StartConfigurationRecorder"],
-    }),
+    remediation: None,
     doc: "AWS Config stopped recording (recorder stopped or deleted, or its delivery channel deleted). \
-          Configuration history and the Config rules that watch it, Tripline's included, go blind.",
+          Configuration history and the Config rules that watch it, Tripline's included, go blind. No \
+          automatic remediation yet: restart it with `aws configservice start-configuration-recorder` (a \
+          deleted recorder or delivery channel must be recreated first).",
     fires: &["cloudtrail-config-stop-configuration-recorder.json"],
     quiet: &["cloudtrail-config-start-configuration-recorder.json"],
     check: check_config,

@@ -7,7 +7,7 @@ use ipnet::IpNet;
 use serde_json::{json, Value};
 
 use super::payload::{self, at, i64_at, items, str_at};
-use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::Severity;
 
 const EC2: &str = "ec2.amazonaws.com";
@@ -28,13 +28,12 @@ pub static SECURITY_GROUP_OPEN: Rule = Rule {
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "ec2-revoke-security-group-ingress",
-        permissions: &["ec2:RevokeSecurityGroupIngress"],
-    }),
+    remediation: None,
     doc: "A security group now accepts traffic from the whole internet (0.0.0.0/0 or ::/0) on an \
           administrative port (SSH 22, RDP 3389, or a configured port) or on every port. Internet-wide \
-          scanners find such openings within minutes and brute-force them.",
+          scanners find such openings within minutes and brute-force them. No automatic remediation yet: \
+          revoke the rule with `aws ec2 revoke-security-group-ingress` (the EC2 SDK is not a dependency of \
+          remediate).",
     fires: &["cloudtrail-ec2-authorize-security-group-ingress-world-ssh.json"],
     quiet: &["cloudtrail-ec2-authorize-security-group-ingress-private-range.json"],
     check: check_security_group,
@@ -51,12 +50,11 @@ pub static SNAPSHOT_PUBLIC: Rule = Rule {
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "ec2-remove-public-snapshot-permission",
-        permissions: &["ec2:ModifySnapshotAttribute"],
-    }),
+    remediation: None,
     doc: "An EBS snapshot's create-volume permission was granted to `all`: any AWS account can create a \
-          volume from it and read the whole disk, including secrets and data on it.",
+          volume from it and read the whole disk, including secrets and data on it. No automatic \
+          remediation yet: remove `all` with `aws ec2 modify-snapshot-attribute` (the EC2 SDK is not a \
+          dependency of remediate).",
     fires: &["cloudtrail-ec2-modify-snapshot-attribute-all.json"],
     quiet: &["cloudtrail-ec2-modify-snapshot-attribute-account.json"],
     check: check_snapshot,
@@ -73,12 +71,11 @@ pub static IMAGE_PUBLIC: Rule = Rule {
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "ec2-remove-public-image-permission",
-        permissions: &["ec2:ModifyImageAttribute"],
-    }),
+    remediation: None,
     doc: "An AMI's launch permission was granted to `all`: any AWS account can launch it and read its \
-          disks, which often hold credentials, keys and application code.",
+          disks, which often hold credentials, keys and application code. No automatic remediation yet: \
+          remove `all` with `aws ec2 modify-image-attribute` (the EC2 SDK is not a dependency of \
+          remediate).",
     fires: &["cloudtrail-ec2-modify-image-attribute-public.json"],
     quiet: &["cloudtrail-ec2-modify-image-attribute-account.json"],
     check: check_image,

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::payload::{self, at, items, str_at};
-use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::Severity;
 
 pub static SNAPSHOT_PUBLIC: Rule = Rule {
@@ -17,15 +17,11 @@ pub static SNAPSHOT_PUBLIC: Rule = Rule {
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "rds-remove-public-snapshot-permission",
-        permissions: &[
-            "rds:ModifyDBSnapshotAttribute",
-            "rds:ModifyDBClusterSnapshotAttribute",
-        ],
-    }),
+    remediation: None,
     doc: "A DB or cluster snapshot's `restore` attribute now includes `all`: any AWS account can restore \
-          the database from it and read every row (RDS User Guide, \"Sharing a DB snapshot\").",
+          the database from it and read every row (RDS User Guide, \"Sharing a DB snapshot\"). No automatic \
+          remediation yet: remove `all` with `aws rds modify-db-snapshot-attribute` (the RDS SDK is not a \
+          dependency of remediate).",
     fires: &["cloudtrail-rds-modify-db-snapshot-attribute-public.json"],
     quiet: &["cloudtrail-rds-modify-db-snapshot-attribute-account.json"],
     check: check_snapshot,

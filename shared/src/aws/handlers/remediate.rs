@@ -13,12 +13,15 @@
 //!   keep the rest; delete the policy when nothing is left;
 //! - `s3-remove-public-acl-grants`: remove AllUsers / AuthenticatedUsers grants, keep the others;
 //! - `s3-restore-bucket-public-access-block`: turn on all four bucket-level Block Public Access settings;
+//! - `s3-restore-account-public-access-block`: turn on all four account-level Block Public Access settings
+//!   (S3 Control `PutPublicAccessBlock` for the finding's account), verified by reading them back;
 //! - `iam-restore-previous-default-version`: make the previous version the default again;
 //! - `iam-detach-admin-policy`: detach the AWS managed admin policy the flagged event attached;
 //! - `iam-restore-previous-trust-policy`: when the finding carries the previous trust policy
 //!   (`evidence.details.previous_trust_policy`), put it back.
 //!
-//! Other remediation ids of the catalog are reported as skipped ("not implemented by remediate").
+//! [`IMPLEMENTED`] lists these ids; a meta-test checks that the rule registry declares exactly them. An id
+//! outside the list (a finding from an older or newer catalog) is reported as skipped.
 
 use serde_json::Value;
 
@@ -30,6 +33,17 @@ use crate::policy::{self, narrow, Policy, ResourceKind};
 use crate::render::sns::{RemediationOutcome, RemediationStatus};
 use crate::settings::RemediationMode;
 use crate::state::PublicAccessBlock;
+
+/// The remediation ids [`handle_remediate`] implements: exactly the ones the rule registry declares.
+pub const IMPLEMENTED: &[&str] = &[
+    "s3-remove-public-policy-statements",
+    "s3-remove-public-acl-grants",
+    "s3-restore-bucket-public-access-block",
+    "s3-restore-account-public-access-block",
+    "iam-restore-previous-default-version",
+    "iam-detach-admin-policy",
+    "iam-restore-previous-trust-policy",
+];
 
 /// Configuration of remediate.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,6 +331,56 @@ async fn remediate_bucket_pab<D: S3Read + S3Write>(
     }
 }
 
+/// The account whose account-level Block Public Access the finding is about: the request's `accountId`
+/// (the resource name) when it is an account id, else the finding's account.
+fn pab_account_of(f: &Finding) -> String {
+    f.resource
+        .name
+        .clone()
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| f.account.clone())
+}
+
+async fn remediate_account_pab<D: S3Read + S3Write>(
+    aws: &D,
+    account: &str,
+    mode: RemediationMode,
+) -> Result<Verdict, AwsError> {
+    let all_on = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+    let current = aws.account_public_access_block(account).await?;
+    if current == Some(all_on) {
+        return Ok(skipped(
+            "stale finding: account-level Block Public Access is fully on",
+        ));
+    }
+    let action =
+        format!("turn on all four account-level Block Public Access settings of account `{account}`");
+    if mode != RemediationMode::Enforce {
+        return Ok(dry_run(vec![action]));
+    }
+    aws.put_account_public_access_block(account, Some(all_on)).await?;
+    if aws.account_public_access_block(account).await? == Some(all_on) {
+        Ok(remediated(
+            vec![action],
+            "verified: Block Public Access is on for the account",
+        ))
+    } else {
+        let rollback = aws.put_account_public_access_block(account, current).await;
+        Ok(failed(
+            vec![action],
+            format!(
+                "verification failed; rolled back: {}",
+                rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
+            ),
+        ))
+    }
+}
+
 async fn restore_default_version<D: IamRead + IamWrite>(
     aws: &D,
     arn: &str,
@@ -539,6 +603,9 @@ where
         ("s3-remove-public-policy-statements", Some(b)) => remediate_bucket_policy(aws, b, mode).await,
         ("s3-remove-public-acl-grants", Some(b)) => remediate_bucket_acl(aws, b, mode).await,
         ("s3-restore-bucket-public-access-block", Some(b)) => remediate_bucket_pab(aws, b, mode).await,
+        ("s3-restore-account-public-access-block", _) => {
+            remediate_account_pab(aws, &pab_account_of(f), mode).await
+        }
         ("iam-restore-previous-default-version", _) => {
             restore_default_version(aws, &f.resource.arn, mode).await
         }
@@ -660,6 +727,7 @@ mod tests {
                 "s3-bucket-policy-public",
                 "s3-bucket-acl-public",
                 "iam-policy-widened",
+                "s3-account-public-access-block-weakened",
             ]
             .into_iter()
             .map(String::from)
@@ -902,6 +970,151 @@ mod tests {
             let acl = aws.world().buckets[&bucket].acl.clone();
             assert_eq!(acl["Grants"].as_array().unwrap().len(), 1, "{acl}");
         }
+    }
+
+    #[test]
+    fn restores_account_public_access_block() {
+        const ACCOUNT: &str = "111122223333";
+        const RULE: &str = "s3-account-public-access-block-weakened";
+        let pab = |on: bool| PublicAccessBlock {
+            block_public_acls: on,
+            ignore_public_acls: on,
+            block_public_policy: on,
+            restrict_public_buckets: on,
+        };
+        let weakened = PublicAccessBlock {
+            block_public_policy: false,
+            ..pab(true)
+        };
+        // (sample, mode, account PAB before (None: deleted), injected failure, status, PAB after)
+        type Case = (
+            &'static str,
+            RemediationMode,
+            Option<PublicAccessBlock>,
+            Option<&'static str>,
+            RemediationStatus,
+            Option<PublicAccessBlock>,
+        );
+        let put = "cloudtrail-s3-put-account-public-access-block-disabled.json";
+        let delete = "cloudtrail-s3-delete-account-public-access-block.json";
+        let cases: [Case; 7] = [
+            (
+                put,
+                RemediationMode::Enforce,
+                Some(weakened),
+                None,
+                RemediationStatus::Remediated,
+                Some(pab(true)),
+            ),
+            (
+                delete,
+                RemediationMode::Enforce,
+                None,
+                None,
+                RemediationStatus::Remediated,
+                Some(pab(true)),
+            ),
+            (
+                put,
+                RemediationMode::DryRun,
+                Some(weakened),
+                None,
+                RemediationStatus::DryRun,
+                Some(weakened),
+            ),
+            (
+                delete,
+                RemediationMode::DryRun,
+                None,
+                None,
+                RemediationStatus::DryRun,
+                None,
+            ),
+            (
+                put,
+                RemediationMode::Off,
+                Some(weakened),
+                None,
+                RemediationStatus::Skipped,
+                Some(weakened),
+            ),
+            // Already restored: stale, nothing written.
+            (
+                put,
+                RemediationMode::Enforce,
+                Some(pab(true)),
+                None,
+                RemediationStatus::Skipped,
+                Some(pab(true)),
+            ),
+            // The put is denied: a failed outcome, published, not retried.
+            (
+                put,
+                RemediationMode::Enforce,
+                Some(weakened),
+                Some("s3:PutAccountPublicAccessBlock"),
+                RemediationStatus::Failed,
+                Some(weakened),
+            ),
+        ];
+        for (sample, mode, before, fail, status, after) in cases {
+            let label = format!("{sample} {mode:?} {before:?} {fail:?}");
+            let f = finding(sample, RULE);
+            assert_eq!(
+                f.remediation.as_ref().unwrap().id,
+                "s3-restore-account-public-access-block"
+            );
+            let aws = FakeAws::new();
+            if let Some(b) = before {
+                aws.world().account_public_access_block.insert(ACCOUNT.into(), b);
+            }
+            if let Some(op) = fail {
+                aws.fail(op, ErrorKind::AccessDenied);
+            }
+            let out = block_on(handle_remediate(&aws, &cfg(mode), &sns(&f))).unwrap();
+            assert_eq!(out[0].status, status, "{label}: {:?}", out[0]);
+            assert_eq!(
+                aws.world().account_public_access_block.get(ACCOUNT).copied(),
+                after,
+                "{label}"
+            );
+            if status == RemediationStatus::Remediated {
+                // Verified by reading the settings back after the put.
+                assert!(
+                    out[0].detail.starts_with("verified"),
+                    "{label}: {}",
+                    out[0].detail
+                );
+                assert_eq!(aws.writes().len(), 1, "{label}: {:?}", aws.writes());
+            } else if fail.is_none() {
+                assert!(aws.writes().is_empty(), "{label}: {:?}", aws.writes());
+            }
+            assert_eq!(aws.published().len(), 1, "{label}: every outcome is published");
+        }
+    }
+
+    #[test]
+    fn every_declared_remediation_is_implemented_and_every_implemented_one_is_declared() {
+        let declared: std::collections::BTreeSet<&str> = crate::rules::REGISTRY
+            .iter()
+            .filter_map(|r| r.remediation.as_ref().map(|m| m.id))
+            .collect();
+        let implemented: std::collections::BTreeSet<&str> = IMPLEMENTED.iter().copied().collect();
+        assert_eq!(
+            IMPLEMENTED.len(),
+            implemented.len(),
+            "duplicate id in IMPLEMENTED"
+        );
+        let missing: Vec<_> = declared.difference(&implemented).collect();
+        assert!(
+            missing.is_empty(),
+            "declared by a rule but not implemented by remediate: {missing:?}"
+        );
+        let orphans: Vec<_> = implemented.difference(&declared).collect();
+        assert!(
+            orphans.is_empty(),
+            "implemented by remediate but declared by no rule: {orphans:?}"
+        );
     }
 
     #[test]
