@@ -95,7 +95,8 @@ pub enum PolicyCommand {
         kind: Kind,
     },
     /// Is an ACL public (any permission to AllUsers or AuthenticatedUsers)? Accepts a GetBucketAcl
-    /// response, CloudTrail PutBucketAcl request parameters, or a canned ACL in `x-amz-acl`.
+    /// response, CloudTrail PutBucketAcl request parameters (grant body, `x-amz-grant-*` headers), or a
+    /// canned ACL in `x-amz-acl`.
     Acl {
         /// The ACL document, or `-` for standard input.
         #[arg(default_value = "-")]
