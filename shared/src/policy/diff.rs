@@ -12,6 +12,11 @@
 //!   equals the explicit list of the catalog's `s3:Get...` actions.
 //! - Resources and principals are glob languages (`*`, `?`), partitioned exactly by the automaton of
 //!   [`super::glob`]. Resources are case-sensitive; actions are compared lowercase.
+//! - Policy variables (reference_policies_elements_version.html): under Version 2012-10-17 `${aws:username}`
+//!   is a variable, a symbol that only `*` or the same variable matches (one unknown value per request);
+//!   under 2008-10-17 or without Version it is literal text. Both versions are read in one spelling (the
+//!   2008 `$` becomes the 2012 escape `${$}`), so a Version change that turns text into a variable is a
+//!   change of language. See `DimAtom` for how old `Deny` and `NotResource` statements stay sound.
 //!
 //! For every cell (principal atom × action atom × resource atom) that some new `Allow` covers, the
 //! context (conditions) is reasoned about symbolically: each statement's `Condition` block is a
@@ -19,9 +24,10 @@
 //! new `Deny` certainly overrides, that (1) some old `Allow` `o` has conditions implied by `s`'s, and (2)
 //! every old `Deny` `d` in the cell is either implied by a new `Deny` or contradicts `s`. Implication and
 //! contradiction are decided per atomic condition for the operators whose meaning is known (string, ARN,
-//! IP, numeric, boolean, `Null`, with `IfExists` and set prefixes). Whenever the proof fails the answer
-//! is "widened"; if an unknown operator (or an exploration limit) was involved the reason says
-//! "cannot prove" rather than asserting new access.
+//! IP, numeric and date as parsed ranges, boolean, `Null`, with `IfExists` and set prefixes). Whenever the
+//! proof fails the answer is "widened". The reason names a definite cause (`new-allow`,
+//! `condition-not-implied`, `deny-removed`) only when the widening is certain; otherwise (an unknown
+//! operator, an operator pair the engine does not relate, an exploration limit) it is `cannot-prove`.
 
 use std::collections::{BTreeSet, HashMap};
 
