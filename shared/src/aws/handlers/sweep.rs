@@ -1,11 +1,13 @@
 //! `sweep`: the scheduled baseline. Lists every bucket (policy, ACL, bucket and account Block Public
-//! Access, tags), every customer-managed policy (default version) and every role (trust policy); judges
-//! each with the same rules as the change detectors; publishes the findings and one summary.
+//! Access; tags only where a rule fired, for its exemptions), every customer-managed policy (default
+//! version) and every role (trust policy); judges each with the same rules as the change detectors;
+//! publishes the findings and one summary.
 //!
 //! Everything is paginated; per-resource reads run with bounded concurrency (`buffer_unordered`,
-//! `TRIPLINE_SWEEP_CONCURRENCY`, default 16): 1,000 buckets at 4 reads each and ~50 ms per read take a few
-//! seconds, far inside Lambda's 15 minutes. A resource that cannot be read is listed in the summary's
-//! errors (the sweep goes on); a failure to list at all fails the invocation (retryable when transient).
+//! `TRIPLINE_SWEEP_CONCURRENCY`, default 16): 1,000 buckets at 3 reads each (plus tags where a rule fired)
+//! and ~50 ms per read take a few seconds, far inside Lambda's 15 minutes. A resource that cannot be read
+//! is listed in the summary's errors (the sweep goes on); a failure to list at all fails the invocation
+//! (retryable when transient).
 //!
 //! Buckets live in many regions while the sweep runs in one: each bucket's reads go to its own region
 //! (ListBuckets' `BucketRegion`, else S3's wrong-region answer; see `aws::s3`), so a bucket elsewhere is
@@ -57,19 +59,44 @@ pub struct AccountAssessment {
     pub checked: BTreeMap<String, u64>,
 }
 
+/// The bucket's policy, ACL and Block Public Access; tags are left empty (see [`assess_bucket`]).
 async fn bucket_state<D: S3Read>(aws: &D, bucket: &str) -> Result<BucketState, AwsError> {
-    let (policy, acl, public_access_block, tags) = futures::try_join!(
+    let (policy, acl, public_access_block) = futures::try_join!(
         aws.bucket_policy(bucket),
         aws.bucket_acl(bucket),
         aws.bucket_public_access_block(bucket),
-        aws.bucket_tags(bucket),
     )?;
     Ok(BucketState {
         policy,
         acl: Some(acl),
         public_access_block,
-        tags,
+        tags: BTreeMap::new(),
     })
+}
+
+/// Reads and judges one bucket. Tags only decide exemptions of findings the rules raise (they cannot raise
+/// one), so they are read only when the tag-less assessment has a finding, and the bucket is then judged
+/// again with them: the result is the same as judging with the tags from the start.
+async fn assess_bucket<D: S3Read>(
+    aws: &D,
+    bucket: &str,
+    account_pab: &PublicAccessBlock,
+    rules_cfg: &RuleConfig,
+    ctx: &SweepContext<'_>,
+) -> Result<Evaluation, AwsError> {
+    let mut state = bucket_state(aws, bucket).await?;
+    let evaluation = rules::assess_bucket(ctx, bucket, &state, Some(account_pab), rules_cfg);
+    if evaluation.findings.is_empty() {
+        return Ok(evaluation);
+    }
+    state.tags = aws.bucket_tags(bucket).await?;
+    Ok(rules::assess_bucket(
+        ctx,
+        bucket,
+        &state,
+        Some(account_pab),
+        rules_cfg,
+    ))
 }
 
 fn has_open_findings(e: &Evaluation) -> bool {
@@ -93,9 +120,10 @@ pub async fn assess_account<D: S3Read + IamRead>(
     let account_pab: PublicAccessBlock = account_pab.unwrap_or_default();
     let mut out = AccountAssessment::default();
 
-    let bucket_results: Vec<(String, Result<BucketState, AwsError>)> = stream::iter(buckets)
+    let account_pab = &account_pab;
+    let bucket_results: Vec<(String, Result<Evaluation, AwsError>)> = stream::iter(buckets)
         .map(|b| async move {
-            let r = bucket_state(aws, &b).await;
+            let r = assess_bucket(aws, &b, account_pab, rules_cfg, ctx).await;
             (b, r)
         })
         .buffer_unordered(concurrency)
@@ -103,8 +131,7 @@ pub async fn assess_account<D: S3Read + IamRead>(
         .await;
     for (b, r) in bucket_results {
         match r {
-            Ok(state) => {
-                let evaluation = rules::assess_bucket(ctx, &b, &state, Some(&account_pab), rules_cfg);
+            Ok(evaluation) => {
                 *out.checked.entry("buckets".into()).or_default() += 1;
                 out.assessed.push(Assessed {
                     resource_type: "AWS::S3::Bucket",
@@ -359,7 +386,8 @@ mod tests {
     #[test]
     fn sweep_covers_1200_buckets() {
         // Issue 5: 1,000+ buckets inside Lambda's 15 minutes. In memory this checks there is no per-bucket
-        // cost beyond the four reads (no quadratic work, one account-level read).
+        // cost beyond the three reads, plus tags for buckets where a rule fired (no quadratic work, one
+        // account-level read).
         let aws = FakeAws::new();
         for i in 0..1200 {
             let name = format!("bulk-{i:04}");
@@ -384,9 +412,64 @@ mod tests {
         let calls = aws.world().calls.len();
         assert_eq!(
             calls,
-            1 + 1 + 1 + 1 + 1200 * 4 + out.findings.len() + 1,
-            "list x3 + account + 4 per bucket + publishes"
+            1 + 1 + 1 + 1 + 1200 * 3 + 12 + out.findings.len() + 1,
+            "list x3 + account + 3 per bucket + tags of the 12 public ones + publishes"
         );
+    }
+
+    #[test]
+    fn bucket_tags_are_read_only_where_a_rule_fired_and_still_exempt() {
+        /// (bucket, public policy, tags, tags read, `s3-bucket-policy-public` finding suppressed)
+        type Case<'a> = (&'a str, bool, &'a [(&'a str, &'a str)], bool, Option<bool>);
+        let cases: &[Case] = &[
+            ("private-untagged", false, &[], false, None),
+            (
+                "private-exempt",
+                false,
+                &[("tripline:exempt", "s3-bucket-policy-public")],
+                false,
+                None,
+            ),
+            ("public-untagged", true, &[], true, Some(false)),
+            ("public-other-tag", true, &[("team", "data")], true, Some(false)),
+            (
+                "public-exempt",
+                true,
+                &[("tripline:exempt", "s3-bucket-policy-public")],
+                true,
+                Some(true),
+            ),
+        ];
+        let aws = FakeAws::new();
+        for (name, public, tags, _, _) in cases {
+            aws.add_bucket(
+                name,
+                FakeBucket {
+                    policy: public.then(|| public_policy(name)),
+                    tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                    ..FakeBucket::default()
+                },
+            );
+        }
+        let out = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap();
+        let calls = aws.world().calls.clone();
+        for (name, _, _, tags_read, suppressed) in cases {
+            let read = calls.iter().any(|c| *c == format!("s3:GetBucketTagging {name}"));
+            assert_eq!(read, *tags_read, "{name}: {calls:?}");
+            let arn = format!("arn:aws:s3:::{name}");
+            let got = out
+                .findings
+                .iter()
+                .find(|f| f.rule == "s3-bucket-policy-public" && f.resource == arn)
+                .map(|f| f.suppressed);
+            assert_eq!(got, *suppressed, "{name}");
+        }
+
+        // A tag read that fails is reported like any other unreadable bucket.
+        aws.fail("s3:GetBucketTagging", ErrorKind::Throttling);
+        let out = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap();
+        assert_eq!(out.errors.len(), 3, "{:?}", out.errors);
+        assert_eq!(out.checked.get("buckets"), Some(&2));
     }
 
     #[test]
