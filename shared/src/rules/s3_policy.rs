@@ -285,8 +285,18 @@ fn check_cross_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 }
 
 /// Whether request parameters carry an ACL (canned header or grants).
+/// Whether a PutBucketAcl / PutObjectAcl request sets an ACL: a request body (`AccessControlPolicy`), a
+/// canned ACL (`x-amz-acl`), or grant headers (`x-amz-grant-read`, `-write`, `-read-acp`, `-write-acp`,
+/// `-full-control`) — the API's two ways, "Specify the ACL in the request body" or "Specify permissions
+/// using request headers" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html).
+/// Header names are case-insensitive, as the engine reads them.
 fn has_acl(req: &Value) -> bool {
-    !at(req, &["x-amz-acl"]).is_null() || !at(req, &["AccessControlPolicy"]).is_null()
+    req.as_object().is_some_and(|o| o.keys().any(|k| is_acl_key(k)))
+}
+
+fn is_acl_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k == "x-amz-acl" || k == "accesscontrolpolicy" || k.starts_with("x-amz-grant-")
 }
 
 /// Judges an ACL (request parameters or GetBucketAcl response) against Block Public Access; shared with
@@ -313,6 +323,17 @@ pub fn judge_acl(
         evidence.statements.push(json!({"x-amz-acl": canned}));
     } else if let Some(g) = acl.get("Grants") {
         evidence.statements.push(json!({"Grants": g}));
+    }
+    // Grants set through request headers are evidence too (they may stand beside a canned ACL).
+    if let Some(o) = acl.as_object() {
+        let headers: serde_json::Map<String, Value> = o
+            .iter()
+            .filter(|(k, _)| k.to_ascii_lowercase().starts_with("x-amz-grant-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !headers.is_empty() {
+            evidence.statements.push(Value::Object(headers));
+        }
     }
     add_exposure(&mut evidence, &exposure);
     Ok(Some((exposure_severity(base, &exposure), evidence)))
@@ -410,4 +431,56 @@ fn check_object_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         evidence,
         state_confirmed: confirmed,
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    /// PutBucketAcl request parameters as CloudTrail logs them: the empty `acl` subresource marker plus
+    /// the way the ACL was set. One line per case: (request, sets an ACL?, public?).
+    #[test]
+    fn acl_requests_by_body_canned_or_grant_headers() {
+        let all_users = r#"uri="http://acs.amazonaws.com/groups/global/AllUsers""#;
+        let owner = r#"id="79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be""#;
+        let cases: &[(Value, bool, bool)] = &[
+            (json!({"bucketName": "b", "acl": ""}), false, false),
+            (
+                json!({"bucketName": "b", "acl": "", "x-amz-acl": "public-read"}),
+                true,
+                true,
+            ),
+            (
+                json!({"bucketName": "b", "acl": "", "x-amz-acl": ["private"]}),
+                true,
+                false,
+            ),
+            (
+                json!({"bucketName": "b", "acl": [""], "x-amz-grant-read": all_users}),
+                true,
+                true,
+            ),
+            (
+                json!({"bucketName": "b", "acl": "", "X-Amz-Grant-Full-Control": all_users}),
+                true,
+                true,
+            ),
+            (
+                json!({"bucketName": "b", "acl": "", "x-amz-grant-read": owner}),
+                true,
+                false,
+            ),
+        ];
+        for (req, sets, public) in cases {
+            assert_eq!(has_acl(req), *sets, "{req}");
+            if *sets {
+                let judged = judge_acl(req, None, None, Severity::High).unwrap();
+                assert_eq!(judged.is_some(), *public, "{req}");
+                if let Some((_, evidence)) = judged {
+                    assert!(!evidence.statements.is_empty(), "{req}: evidence names the grant");
+                }
+            }
+        }
+    }
 }
