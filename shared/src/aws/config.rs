@@ -3,7 +3,7 @@
 use aws_sdk_config::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_config::types::{ComplianceType, Evaluation};
 
-use super::{AwsClients, AwsError, Compliance, ConfigEvaluation, ErrorKind, PutEvaluations};
+use super::{AwsClients, AwsError, Compliance, ConfigEvaluation, ConfigRecorder, ErrorKind, PutEvaluations};
 
 /// `PutEvaluations` accepts at most 100 evaluations per call (AWS Config API Reference, PutEvaluations,
 /// `Evaluations`: "Array Members: Minimum number of 0 items. Maximum number of 100 items.").
@@ -63,5 +63,42 @@ impl PutEvaluations for AwsClients {
             }
         }
         Ok(())
+    }
+}
+
+impl ConfigRecorder for AwsClients {
+    async fn recorder_recording(&self, name: &str) -> Result<Option<bool>, AwsError> {
+        const OP: &str = "config:DescribeConfigurationRecorderStatus";
+        match self
+            .config
+            .describe_configuration_recorder_status()
+            .configuration_recorder_names(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .configuration_recorders_status()
+                .iter()
+                .find(|s| s.name() == Some(name))
+                .map(|s| s.recording())),
+            Err(e) => {
+                let e = AwsError::from_sdk(OP, e);
+                if e.has_code("NoSuchConfigurationRecorderException") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn start_configuration_recorder(&self, name: &str) -> Result<(), AwsError> {
+        self.config
+            .start_configuration_recorder()
+            .configuration_recorder_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("config:StartConfigurationRecorder", e))
     }
 }

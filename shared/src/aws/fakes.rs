@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde_json::{json, Value};
 
 use super::{
-    AwsError, ConfigEvaluation, ErrorKind, FetchObject, IamRead, IamWrite, ManagedPolicyInfo,
+    AwsError, ConfigEvaluation, ConfigRecorder, ErrorKind, FetchObject, IamRead, IamWrite, ManagedPolicyInfo,
     PolicyVersionInfo, PostWebhook, PrincipalRef, Publication, Publish, PutEvaluations, ReadSecret, RoleInfo,
     S3Read, S3Write, WebhookError,
 };
@@ -82,6 +82,8 @@ pub struct FakeRole {
 pub struct FakeWorld {
     pub buckets: BTreeMap<String, FakeBucket>,
     pub account_public_access_block: BTreeMap<String, PublicAccessBlock>,
+    /// AWS Config recorders: name -> recording.
+    pub config_recorders: BTreeMap<String, bool>,
     pub policies: BTreeMap<String, FakePolicy>,
     pub roles: BTreeMap<String, FakeRole>,
     /// Managed policy ARNs attached to each principal.
@@ -211,7 +213,7 @@ impl FakeAws {
             .filter(|c| {
                 let op = c.split(' ').next().unwrap_or_default();
                 let name = op.split(':').nth(1).unwrap_or_default();
-                ["Put", "Delete", "Set", "Detach", "Attach", "Update"]
+                ["Put", "Delete", "Set", "Detach", "Attach", "Update", "Start"]
                     .iter()
                     .any(|p| name.starts_with(p))
             })
@@ -512,6 +514,24 @@ impl Publish for FakeAws {
         let mut w = self.call("sns:Publish", topic_arn)?;
         w.published.push((topic_arn.to_owned(), message.clone()));
         Ok(format!("fake-message-{}", w.published.len()))
+    }
+}
+
+impl ConfigRecorder for FakeAws {
+    async fn recorder_recording(&self, name: &str) -> Result<Option<bool>, AwsError> {
+        let w = self.call("config:DescribeConfigurationRecorderStatus", name)?;
+        Ok(w.config_recorders.get(name).copied())
+    }
+
+    async fn start_configuration_recorder(&self, name: &str) -> Result<(), AwsError> {
+        const OP: &str = "config:StartConfigurationRecorder";
+        let mut w = self.call(OP, name)?;
+        let recording = w
+            .config_recorders
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, "NoSuchConfigurationRecorderException", name))?;
+        *recording = true;
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@
 //! | [`IamRead`] | `iam.rs` | on-cloudtrail, on-config, sweep, remediate |
 //! | [`Publish`] | `sns.rs` | every detector, remediate |
 //! | [`PutEvaluations`] | `config.rs` | on-config |
+//! | [`ConfigRecorder`] | `config.rs` | remediate |
 //! | [`FetchObject`] | `s3.rs` | on-config (oversized items) |
 //! | [`S3Write`], [`IamWrite`] | `s3.rs`, `iam.rs` | remediate |
 //! | [`ReadSecret`] | `secrets.rs` | notify-slack (cold start) |
@@ -277,6 +278,15 @@ pub trait S3Write: Send + Sync {
         account_id: &str,
         block: Option<PublicAccessBlock>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// AWS Config recorder status and restart (remediate's `config-start-configuration-recorder`).
+pub trait ConfigRecorder: Send + Sync {
+    /// Whether the configuration recorder `name` is recording; `None` when no recorder of that name exists
+    /// (DescribeConfigurationRecorderStatus).
+    fn recorder_recording(&self, name: &str) -> impl Future<Output = Result<Option<bool>, AwsError>> + Send;
+    /// StartConfigurationRecorder.
+    fn start_configuration_recorder(&self, name: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// The IAM writes remediation performs.

@@ -18,9 +18,9 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::{
-    AwsClients, AwsError, ConfigEvaluation, FetchObject, IamRead, IamWrite, ManagedPolicyInfo,
-    PolicyVersionInfo, PrincipalRef, Publication, Publish, PutEvaluations, ReadSecret, RoleInfo, S3Read,
-    S3Write,
+    AwsClients, AwsError, ConfigEvaluation, ConfigRecorder, FetchObject, IamRead, IamWrite,
+    ManagedPolicyInfo, PolicyVersionInfo, PrincipalRef, Publication, Publish, PutEvaluations, ReadSecret,
+    RoleInfo, S3Read, S3Write,
 };
 use crate::state::PublicAccessBlock;
 
@@ -217,6 +217,14 @@ impl IamWrite for Routed {
         fn detach_policy(&self, principal: &PrincipalRef, policy_arn: &str) -> Result<(), AwsError>;
         fn attach_policy(&self, principal: &PrincipalRef, policy_arn: &str) -> Result<(), AwsError>;
         fn update_assume_role_policy(&self, role_name: &str, document: &Value) -> Result<(), AwsError>;
+    }
+}
+
+impl ConfigRecorder for Routed {
+    // The recorder of the account and region the finding is about.
+    delegate! { target:
+        fn recorder_recording(&self, name: &str) -> Result<Option<bool>, AwsError>;
+        fn start_configuration_recorder(&self, name: &str) -> Result<(), AwsError>;
     }
 }
 

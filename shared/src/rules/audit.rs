@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::payload::{self, at, bool_at, items, str_at};
-use super::{Ctx, Hit, Rule, Trigger};
+use super::{Ctx, Hit, Remediation, Rule, Trigger};
 use crate::change::Change;
 use crate::finding::{FindingResource, Severity};
 
@@ -47,12 +47,16 @@ pub static CONFIG_RECORDING_STOPPED: Rule = Rule {
     }],
     config_types: &[],
     needs: &[],
-    extra_permissions: &[],
-    remediation: None,
+    // remediate re-reads the recorder's status before and after starting it.
+    extra_permissions: &["config:DescribeConfigurationRecorderStatus"],
+    remediation: Some(Remediation {
+        id: "config-start-configuration-recorder",
+        permissions: &["config:StartConfigurationRecorder"],
+    }),
     doc: "AWS Config stopped recording (recorder stopped or deleted, or its delivery channel deleted). \
-          Configuration history and the Config rules that watch it, Tripline's included, go blind. No \
-          automatic remediation yet: restart it with `aws configservice start-configuration-recorder` (a \
-          deleted recorder or delivery channel must be recreated first).",
+          Configuration history and the Config rules that watch it, Tripline's included, go blind. The \
+          remediation restarts a stopped recorder; a deleted recorder or delivery channel must be recreated \
+          by hand.",
     fires: &["cloudtrail-config-stop-configuration-recorder.json"],
     quiet: &["cloudtrail-config-start-configuration-recorder.json"],
     check: check_config,

@@ -15,6 +15,9 @@
 //! - `s3-restore-bucket-public-access-block`: turn on all four bucket-level Block Public Access settings;
 //! - `s3-restore-account-public-access-block`: turn on all four account-level Block Public Access settings
 //!   (S3 Control `PutPublicAccessBlock` for the finding's account), verified by reading them back;
+//! - `config-start-configuration-recorder`: start the stopped AWS Config recorder the finding names, verified
+//!   with DescribeConfigurationRecorderStatus; a deleted recorder or delivery channel cannot be restarted
+//!   (it must be recreated), so those findings are reported as skipped;
 //! - `iam-restore-previous-default-version`: make the previous version the default again;
 //! - `iam-detach-admin-policy`: detach the AWS managed admin policy the flagged event attached;
 //! - `iam-restore-previous-trust-policy`: when the finding carries the previous trust policy
@@ -26,7 +29,9 @@
 use serde_json::Value;
 
 use super::{event_id_hint, DetectorConfig, HandlerError};
-use crate::aws::{AwsError, IamRead, IamWrite, PrincipalRef, Publication, Publish, S3Read, S3Write};
+use crate::aws::{
+    AwsError, ConfigRecorder, IamRead, IamWrite, PrincipalRef, Publication, Publish, S3Read, S3Write,
+};
 use crate::error::IntakeError;
 use crate::finding::Finding;
 use crate::policy::{self, narrow, Policy, ResourceKind};
@@ -43,6 +48,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "iam-restore-previous-default-version",
     "iam-detach-admin-policy",
     "iam-restore-previous-trust-policy",
+    "config-start-configuration-recorder",
 ];
 
 /// Configuration of remediate.
@@ -381,6 +387,48 @@ async fn remediate_account_pab<D: S3Read + S3Write>(
     }
 }
 
+async fn start_recorder<D: ConfigRecorder>(
+    aws: &D,
+    f: &Finding,
+    mode: RemediationMode,
+) -> Result<Verdict, AwsError> {
+    if f.event.name.starts_with("Delete") {
+        return Ok(skipped(format!(
+            "`{}` deleted the recorder or its delivery channel: restarting is impossible, recreate it \
+             (aws configservice put-configuration-recorder / put-delivery-channel) and start it",
+            f.event.name
+        )));
+    }
+    let name = f.resource.name.clone().unwrap_or_else(|| "default".into());
+    let Some(recording) = aws.recorder_recording(&name).await? else {
+        return Ok(skipped(format!(
+            "stale finding: no configuration recorder `{name}` exists now"
+        )));
+    };
+    if recording {
+        return Ok(skipped(format!(
+            "stale finding: configuration recorder `{name}` is recording"
+        )));
+    }
+    let action = format!("start the AWS Config configuration recorder `{name}`");
+    if mode != RemediationMode::Enforce {
+        return Ok(dry_run(vec![action]));
+    }
+    aws.start_configuration_recorder(&name).await?;
+    // Starting a recorder grants no access, so there is nothing to roll back when it does not take.
+    if aws.recorder_recording(&name).await? == Some(true) {
+        Ok(remediated(
+            vec![action],
+            "verified: the configuration recorder is recording",
+        ))
+    } else {
+        Ok(failed(
+            vec![action],
+            "verification failed: the configuration recorder is not recording after the start",
+        ))
+    }
+}
+
 async fn restore_default_version<D: IamRead + IamWrite>(
     aws: &D,
     arn: &str,
@@ -558,7 +606,7 @@ async fn remediate_finding<D>(
     f: &Finding,
 ) -> Result<(String, Verdict), AwsError>
 where
-    D: S3Read + S3Write + IamRead + IamWrite,
+    D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder,
 {
     let Some(plan) = &f.remediation else {
         return Ok((String::new(), skipped("the rule has no remediation")));
@@ -611,6 +659,7 @@ where
         }
         ("iam-detach-admin-policy", _) => detach_admin(aws, f, mode).await,
         ("iam-restore-previous-trust-policy", _) => restore_trust(aws, f, mode).await,
+        ("config-start-configuration-recorder", _) => start_recorder(aws, f, mode).await,
         (other, _) => Ok(skipped(format!(
             "remediation `{other}` is not implemented by remediate"
         ))),
@@ -632,7 +681,7 @@ pub async fn handle_remediate<D>(
     event: &[u8],
 ) -> Result<Vec<RemediationOutcome>, HandlerError>
 where
-    D: S3Read + S3Write + IamRead + IamWrite + Publish,
+    D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder + Publish,
 {
     let event_id = event_id_hint(event);
     let bad = |message: String| {
@@ -728,6 +777,7 @@ mod tests {
                 "s3-bucket-acl-public",
                 "iam-policy-widened",
                 "s3-account-public-access-block-weakened",
+                "config-recording-stopped",
             ]
             .into_iter()
             .map(String::from)
@@ -1091,6 +1141,123 @@ mod tests {
             }
             assert_eq!(aws.published().len(), 1, "{label}: every outcome is published");
         }
+    }
+
+    #[test]
+    fn starts_a_stopped_config_recorder() {
+        let stop = finding(
+            "cloudtrail-config-stop-configuration-recorder.json",
+            "config-recording-stopped",
+        );
+        assert_eq!(
+            stop.remediation.as_ref().unwrap().id,
+            "config-start-configuration-recorder"
+        );
+        let name = stop.resource.name.clone().unwrap();
+        let mut deleted = stop.clone();
+        deleted.event.name = "DeleteConfigurationRecorder".into();
+        let mut channel_deleted = stop.clone();
+        channel_deleted.event.name = "DeleteDeliveryChannel".into();
+        // (label, finding, mode, recorder before (None: absent), status, recording after, detail contains)
+        type Case<'a> = (
+            &'a str,
+            &'a Finding,
+            RemediationMode,
+            Option<bool>,
+            RemediationStatus,
+            Option<bool>,
+            &'a str,
+        );
+        let cases: [Case; 7] = [
+            (
+                "enforce",
+                &stop,
+                RemediationMode::Enforce,
+                Some(false),
+                RemediationStatus::Remediated,
+                Some(true),
+                "verified",
+            ),
+            (
+                "dry-run",
+                &stop,
+                RemediationMode::DryRun,
+                Some(false),
+                RemediationStatus::DryRun,
+                Some(false),
+                "dry-run",
+            ),
+            (
+                "off",
+                &stop,
+                RemediationMode::Off,
+                Some(false),
+                RemediationStatus::Skipped,
+                Some(false),
+                "off",
+            ),
+            (
+                "already recording",
+                &stop,
+                RemediationMode::Enforce,
+                Some(true),
+                RemediationStatus::Skipped,
+                Some(true),
+                "stale",
+            ),
+            (
+                "recorder gone",
+                &stop,
+                RemediationMode::Enforce,
+                None,
+                RemediationStatus::Skipped,
+                None,
+                "stale",
+            ),
+            // A deleted recorder or delivery channel cannot be started again: it must be recreated.
+            (
+                "recorder deleted",
+                &deleted,
+                RemediationMode::Enforce,
+                None,
+                RemediationStatus::Skipped,
+                None,
+                "impossible",
+            ),
+            (
+                "channel deleted",
+                &channel_deleted,
+                RemediationMode::Enforce,
+                Some(false),
+                RemediationStatus::Skipped,
+                Some(false),
+                "impossible",
+            ),
+        ];
+        for (label, f, mode, before, status, after, detail) in cases {
+            let aws = FakeAws::new();
+            if let Some(r) = before {
+                aws.world().config_recorders.insert(name.clone(), r);
+            }
+            let out = block_on(handle_remediate(&aws, &cfg(mode), &sns(f))).unwrap();
+            assert_eq!(out[0].status, status, "{label}: {:?}", out[0]);
+            assert!(out[0].detail.contains(detail), "{label}: {}", out[0].detail);
+            assert_eq!(aws.world().config_recorders.get(&name).copied(), after, "{label}");
+            let starts = usize::from(status == RemediationStatus::Remediated);
+            assert_eq!(aws.writes().len(), starts, "{label}: {:?}", aws.writes());
+            assert_eq!(aws.published().len(), 1, "{label}: every outcome is published");
+        }
+        // The start is denied: a failed outcome, not retried.
+        let aws = FakeAws::new();
+        aws.world().config_recorders.insert(name.clone(), false);
+        aws.fail("config:StartConfigurationRecorder", ErrorKind::AccessDenied);
+        let out = block_on(handle_remediate(
+            &aws,
+            &cfg(RemediationMode::Enforce),
+            &sns(&stop),
+        ))
+        .unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Failed, "{:?}", out[0]);
     }
 
     #[test]
