@@ -3,31 +3,15 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tracing_subscriber::EnvFilter;
 use tripline::aws::env::{env_map, slack_min_severity, slack_secret_arn, SLACK_MIN_SEVERITY};
 use tripline::aws::handlers::slack::{handle_slack, webhook_url_from_secret, SlackConfig};
-use tripline::aws::handlers::HandlerError;
 use tripline::aws::slack::RetryPolicy;
 use tripline::aws::{AwsClients, ReadSecret, SlackWebhook};
 use tripline::finding::Severity;
 
-fn diagnostic(e: HandlerError) -> Diagnostic {
-    Diagnostic {
-        error_type: e.error_type().to_owned(),
-        error_message: e.to_string(),
-    }
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    tripline::aws::runtime::init_json_logs();
 
     // Cold start: validate the configuration, then read the webhook URL once. Errors never echo the URL.
     let vars = env_map();
@@ -49,7 +33,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-        handle_slack(webhook, cfg, &bytes).await.map_err(diagnostic)
+        handle_slack(webhook, cfg, &bytes).await.map_err(Diagnostic::from)
     }))
     .await
 }

@@ -8,18 +8,10 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tracing_subscriber::EnvFilter;
 use tripline::aws::env::{arn_account, env_map, remediation_role_arn};
 use tripline::aws::handlers::remediate::{handle_remediate, RemediateConfig};
-use tripline::aws::handlers::{ConfigError, DetectorConfig, HandlerError};
+use tripline::aws::handlers::{ConfigError, DetectorConfig};
 use tripline::aws::{event_account_region, load_sdk_config, AccountRouter};
-
-fn diagnostic(e: HandlerError) -> Diagnostic {
-    Diagnostic {
-        error_type: e.error_type().to_owned(),
-        error_message: e.to_string(),
-    }
-}
 
 fn config() -> Result<RemediateConfig, ConfigError> {
     let vars = env_map();
@@ -31,14 +23,7 @@ fn config() -> Result<RemediateConfig, ConfigError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    tripline::aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
     let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
@@ -55,7 +40,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
         let (account, region) = event_account_region(&bytes).unwrap_or_default();
         let aws = router.route(&account, &region).await;
-        handle_remediate(&aws, cfg, &bytes).await.map_err(diagnostic)
+        handle_remediate(&aws, cfg, &bytes)
+            .await
+            .map_err(Diagnostic::from)
     }))
     .await
 }

@@ -3,19 +3,11 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tracing_subscriber::EnvFilter;
 use tripline::aws::env::{env_map, sweep_concurrency};
 use tripline::aws::handlers::sweep::handle_sweep;
 use tripline::aws::handlers::sweep::SweepConfig;
-use tripline::aws::handlers::{ConfigError, DetectorConfig, HandlerError};
+use tripline::aws::handlers::{ConfigError, DetectorConfig};
 use tripline::aws::AwsClients;
-
-fn diagnostic(e: HandlerError) -> Diagnostic {
-    Diagnostic {
-        error_type: e.error_type().to_owned(),
-        error_message: e.to_string(),
-    }
-}
 
 fn config() -> Result<SweepConfig, ConfigError> {
     let vars = env_map();
@@ -27,14 +19,7 @@ fn config() -> Result<SweepConfig, ConfigError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    tripline::aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
     let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
@@ -43,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-        handle_sweep(aws, cfg, &bytes).await.map_err(diagnostic)
+        handle_sweep(aws, cfg, &bytes).await.map_err(Diagnostic::from)
     }))
     .await
 }

@@ -36,6 +36,7 @@ pub mod error;
 pub mod handlers;
 pub mod iam;
 pub mod routing;
+pub mod runtime;
 pub mod s3;
 pub mod secrets;
 pub mod slack;
