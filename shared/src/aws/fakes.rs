@@ -580,13 +580,7 @@ impl PostWebhook for FakeAws {
 mod tests {
     use super::*;
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
+    use crate::aws::block_on;
     #[test]
     fn reads_writes_and_injected_failures() {
         let aws = FakeAws::new().with_public_policy_check(|p| p["Statement"][0]["Principal"] == "*");

@@ -45,6 +45,17 @@ pub mod sns;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 
+/// Runs a future to completion on a fresh current-thread runtime: the unit tests of the async traits and
+/// handlers (the fakes need no timers or I/O driver).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
 pub use clients::{load_sdk_config, AwsClients};
 pub use error::{AwsError, ErrorKind};
 pub use routing::{event_account_region, AccountRouter, MemberRole, Routed};

@@ -304,13 +304,7 @@ mod tests {
             .collect()
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
+    use crate::aws::block_on;
     #[test]
     fn publishes_concurrently_attempts_all_and_fails_retryably() {
         let findings = three_findings();

@@ -793,13 +793,7 @@ mod tests {
         }
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
+    use crate::aws::block_on;
     /// The finding `rule` raises on an `events/` sample.
     fn finding(sample: &str, rule: &str) -> Finding {
         let bytes = std::fs::read(format!("{}/../events/{sample}", env!("CARGO_MANIFEST_DIR"))).unwrap();

@@ -246,13 +246,7 @@ mod tests {
         .unwrap()
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
+    use crate::aws::block_on;
     fn finding(sev: Severity) -> Value {
         // A finding as the detectors publish it: evaluate a sample event.
         let event = std::fs::read(format!(

@@ -362,13 +362,7 @@ mod tests {
         }
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
+    use crate::aws::block_on;
     fn scheduled() -> Vec<u8> {
         serde_json::to_vec(
             &json!({"version": "0", "id": "sched-1", "detail-type": "Scheduled Event",
