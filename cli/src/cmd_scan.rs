@@ -115,7 +115,7 @@ pub fn run(args: &Args) -> ExitCode {
 
 async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result<Report, String> {
     let started = Instant::now();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = tripline::aws::sdk_config_loader();
     if let Some(url) = &args.endpoint_url {
         loader = loader.endpoint_url(url);
     }

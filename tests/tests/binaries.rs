@@ -205,7 +205,11 @@ async fn on_cloudtrail_binary_answers_an_invocation_and_reports_bad_events() {
         .send()
         .await
         .unwrap();
-    let vars = [("TRIPLINE_ALERT_TOPIC_ARN", topic.as_str())];
+    let vars = [
+        ("TRIPLINE_ALERT_TOPIC_ARN", topic.as_str()),
+        // Per-call timings (shared/src/aws/timing.rs) on, as the benchmarks run it.
+        ("RUST_LOG", "info,tripline::aws::calls=debug"),
+    ];
 
     let (path, body, logs, elapsed) = invoke("on-cloudtrail", &vars, &event).await;
     println!(
@@ -231,6 +235,22 @@ async fn on_cloudtrail_binary_answers_an_invocation_and_reports_bad_events() {
     assert_eq!(published["event_id"], event["detail"]["eventID"]);
     assert_eq!(published["resource"], json!(format!("arn:aws:s3:::{bucket}")));
     assert!(published["rule"].is_string());
+    // One timing event per AWS call, named as the SDK names the operation.
+    let calls: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["message"] == "aws call")
+        .collect();
+    let named = |service: &str, operation: &str| {
+        calls
+            .iter()
+            .find(|c| c["service"] == service && c["operation"] == operation)
+            .unwrap_or_else(|| panic!("no timing for {service}.{operation}: {calls:?}"))
+    };
+    let publish = named("SNS", "Publish");
+    assert_eq!(publish["ok"], true, "{publish}");
+    assert!(publish["elapsed_us"].as_u64().unwrap() > 0, "{publish}");
+    named("S3", "GetPublicAccessBlock");
 
     // A malformed event: an error posted back with errorType BadEvent.
     let bad = json!({"id": "eb-bad-1", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3", "detail": 42});

@@ -16,17 +16,56 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+use super::timing::CallTiming;
 
 /// Loads the SDK configuration the standard way: region, credentials, `AWS_ENDPOINT_URL`, retry and
-/// timeout settings from the environment and profile files.
+/// timeout settings from the environment and profile files; every client shares one [`https_client`].
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    sdk_config_loader().load().await
 }
 
-/// Every SDK client a Tripline function may use. Clients are cheap handles over shared connection pools;
-/// building all of them costs microseconds and no network call.
+/// [`aws_config::defaults`] with the latest behavior version and the shared [`https_client`], for callers
+/// that add their own overrides (the CLI's `--endpoint-url`, `--region`) before loading.
+pub fn sdk_config_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, the platform's trust roots, proxy from
+/// `HTTPS_PROXY`/`NO_PROXY`), built so that the TLS set-up happens once per process.
+///
+/// The SDK's own default builds a fresh client per service client and, to load certificates early, builds
+/// and drops a complete TLS connector each time a service client is constructed: reading and parsing every
+/// root certificate once per client (six at every cold start here), then once more on each client's first
+/// request. This client is given to every service client through the [`SdkConfig`], skips that throw-away
+/// build (the validation call is the only one without connector settings) and caches the real connector per
+/// settings, so the roots are parsed once, on the first AWS call, and all clients share one connection pool.
+/// Cold-start profile and figures: BENCHMARKS.md, section 2.
+pub fn https_client() -> SharedHttpClient {
+    HttpClientBuilder::new().build_with_connector_fn(|settings, components| {
+        let Some(settings) = settings else {
+            // Client construction's validation probe: its connector is dropped unused.
+            return ConnectorBuilder::default().build_http();
+        };
+        let mut builder = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        builder.set_connector_settings(Some(settings.clone()));
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder.set_proxy_config(Some(ProxyConfig::from_env()));
+        builder.build()
+    })
+}
+
+/// Every SDK client a Tripline function may use. Clients are cheap handles over one shared connection pool
+/// ([`https_client`]); building all of them costs microseconds, no file read and no network call. Each
+/// logs its calls' durations at debug level ([`CallTiming`]).
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     /// S3 in the configuration's region (bucket-level calls go through [`AwsClients::s3_regions`]).
@@ -52,11 +91,27 @@ impl AwsClients {
         Self {
             s3: s3_regions.home(),
             s3_regions,
-            s3control: aws_sdk_s3control::Client::from_conf(s3control.build()),
-            iam: aws_sdk_iam::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
-            config: aws_sdk_config::Client::new(sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            s3control: aws_sdk_s3control::Client::from_conf(s3control.interceptor(CallTiming).build()),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(sdk)
+                    .interceptor(CallTiming)
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(sdk)
+                    .interceptor(CallTiming)
+                    .build(),
+            ),
+            config: aws_sdk_config::Client::from_conf(
+                aws_sdk_config::config::Builder::from(sdk)
+                    .interceptor(CallTiming)
+                    .build(),
+            ),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(sdk)
+                    .interceptor(CallTiming)
+                    .build(),
+            ),
         }
     }
 
@@ -96,7 +151,9 @@ struct S3RegionsInner {
 
 /// Builds an S3 client for `region` (`None`: the configuration's own).
 fn s3_client(sdk: &SdkConfig, region: Option<&str>) -> aws_sdk_s3::Client {
-    let mut builder = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some());
+    let mut builder = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .interceptor(CallTiming);
     if let Some(r) = region {
         builder = builder.region(Region::new(r.to_owned()));
     }

@@ -41,6 +41,7 @@ pub mod s3;
 pub mod secrets;
 pub mod slack;
 pub mod sns;
+pub mod timing;
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
@@ -56,7 +57,7 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-pub use clients::{load_sdk_config, AwsClients};
+pub use clients::{https_client, load_sdk_config, sdk_config_loader, AwsClients};
 pub use error::{AwsError, ErrorKind};
 pub use routing::{event_account_region, AccountRouter, MemberRole, Routed};
 pub use slack::{SlackWebhook, WebhookError};

@@ -6,6 +6,7 @@
 //! the SNS delivery is retried later. Other 4xx answers (a revoked webhook, an invalid payload) are not.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -81,10 +82,24 @@ pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+fn https_client() -> Result<HttpsClient, String> {
+    let connector = HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| format!("loading the system trust roots: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
 /// Posts JSON to one Slack incoming webhook.
 #[derive(Clone)]
 pub struct SlackWebhook {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Built on the first post (loading the platform's trust roots is the costliest step of a cold start),
+    /// then shared by clones; a failure to load the roots is kept and reported by every post.
+    client: Arc<OnceLock<Result<HttpsClient, String>>>,
     url: Uri,
     policy: RetryPolicy,
 }
@@ -119,14 +134,18 @@ impl SlackWebhook {
                 ))
             }
         }
-        let connector = HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| WebhookError::config(format!("loading the system trust roots: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(Self { client, url, policy })
+        Ok(Self {
+            client: Arc::new(OnceLock::new()),
+            url,
+            policy,
+        })
+    }
+
+    fn client(&self) -> Result<&HttpsClient, WebhookError> {
+        self.client
+            .get_or_init(https_client)
+            .as_ref()
+            .map_err(|e| WebhookError::config(e.clone()))
     }
 
     /// One attempt: `Ok(None)` on success, `Ok(Some((retryable, message, retry_after)))` on failure.
@@ -137,7 +156,8 @@ impl SlackWebhook {
             .header(header::CONTENT_TYPE, "application/json")
             .body(Full::new(body.clone()))
             .map_err(|e| (false, format!("building the request: {e}"), None))?;
-        let resp = match tokio::time::timeout(self.policy.attempt_timeout, self.client.request(req)).await {
+        let client = self.client().map_err(|e| (false, e.message, None))?;
+        let resp = match tokio::time::timeout(self.policy.attempt_timeout, client.request(req)).await {
             Err(_) => return Err((true, "timed out".to_owned(), None)),
             Ok(Err(e)) => {
                 // hyper-util's errors describe the failure kind (connect, io), not the URL; the source chain
