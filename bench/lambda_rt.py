@@ -32,6 +32,8 @@ class Invocation:
     request_id: str
     sent_at: float
     done_at: float | None = None
+    sent_wall: float = 0.0  # the same instants on the wall clock (time.time), to match log timestamps
+    done_wall: float | None = None
     status: str | None = None  # response | error
     body: bytes = b""
 
@@ -94,11 +96,11 @@ class FakeRuntime:
                     "Lambda-Runtime-Invoked-Function-Arn": fn_arn,
                     "Lambda-Runtime-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
                 }
-                inv.sent_at = time.perf_counter()
+                inv.sent_at, inv.sent_wall = time.perf_counter(), time.time()
                 self._reply(200, event, headers)
 
             def do_POST(self):
-                now = time.perf_counter()
+                now, now_wall = time.perf_counter(), time.time()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = self.path[len(PREFIX):].strip("/").split("/")
@@ -109,6 +111,7 @@ class FakeRuntime:
                         for inv in state.invocations:
                             if inv.request_id == parts[1]:
                                 inv.done_at, inv.status, inv.body = now, parts[2], body
+                                inv.done_wall = now_wall
                     state.cond.notify_all()
                 self._reply(202, b'{"status":"OK"}')
 
@@ -151,10 +154,11 @@ class RunResult:
     stderr_tail: str
     cpu_s: float | None = None
     cpu_ms_at_end: float | None = None  # precise CPU time (schedstat) when the run was stopped
+    log: str = ""  # the whole stdout + stderr when run_function(keep_log=True)
 
 
 def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None = None,
-                 timeout: float = 60.0, name: str = "bench") -> RunResult:
+                 timeout: float = 60.0, name: str = "bench", keep_log: bool = False) -> RunResult:
     """Starts `binary` under a fresh fake runtime, serves `events` one per poll, then stops it."""
     rt = FakeRuntime(name)
     events = list(events or [])
@@ -191,11 +195,14 @@ def run_function(binary: Path, env: dict[str, str], events: list[bytes] | None =
         errf.close()
     first = (rt.state.polls[0] - t0) * 1000 if rt.state.polls else None
     invs = [{"ms": i.ms, "status": i.status, "body": i.body.decode("utf-8", "replace")[:2000],
-             "sent_at": i.sent_at, "done_at": i.done_at} for i in rt.state.invocations]
-    tail = stderr_path.read_text(errors="replace")[-4000:]
+             "sent_at": i.sent_at, "done_at": i.done_at, "sent_wall": i.sent_wall, "done_wall": i.done_wall}
+            for i in rt.state.invocations]
+    full = stderr_path.read_text(errors="replace")
+    tail = full[-4000:]
     stderr_path.unlink(missing_ok=True)
     return RunResult(first, hwm, invs, rt.state.init_error.decode("utf-8", "replace") if rt.state.init_error
-                     else None, proc.returncode, tail, cpu, cpu_ns / 1e6 if cpu_ns is not None else None)
+                     else None, proc.returncode, tail, cpu, cpu_ns / 1e6 if cpu_ns is not None else None,
+                     full if keep_log else "")
 
 
 if __name__ == "__main__":

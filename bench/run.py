@@ -90,9 +90,11 @@ def md_cold(r: dict) -> str:
              "CA certificates laid out as on Lambda (one bundle file, no per-certificate directory; see analysis).",
              "CPU: the process's CPU time up to the first poll (all threads, from /proc schedstat): unlike wall "
              "time it hardly moves with the machine's background load.",
+             "AWS calls before the first poll: their time as the binary logged it (only `notify-slack` makes one: "
+             "it reads its webhook secret at cold start, as issue 5 specifies).",
              "", "| binary | start -> first poll | x hello | bundle-only start | x hello | CPU to first poll | x hello | "
-             "CPU bundle-only | x hello | min / max | peak RSS | zip | goals |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+             "CPU bundle-only | x hello | min / max | AWS calls before first poll | peak RSS | zip | goals |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for name, e in c["functions"].items():
         if not e["ok_runs"]:
             lines.append(f"| `{name}` | failed: {e.get('failure', '')[:160].replace('|', '/')} | | | | | | | |")
@@ -114,7 +116,8 @@ def md_cold(r: dict) -> str:
 
         lines.append(f"| `{name}` | {fmt_ms(e['median_ms'])} ms | {e['x_hello']:.2f} | {fmt_ms(b.get('median_ms'))} ms | "
                      f"{bx} | {fmt_ms(e.get('median_cpu_ms'))} ms | {x(e.get('x_hello_cpu'))} | "
-                     f"{fmt_ms(b.get('median_cpu_ms'))} ms | {x(b.get('x_hello_cpu'))} | {fmt_ms(e['min_ms'])} / {fmt_ms(e['max_ms'])} | {e['median_rss_kb'] / 1024:.1f} MB | "
+                     f"{fmt_ms(b.get('median_cpu_ms'))} ms | {x(b.get('x_hello_cpu'))} | {fmt_ms(e['min_ms'])} / {fmt_ms(e['max_ms'])} | "
+                     f"{fmt_ms(e.get('median_aws_ms') or 0.0)} ms | {e['median_rss_kb'] / 1024:.1f} MB | "
                      f"{e['zip_bytes'] / 1e6:.2f} MB ({e['zip_source']}) | {verdict} |")
     return "\n".join(lines)
 
@@ -125,11 +128,16 @@ def md_handler(r: dict) -> str:
         return f"Not measured: {h['error']}"
     lines = [f"Load average after the runs: {h.get('load', 'n/a')}. Emulator per-call latency (STS GetCallerIdentity, raw HTTP keep-alive, median): "
              f"{fmt_ms(h['trivial_call_ms_direct'])} ms direct, {fmt_ms(h['trivial_call_ms_proxy'])} ms through the "
-             f"counting proxy. Handler time: event handed out -> response posted, median of {h['repeats'] - 1} warm "
-             "invocations (first invocation shown separately: it opens the connections). Chain: the slowest "
-             "dependent chain of the calls actually made (see method). Goal: handler <= 1.2x chain.", "",
-             "| event | first | warm | AWS calls | sum of call times | slowest chain | handler - chain | handler / chain | result |",
-             "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+             f"counting proxy. Invocation: event handed out by the fake runtime API -> response posted back, median of {h['repeats'] - 1} warm "
+             "invocations (the first is shown separately: it opens the connections and sets up TLS). Handler: the "
+             "handler's own time as it logs it (`elapsed_us` of \"event evaluated\": intake, state reads, rules, "
+             "publishing; the invocation minus the runtime API round trip through the Python fake). Calls: counted "
+             "by the proxy. Sum and chain: each call's time as the function measured it (its per-call timing log, "
+             "shared/src/aws/timing.rs); chain = the slowest dependent chain of those calls (see method). The last "
+             "column is the same chain from the proxy's timestamps, which leave out the proxy's own forwarding. "
+             "Goal: handler <= 1.2x chain.", "",
+             "| event | first | invocation | handler | AWS calls | sum of call times | slowest chain | handler - chain | handler / chain | invocation / chain | chain (proxy) | result |",
+             "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     quiet = []
     for name, e in h["events"].items():
         if not e["calls"] and e["status"] == "response":
@@ -139,10 +147,16 @@ def md_handler(r: dict) -> str:
         ok = None if x is None else x <= 1.2
         res = "ok" if e["status"] == "response" else f"{e['status']}: {e['body'][:80]}"
         ops = ", ".join(sorted({o.split(":", 1)[1] for o in e.get("ops", [])}))
+        chain = e.get("warm_client_chain_ms")
+        hm = e.get("warm_handler_ms")
+        gap = hm - chain if chain is not None and chain == chain and hm is not None and hm == hm else None
+        xi = e.get("x_chain_invocation")
         lines.append(f"| `{name.removeprefix('cloudtrail-')}` | {fmt_ms(e['first_ms'])} ms | {fmt_ms(e['warm_ms'])} ms | "
-                     f"{e['calls']} ({ops}) | {fmt_ms(e['warm_serial_ms'])} ms | {fmt_ms(e['warm_chain_ms'])} ms | "
-                     f"{fmt_ms(e['warm_ms'] - e['warm_chain_ms'])} ms | "
-                     f"{'n/a' if x is None else f'{x:.2f}'} {mark(ok) if ok is not None else ''} | {res.replace('|', '/')} |")
+                     f"{fmt_ms(hm)} ms | {e['calls']} ({ops}) | {fmt_ms(e.get('warm_client_serial_ms'))} ms | "
+                     f"{fmt_ms(chain)} ms | {fmt_ms(gap)} ms | "
+                     f"{'n/a' if x is None else f'{x:.2f}'} {mark(ok) if ok is not None else ''} | "
+                     f"{'n/a' if xi is None else f'{xi:.2f}'} | "
+                     f"{fmt_ms(e['warm_chain_ms'])} ms | {res.replace('|', '/')} |")
     if quiet:
         lines += ["", f"{len(quiet)} further events need no AWS call at all (nothing to confirm, nothing found): "
                   f"median warm handler time {fmt_ms(sorted(q['warm_ms'] for q in quiet)[len(quiet) // 2])} ms "
@@ -286,8 +300,11 @@ def md_goals(r: dict) -> str:
     xs = [e["x_chain"] for e in h.values() if e.get("x_chain")]
     if xs:
         met = sum(1 for x in xs if x <= 1.2)
-        rows.append(("handler <= 1.2x slowest dependent chain", f"{met} of {len(xs)} events (worst {max(xs):.2f}x)",
-                     met == len(xs)))
+        xi = [e["x_chain_invocation"] for e in h.values() if e.get("x_chain") and e.get("x_chain_invocation")]
+        also = (f"; invocation incl. the runtime API round trip: {sum(1 for x in xi if x <= 1.2)} of {len(xi)}, "
+                f"worst {max(xi):.2f}x") if xi else ""
+        rows.append(("handler <= 1.2x slowest dependent chain",
+                     f"{met} of {len(xs)} events (worst {max(xs):.2f}x{also})", met == len(xs)))
     sw = (r.get("sweep") or {}).get("runs") or {}
     if sw:
         n = max(sw, key=int)

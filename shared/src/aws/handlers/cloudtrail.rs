@@ -81,6 +81,7 @@ pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
     cfg: &DetectorConfig,
     event: &[u8],
 ) -> Result<Outcome, HandlerError> {
+    let started = std::time::Instant::now();
     let intake = intake(event).map_err(|source| {
         let event_id = event_id_hint(event);
         tracing::error!(event_id = %event_id, error = %source, "bad event");
@@ -106,6 +107,8 @@ pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
                 event_name = %change.event_name,
                 findings = findings.len(),
                 rule_errors = evaluation.errors.len(),
+                // The handler's own time (intake, state reads, rules, publishing), for BENCHMARKS.md section 3.
+                elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
                 "event evaluated"
             );
             Ok(Outcome::Evaluated {
