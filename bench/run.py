@@ -288,10 +288,16 @@ def md_goals(r: dict) -> str:
         worst = max(fns.values(), key=lambda e: e["median_ms"])
         rows.append(("cold start < 25 ms (slowest function)", f"{fmt_ms(worst['median_ms'])} ms",
                      worst["median_ms"] < 25))
-        wx = max(e["x_hello"] or 99 for e in fns.values())
+        wname, we = max(fns.items(), key=lambda kv: kv[1]["x_hello"] or 99)
+        wx = we["x_hello"] or 99
         wxb = max((e.get("bundle_only") or {}).get("x_hello") or 99 for e in fns.values())
-        rows.append(("cold start within 2x of hello-world (worst function)",
-                     f"{wx:.2f}x ({wxb:.2f}x bundle-only)", wx <= 2))
+        detail = f"{wx:.2f}x `{wname}` ({wxb:.2f}x bundle-only)"
+        if we.get("median_aws_ms"):
+            rest = {k: v for k, v in fns.items() if not v.get("median_aws_ms")}
+            detail += (f", of which {fmt_ms(we['median_aws_ms'])} ms is its AWS call before the first poll")
+            if rest:
+                detail += f"; the functions without one: at most {max(v['x_hello'] or 99 for v in rest.values()):.2f}x"
+        rows.append(("cold start within 2x of hello-world (worst function)", detail, wx <= 2))
         rss = max(e["median_rss_kb"] for e in fns.values())
         rows.append(("peak RSS < 32 MB (largest)", f"{rss / 1024:.1f} MB", rss < 32 * 1024))
         z = max(e["zip_bytes"] for e in fns.values())
