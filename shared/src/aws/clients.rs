@@ -79,6 +79,17 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
+/// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
+macro_rules! timed_client {
+    ($sdk_crate:ident, $sdk:expr) => {
+        $sdk_crate::Client::from_conf(
+            $sdk_crate::config::Builder::from($sdk)
+                .interceptor(CallTiming)
+                .build(),
+        )
+    };
+}
+
 impl AwsClients {
     /// Builds every client from one configuration (see the module docs for endpoint overrides).
     pub fn new(sdk: &SdkConfig) -> Self {
@@ -92,26 +103,10 @@ impl AwsClients {
             s3: s3_regions.home(),
             s3_regions,
             s3control: aws_sdk_s3control::Client::from_conf(s3control.interceptor(CallTiming).build()),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(sdk)
-                    .interceptor(CallTiming)
-                    .build(),
-            ),
-            sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(sdk)
-                    .interceptor(CallTiming)
-                    .build(),
-            ),
-            config: aws_sdk_config::Client::from_conf(
-                aws_sdk_config::config::Builder::from(sdk)
-                    .interceptor(CallTiming)
-                    .build(),
-            ),
-            secrets: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(sdk)
-                    .interceptor(CallTiming)
-                    .build(),
-            ),
+            iam: timed_client!(aws_sdk_iam, sdk),
+            sns: timed_client!(aws_sdk_sns, sdk),
+            config: timed_client!(aws_sdk_config, sdk),
+            secrets: timed_client!(aws_sdk_secretsmanager, sdk),
         }
     }
 
