@@ -59,6 +59,27 @@ pub struct AccountAssessment {
     pub checked: BTreeMap<String, u64>,
 }
 
+impl AccountAssessment {
+    /// One resource's outcome: its assessment (counted under `kind`), nothing when it was deleted between
+    /// the listing and the reads (`gone`), or an error naming it (`what`).
+    fn record(
+        &mut self,
+        kind: &str,
+        what: &str,
+        result: Result<Assessed, AwsError>,
+        gone: fn(&AwsError) -> bool,
+    ) {
+        match result {
+            Ok(assessed) => {
+                *self.checked.entry(kind.into()).or_default() += 1;
+                self.assessed.push(assessed);
+            }
+            Err(e) if gone(&e) => {}
+            Err(e) => self.errors.push(format!("{what}: {e}")),
+        }
+    }
+}
+
 /// The bucket's policy, ACL and Block Public Access; tags are left empty (see [`assess_bucket`]).
 async fn bucket_state<D: S3Read>(aws: &D, bucket: &str) -> Result<BucketState, AwsError> {
     let (policy, acl, public_access_block) = futures::try_join!(
@@ -130,20 +151,15 @@ pub async fn assess_account<D: S3Read + IamRead>(
         .collect()
         .await;
     for (b, r) in bucket_results {
-        match r {
-            Ok(evaluation) => {
-                *out.checked.entry("buckets".into()).or_default() += 1;
-                out.assessed.push(Assessed {
-                    resource_type: "AWS::S3::Bucket",
-                    resource_id: b.clone(),
-                    arn: format!("arn:aws:s3:::{b}"),
-                    evaluation,
-                });
-            }
-            // Deleted between the listing and the reads: nothing to judge.
-            Err(e) if e.has_code("NoSuchBucket") => {}
-            Err(e) => out.errors.push(format!("bucket `{b}`: {e}")),
-        }
+        let r = r.map(|evaluation| Assessed {
+            resource_type: "AWS::S3::Bucket",
+            resource_id: b.clone(),
+            arn: format!("arn:aws:s3:::{b}"),
+            evaluation,
+        });
+        out.record("buckets", &format!("bucket `{b}`"), r, |e| {
+            e.has_code("NoSuchBucket")
+        });
     }
 
     let policy_results: Vec<_> = stream::iter(policies)
@@ -167,19 +183,18 @@ pub async fn assess_account<D: S3Read + IamRead>(
         .collect()
         .await;
     for (p, r) in policy_results {
-        match r {
-            Ok(evaluation) => {
-                *out.checked.entry("policies".into()).or_default() += 1;
-                out.assessed.push(Assessed {
-                    resource_type: "AWS::IAM::Policy",
-                    resource_id: p.id.clone(),
-                    arn: p.arn.clone(),
-                    evaluation,
-                });
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => out.errors.push(format!("policy `{}`: {e}", p.arn)),
-        }
+        let r = r.map(|evaluation| Assessed {
+            resource_type: "AWS::IAM::Policy",
+            resource_id: p.id.clone(),
+            arn: p.arn.clone(),
+            evaluation,
+        });
+        out.record(
+            "policies",
+            &format!("policy `{}`", p.arn),
+            r,
+            AwsError::is_not_found,
+        );
     }
 
     let role_results: Vec<_> = stream::iter(roles)
@@ -202,19 +217,18 @@ pub async fn assess_account<D: S3Read + IamRead>(
         .collect()
         .await;
     for (r, res) in role_results {
-        match res {
-            Ok(evaluation) => {
-                *out.checked.entry("roles".into()).or_default() += 1;
-                out.assessed.push(Assessed {
-                    resource_type: "AWS::IAM::Role",
-                    resource_id: r.id.clone(),
-                    arn: r.arn.clone(),
-                    evaluation,
-                });
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => out.errors.push(format!("role `{}`: {e}", r.name)),
-        }
+        let res = res.map(|evaluation| Assessed {
+            resource_type: "AWS::IAM::Role",
+            resource_id: r.id.clone(),
+            arn: r.arn.clone(),
+            evaluation,
+        });
+        out.record(
+            "roles",
+            &format!("role `{}`", r.name),
+            res,
+            AwsError::is_not_found,
+        );
     }
     out.assessed
         .sort_by(|a, b| (a.resource_type, &a.arn).cmp(&(b.resource_type, &b.arn)));
