@@ -81,14 +81,7 @@ impl ConfigRecorder for AwsClients {
                 .iter()
                 .find(|s| s.name() == Some(name))
                 .map(|s| s.recording())),
-            Err(e) => {
-                let e = AwsError::from_sdk(OP, e);
-                if e.has_code("NoSuchConfigurationRecorderException") {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => AwsError::from_sdk(OP, e).absent_as("NoSuchConfigurationRecorderException", None),
         }
     }
 

@@ -90,6 +90,16 @@ impl AwsError {
         self.code.as_deref() == Some(code)
     }
 
+    /// `Ok(absent)` when the service answered `code`, its way of saying the configuration does not exist
+    /// (`NoSuchTagSet`, `NoSuchBucketPolicy`...); the error itself otherwise.
+    pub fn absent_as<T>(self, code: &str, absent: T) -> Result<T, AwsError> {
+        if self.has_code(code) {
+            Ok(absent)
+        } else {
+            Err(self)
+        }
+    }
+
     /// Classifies any SDK error. `operation` names the call, e.g. `s3:GetBucketPolicy`.
     pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
@@ -243,5 +253,16 @@ mod tests {
             e.to_string(),
             "aws call `sns:Publish` failed (throttling, code `Throttling`): rate exceeded"
         );
+    }
+
+    #[test]
+    fn absent_configuration_codes_become_the_absent_value() {
+        let mut e = AwsError::new("s3:GetBucketTagging", ErrorKind::NotFound, "no tags");
+        e.code = Some("NoSuchTagSet".into());
+        assert_eq!(e.clone().absent_as("NoSuchTagSet", 0), Ok(0));
+        // Another code, or none, stays the error.
+        assert_eq!(e.clone().absent_as("NoSuchBucketPolicy", 0), Err(e.clone()));
+        e.code = None;
+        assert_eq!(e.clone().absent_as("NoSuchTagSet", 0), Err(e));
     }
 }

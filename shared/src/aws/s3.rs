@@ -22,6 +22,19 @@ use super::clients::region_of_location_constraint;
 use super::{AwsClients, AwsError, ErrorKind, FetchObject, S3Read, S3Write};
 use crate::state::PublicAccessBlock;
 
+/// The four Block Public Access settings from S3's or S3 Control's configuration type (the same getters);
+/// a setting AWS leaves out is off.
+macro_rules! public_access_block {
+    ($c:expr) => {
+        PublicAccessBlock {
+            block_public_acls: $c.block_public_acls().unwrap_or(false),
+            ignore_public_acls: $c.ignore_public_acls().unwrap_or(false),
+            block_public_policy: $c.block_public_policy().unwrap_or(false),
+            restrict_public_buckets: $c.restrict_public_buckets().unwrap_or(false),
+        }
+    };
+}
+
 /// Page size for ListBuckets: the API maximum (AWS paginates with `ContinuationToken` above it). The
 /// maximum rather than a smaller page also keeps emulators that cut the list at `MaxBuckets` without a
 /// token (moto 5.2) complete up to 10,000 buckets.
@@ -192,14 +205,7 @@ impl S3Read for AwsClients {
         let call = |c: aws_sdk_s3::Client| async move { c.get_bucket_policy().bucket(bucket).send().await };
         match self.on_bucket(bucket, call).await {
             Ok(out) => out.policy().map(|p| parse_json(OP, p)).transpose(),
-            Err(e) => {
-                let e = AwsError::from_sdk(OP, e);
-                if e.has_code("NoSuchBucketPolicy") {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => AwsError::from_sdk(OP, e).absent_as("NoSuchBucketPolicy", None),
         }
     }
 
@@ -235,20 +241,9 @@ impl S3Read for AwsClients {
         match self.on_bucket(bucket, call).await {
             Ok(out) => Ok(out
                 .public_access_block_configuration()
-                .map(|c| PublicAccessBlock {
-                    block_public_acls: c.block_public_acls().unwrap_or(false),
-                    ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                    block_public_policy: c.block_public_policy().unwrap_or(false),
-                    restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-                })),
-            Err(e) => {
-                let e = AwsError::from_sdk("s3:GetBucketPublicAccessBlock", e);
-                if e.has_code("NoSuchPublicAccessBlockConfiguration") {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+                .map(|c| public_access_block!(c))),
+            Err(e) => AwsError::from_sdk("s3:GetBucketPublicAccessBlock", e)
+                .absent_as("NoSuchPublicAccessBlockConfiguration", None),
         }
     }
 
@@ -260,14 +255,7 @@ impl S3Read for AwsClients {
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect()),
-            Err(e) => {
-                let e = AwsError::from_sdk("s3:GetBucketTagging", e);
-                if e.has_code("NoSuchTagSet") {
-                    Ok(BTreeMap::new())
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => AwsError::from_sdk("s3:GetBucketTagging", e).absent_as("NoSuchTagSet", BTreeMap::new()),
         }
     }
 
@@ -284,20 +272,9 @@ impl S3Read for AwsClients {
         {
             Ok(out) => Ok(out
                 .public_access_block_configuration()
-                .map(|c| PublicAccessBlock {
-                    block_public_acls: c.block_public_acls().unwrap_or(false),
-                    ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                    block_public_policy: c.block_public_policy().unwrap_or(false),
-                    restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-                })),
-            Err(e) => {
-                let e = AwsError::from_sdk("s3:GetAccountPublicAccessBlock", e);
-                if e.has_code("NoSuchPublicAccessBlockConfiguration") {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+                .map(|c| public_access_block!(c))),
+            Err(e) => AwsError::from_sdk("s3:GetAccountPublicAccessBlock", e)
+                .absent_as("NoSuchPublicAccessBlockConfiguration", None),
         }
     }
 }
