@@ -100,6 +100,12 @@ fn dry_run(actions: Vec<String>) -> Verdict {
     }
 }
 
+/// A change whose verification failed, reported with the result of rolling it back.
+fn rolled_back<T>(actions: Vec<String>, why: &str, rollback: Result<T, AwsError>) -> Verdict {
+    let rollback = rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into());
+    failed(actions, format!("{why}; rolled back: {rollback}"))
+}
+
 fn failed(actions: Vec<String>, detail: impl Into<String>) -> Verdict {
     Verdict {
         status: RemediationStatus::Failed,
@@ -241,16 +247,11 @@ async fn remediate_bucket_policy<D: S3Read + S3Write>(
             vec![action],
             "verified: the bucket policy is no longer public and grants no new access",
         )),
-        Err(why) => {
-            let rollback = aws.put_bucket_policy(bucket, &current).await;
-            Ok(failed(
-                vec![action],
-                format!(
-                    "{why}; rolled back: {}",
-                    rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
-                ),
-            ))
-        }
+        Err(why) => Ok(rolled_back(
+            vec![action],
+            &why,
+            aws.put_bucket_policy(bucket, &current).await,
+        )),
     }
 }
 
@@ -285,16 +286,11 @@ async fn remediate_bucket_acl<D: S3Read + S3Write>(
             vec![action],
             "verified: the bucket ACL is no longer public",
         )),
-        _ => {
-            let rollback = aws.put_bucket_acl(bucket, &current).await;
-            Ok(failed(
-                vec![action],
-                format!(
-                    "verification failed: the ACL is still public; rolled back: {}",
-                    rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
-                ),
-            ))
-        }
+        _ => Ok(rolled_back(
+            vec![action],
+            "verification failed: the ACL is still public",
+            aws.put_bucket_acl(bucket, &current).await,
+        )),
     }
 }
 
@@ -326,13 +322,10 @@ async fn remediate_bucket_pab<D: S3Read + S3Write>(
             "verified: Block Public Access is on for the bucket",
         ))
     } else {
-        let rollback = aws.put_bucket_public_access_block(bucket, current).await;
-        Ok(failed(
+        Ok(rolled_back(
             vec![action],
-            format!(
-                "verification failed; rolled back: {}",
-                rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
-            ),
+            "verification failed",
+            aws.put_bucket_public_access_block(bucket, current).await,
         ))
     }
 }
@@ -376,13 +369,10 @@ async fn remediate_account_pab<D: S3Read + S3Write>(
             "verified: Block Public Access is on for the account",
         ))
     } else {
-        let rollback = aws.put_account_public_access_block(account, current).await;
-        Ok(failed(
+        Ok(rolled_back(
             vec![action],
-            format!(
-                "verification failed; rolled back: {}",
-                rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
-            ),
+            "verification failed",
+            aws.put_account_public_access_block(account, current).await,
         ))
     }
 }
@@ -478,13 +468,10 @@ async fn restore_default_version<D: IamRead + IamWrite>(
             "verified: the previous version is the default and grants no new access",
         ))
     } else {
-        let rollback = aws.set_default_policy_version(arn, &current.version_id).await;
-        Ok(failed(
+        Ok(rolled_back(
             vec![action],
-            format!(
-                "verification failed; rolled back: {}",
-                rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
-            ),
+            "verification failed",
+            aws.set_default_policy_version(arn, &current.version_id).await,
         ))
     }
 }
@@ -586,16 +573,11 @@ async fn restore_trust<D: IamRead + IamWrite>(
             vec![action],
             "verified: the previous trust policy is back and grants no new access",
         )),
-        Err(why) => {
-            let rollback = aws.update_assume_role_policy(&role, &current).await;
-            Ok(failed(
-                vec![action],
-                format!(
-                    "{why}; rolled back: {}",
-                    rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into())
-                ),
-            ))
-        }
+        Err(why) => Ok(rolled_back(
+            vec![action],
+            &why,
+            aws.update_assume_role_policy(&role, &current).await,
+        )),
     }
 }
 
