@@ -420,6 +420,17 @@ pub fn rewrite(doc: &serde_json::Value, pairs: &[(&str, &str)]) -> serde_json::V
     serde_json::from_str(&text).unwrap()
 }
 
+/// A new alert topic (`alerts-<unique>`) in the client's account; its ARN.
+pub async fn alert_topic(sns: &aws_sdk_sns::Client) -> String {
+    sns.create_topic()
+        .name(unique("alerts"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap()
+}
+
 /// A name unique within this test binary run: `<prefix>-<pid>-<n>` (lowercase, S3-safe).
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);

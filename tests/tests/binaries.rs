@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tripline_integration::{emulator, rewrite, sample, sdk_config_for, unique, Recorder, Reply};
+use tripline_integration::{alert_topic, emulator, rewrite, sample, sdk_config_for, unique, Recorder, Reply};
 
 /// moto's account for requests without an account header (the binaries add none).
 const ACCOUNT: &str = "123456789012";
@@ -185,14 +185,7 @@ async fn on_cloudtrail_binary_answers_an_invocation_and_reports_bad_events() {
             .force_path_style(true)
             .build(),
     );
-    let topic = aws_sdk_sns::Client::new(&sdk)
-        .create_topic()
-        .name(unique("alerts"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = alert_topic(&aws_sdk_sns::Client::new(&sdk)).await;
     let bucket = unique("bin-reports");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let event = rewrite(

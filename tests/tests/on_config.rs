@@ -14,7 +14,9 @@ use tripline::aws::handlers::sweep::SweepConfig;
 use tripline::aws::handlers::DetectorConfig;
 use tripline::aws::AwsClients;
 use tripline::settings::RuleConfig;
-use tripline_integration::{emulator, new_account, rewrite, sample, sdk_config_for, unique, Recorder, Reply};
+use tripline_integration::{
+    alert_topic, emulator, new_account, rewrite, sample, sdk_config_for, unique, Recorder, Reply,
+};
 
 /// Production clients for `account`, with AWS Config answered by a recorder.
 async fn clients_with_config_recorder(account: &str) -> (AwsClients, Recorder) {
@@ -28,14 +30,7 @@ async fn clients_with_config_recorder(account: &str) -> (AwsClients, Recorder) {
 }
 
 async fn topic(aws: &AwsClients) -> String {
-    aws.sns
-        .create_topic()
-        .name(unique("alerts"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap()
+    alert_topic(&aws.sns).await
 }
 
 fn cfg(topic: &str) -> SweepConfig {

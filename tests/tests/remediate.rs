@@ -14,7 +14,7 @@ use tripline::finding::Finding;
 use tripline::intake::{intake, Intake};
 use tripline::render::sns::RemediationStatus;
 use tripline::settings::{RemediationMode, RuleConfig};
-use tripline_integration::{emulator, new_account, rewrite, sample, unique};
+use tripline_integration::{alert_topic, emulator, new_account, rewrite, sample, unique};
 
 const ROLE_NAME: &str = "tripline-remediate";
 
@@ -98,15 +98,7 @@ async fn read_policy(aws: &AwsClients, bucket: &str) -> Value {
 async fn scenario_4_enforce_dry_run_exempt_and_loop_protection() {
     let account = new_account();
     let aws = emulator().clients(&account).await;
-    let topic = aws
-        .sns
-        .create_topic()
-        .name(unique("alerts"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = alert_topic(&aws.sns).await;
 
     // (label, mode, tags, actor is the remediation role, expected status, policy changed)
     let cases = [

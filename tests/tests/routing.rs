@@ -10,7 +10,7 @@ use tripline::aws::handlers::cloudtrail::{handle_cloudtrail, Outcome};
 use tripline::aws::handlers::DetectorConfig;
 use tripline::aws::{event_account_region, AccountRouter, MemberRole, S3Read};
 use tripline::settings::RuleConfig;
-use tripline_integration::{emulator, new_account, rewrite, sample, sdk_config_for, unique};
+use tripline_integration::{alert_topic, emulator, new_account, rewrite, sample, sdk_config_for, unique};
 
 /// moto's account for requests that name none (the router's own credentials).
 const HOME: &str = "123456789012";
@@ -64,16 +64,7 @@ async fn member_account_event_is_read_with_the_member_role_and_alerts_go_home() 
             external_id: Some("tripline-ext-1".into()),
         }),
     );
-    let topic = router
-        .home()
-        .sns
-        .create_topic()
-        .name(unique("alerts"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = alert_topic(&router.home().sns).await;
     assert!(topic.contains(HOME), "{topic}");
 
     let bytes = serde_json::to_vec(&event).unwrap();

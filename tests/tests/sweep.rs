@@ -9,21 +9,13 @@ use serde_json::json;
 use tripline::aws::handlers::sweep::{handle_sweep, SweepConfig};
 use tripline::aws::handlers::DetectorConfig;
 use tripline::settings::RuleConfig;
-use tripline_integration::{emulator, new_account, unique};
+use tripline_integration::{alert_topic, emulator, new_account, unique};
 
 #[tokio::test]
 async fn scenario_5_sweep_over_50_buckets_reports_exactly_the_public_ones() {
     let account = new_account();
     let aws = emulator().clients(&account).await;
-    let topic = aws
-        .sns
-        .create_topic()
-        .name(unique("alerts"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = alert_topic(&aws.sns).await;
     let prefix = unique("sweep");
     let mut public_policy = BTreeSet::new();
     let mut public_acl = BTreeSet::new();
