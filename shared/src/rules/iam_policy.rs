@@ -132,6 +132,35 @@ fn empty_policy() -> Policy {
 }
 
 /// The identity (role, user, group) or managed policy a change is about.
+/// High when the previous state was read and compared, Medium when it could not be (judged from the new
+/// document alone).
+fn high_if(confirmed: bool) -> Severity {
+    if confirmed {
+        Severity::High
+    } else {
+        Severity::Medium
+    }
+}
+
+/// The finding on the principal (or managed policy) the change is about; `summary` is given its name.
+fn principal_hit(
+    c: &Change,
+    severity: Severity,
+    evidence: Evidence,
+    confirmed: bool,
+    summary: impl FnOnce(&str) -> String,
+) -> Hit {
+    let resource = principal_resource(c);
+    let name = resource.name.clone().unwrap_or_default();
+    Hit {
+        summary: summary(&name),
+        severity,
+        resource,
+        evidence,
+        state_confirmed: confirmed,
+    }
+}
+
 fn principal_resource(c: &Change) -> FindingResource {
     let req = payload::req(c);
     let (part, acct) = (payload::partition(c), c.account.clone());
@@ -307,19 +336,13 @@ fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     if !widened {
         return Ok(Vec::new());
     }
-    let resource = principal_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
-    Ok(vec![Hit {
-        summary: format!("IAM policy of {name} widened by {}", payload::who(c)),
-        severity: if confirmed {
-            Severity::High
-        } else {
-            Severity::Medium
-        },
-        resource,
+    Ok(vec![principal_hit(
+        c,
+        high_if(confirmed),
         evidence,
-        state_confirmed: confirmed,
-    }])
+        confirmed,
+        |name| format!("IAM policy of {name} widened by {}", payload::who(c)),
+    )])
 }
 
 fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
@@ -365,22 +388,18 @@ fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         );
     }
     evidence.details.insert("combos".into(), json!(ids));
-    let resource = principal_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
-    Ok(vec![Hit {
-        summary: format!(
-            "IAM policy of {name} enables privilege escalation, by {}",
-            payload::who(c)
-        ),
-        severity: if confirmed {
-            Severity::High
-        } else {
-            Severity::Medium
-        },
-        resource,
+    Ok(vec![principal_hit(
+        c,
+        high_if(confirmed),
         evidence,
-        state_confirmed: confirmed,
-    }])
+        confirmed,
+        |name| {
+            format!(
+                "IAM policy of {name} enables privilege escalation, by {}",
+                payload::who(c)
+            )
+        },
+    )])
 }
 
 /// Documents of the change that newly grant `*` on `*` (the engine's `grants_full_admin`).
@@ -410,18 +429,18 @@ fn full_admin_hit(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     if evidence.reasons.is_empty() {
         return Ok(Vec::new());
     }
-    let resource = principal_resource(c);
-    let who = resource.name.clone().unwrap_or_default();
-    Ok(vec![Hit {
-        summary: format!(
-            "full administrator access granted to {who} by {}",
-            payload::who(c)
-        ),
-        severity: Severity::Critical,
-        resource,
+    Ok(vec![principal_hit(
+        c,
+        Severity::Critical,
         evidence,
-        state_confirmed: confirmed,
-    }])
+        confirmed,
+        |who| {
+            format!(
+                "full administrator access granted to {who} by {}",
+                payload::who(c)
+            )
+        },
+    )])
 }
 
 fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
