@@ -23,6 +23,16 @@ pub struct PublicAccessBlock {
     pub restrict_public_buckets: bool,
 }
 
+impl PublicAccessBlock {
+    /// All four settings on: what remediation restores.
+    pub const ALL_ON: Self = Self {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+}
+
 /// What the shell fetched about one bucket.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct BucketState {

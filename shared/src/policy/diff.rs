@@ -343,24 +343,28 @@ fn true_when_absent(b: &Atomic) -> bool {
         || (fam(b.op) == Fam::Null && b.values.iter().all(|v| v.eq_ignore_ascii_case("true")))
 }
 
+/// Whether the operator is false when the key is absent (a positive match; the negated operators are
+/// true then). `IfExists` and `Null` are the caller's to weigh.
+fn false_without_key(x: &Atomic) -> bool {
+    matches!(
+        fam(x.op),
+        Fam::StrPos
+            | Fam::IcPos
+            | Fam::ArnPos
+            | Fam::IpPos
+            | Fam::NumEq
+            | Fam::NumLt
+            | Fam::NumLe
+            | Fam::NumGt
+            | Fam::NumGe
+            | Fam::Eq
+            | Fam::DatePos
+    )
+}
+
 /// Whether the condition is false when its key is absent (it requires the key).
 fn requires_key(x: &Atomic) -> bool {
-    (!x.if_exists
-        && x.set == SetOp::None
-        && matches!(
-            fam(x.op),
-            Fam::StrPos
-                | Fam::IcPos
-                | Fam::ArnPos
-                | Fam::IpPos
-                | Fam::NumEq
-                | Fam::NumLt
-                | Fam::NumLe
-                | Fam::NumGt
-                | Fam::NumGe
-                | Fam::Eq
-                | Fam::DatePos
-        ))
+    (!x.if_exists && x.set == SetOp::None && false_without_key(x))
         || (fam(x.op) == Fam::Null && x.values.iter().all(|v| v.eq_ignore_ascii_case("false")))
 }
 
@@ -543,23 +547,7 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
         return false;
     }
     // Conditions that are false when the key is absent (negated operators are true then).
-    let present = |x: &Atomic| {
-        !x.if_exists
-            && matches!(
-                fam(x.op),
-                Fam::StrPos
-                    | Fam::IcPos
-                    | Fam::ArnPos
-                    | Fam::IpPos
-                    | Fam::NumEq
-                    | Fam::NumLt
-                    | Fam::NumLe
-                    | Fam::NumGt
-                    | Fam::NumGe
-                    | Fam::Eq
-                    | Fam::DatePos
-            )
-    };
+    let present = |x: &Atomic| !x.if_exists && false_without_key(x);
     let null_true =
         |x: &Atomic| fam(x.op) == Fam::Null && x.values.iter().all(|v| v.eq_ignore_ascii_case("true"));
     let null_false =
@@ -763,8 +751,7 @@ fn principal_patterns(s: &Statement, vars: bool, checked: bool) -> GlobSpec {
                         PrincipalType::Aws => {
                             // An account (id or `:root`) stands for every principal of that account.
                             let acct = super::cross_account::principal_account(v);
-                            let root = v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit())
-                                || v.ends_with(":root");
+                            let root = crate::settings::is_account_id(v) || v.ends_with(":root");
                             match acct {
                                 Some(a) if root => out.push((format!("AWS:arn:*::{a}:*"), false)),
                                 _ => out.push((format!("AWS:{v}"), vars)),

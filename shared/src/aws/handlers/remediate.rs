@@ -36,7 +36,7 @@ use crate::error::IntakeError;
 use crate::finding::Finding;
 use crate::policy::{self, narrow, Policy, ResourceKind};
 use crate::render::sns::{RemediationOutcome, RemediationStatus};
-use crate::settings::RemediationMode;
+use crate::settings::{is_account_id, RemediationMode};
 use crate::state::PublicAccessBlock;
 
 /// The remediation ids [`handle_remediate`] implements: exactly the ones the rule registry declares.
@@ -299,12 +299,7 @@ async fn remediate_bucket_pab<D: S3Read + S3Write>(
     bucket: &str,
     mode: RemediationMode,
 ) -> Result<Verdict, AwsError> {
-    let all_on = PublicAccessBlock {
-        block_public_acls: true,
-        ignore_public_acls: true,
-        block_public_policy: true,
-        restrict_public_buckets: true,
-    };
+    let all_on = PublicAccessBlock::ALL_ON;
     let current = aws.bucket_public_access_block(bucket).await?;
     if current == Some(all_on) {
         return Ok(skipped(
@@ -336,7 +331,7 @@ fn pab_account_of(f: &Finding) -> String {
     f.resource
         .name
         .clone()
-        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|a| is_account_id(a))
         .unwrap_or_else(|| f.account.clone())
 }
 
@@ -345,12 +340,7 @@ async fn remediate_account_pab<D: S3Read + S3Write>(
     account: &str,
     mode: RemediationMode,
 ) -> Result<Verdict, AwsError> {
-    let all_on = PublicAccessBlock {
-        block_public_acls: true,
-        ignore_public_acls: true,
-        block_public_policy: true,
-        restrict_public_buckets: true,
-    };
+    let all_on = PublicAccessBlock::ALL_ON;
     let current = aws.account_public_access_block(account).await?;
     if current == Some(all_on) {
         return Ok(skipped(
@@ -708,18 +698,8 @@ where
             tracing::error!(event_id = %f.event.id, rule = %f.rule, resource = %f.resource.arn, retryable = e.is_retryable(), error = %e, "remediation failed");
             HandlerError::aws(&f.event.id, e)
         })?;
-        let outcome = RemediationOutcome {
-            finding_id: f.id.clone(),
-            rule: f.rule.clone(),
-            severity: f.severity,
-            account: f.account.clone(),
-            region: f.region.clone(),
-            resource_arn: f.resource.arn.clone(),
-            remediation_id,
-            status: result.status,
-            actions: result.actions,
-            detail: result.detail,
-        };
+        let outcome =
+            RemediationOutcome::of(&f, remediation_id, result.status, result.actions, result.detail);
         tracing::info!(
             event_id = %f.event.id,
             finding_id = %f.id,
