@@ -121,18 +121,13 @@ mod tests {
     #[test]
     fn email_view_shows_exactly_what_sns_sends_to_email_subscribers() {
         let f = finding("cloudtrail-s3-put-bucket-policy-public.json");
-        let outcome = RemediationOutcome {
-            finding_id: f.id.clone(),
-            rule: f.rule.clone(),
-            severity: f.severity,
-            account: f.account.clone(),
-            region: f.region.clone(),
-            resource_arn: f.resource.arn.clone(),
-            remediation_id: "s3-remove-public-policy-statements".into(),
-            status: RemediationStatus::Remediated,
-            actions: vec!["removed statement `PublicReadGetObject`".into()],
-            detail: "verified: the bucket is no longer public".into(),
-        };
+        let outcome = RemediationOutcome::of(
+            &f,
+            "s3-remove-public-policy-statements".into(),
+            RemediationStatus::Remediated,
+            vec!["removed statement `PublicReadGetObject`".into()],
+            "verified: the bucket is no longer public".into(),
+        );
         let mut tampered = envelope(&sns::message(&f));
         let mut doc: Value = serde_json::from_str(tampered["Message"].as_str().unwrap()).unwrap();
         // A field this build does not know (a newer producer): re-rendering cannot reproduce the document.

@@ -35,6 +35,18 @@ macro_rules! public_access_block {
     };
 }
 
+/// The reverse: S3's or S3 Control's configuration type (`$ty`) with the four settings of `$b`.
+macro_rules! public_access_block_configuration {
+    ($ty:ty, $b:expr) => {
+        <$ty>::builder()
+            .block_public_acls($b.block_public_acls)
+            .ignore_public_acls($b.ignore_public_acls)
+            .block_public_policy($b.block_public_policy)
+            .restrict_public_buckets($b.restrict_public_buckets)
+            .build()
+    };
+}
+
 /// Page size for ListBuckets: the API maximum (AWS paginates with `ContinuationToken` above it). The
 /// maximum rather than a smaller page also keeps emulators that cut the list at `MaxBuckets` without a
 /// token (moto 5.2) complete up to 10,000 buckets.
@@ -400,14 +412,10 @@ impl S3Write for AwsClients {
                 .on_bucket(bucket, |c| async move {
                     c.put_public_access_block()
                         .bucket(bucket)
-                        .public_access_block_configuration(
-                            PublicAccessBlockConfiguration::builder()
-                                .block_public_acls(b.block_public_acls)
-                                .ignore_public_acls(b.ignore_public_acls)
-                                .block_public_policy(b.block_public_policy)
-                                .restrict_public_buckets(b.restrict_public_buckets)
-                                .build(),
-                        )
+                        .public_access_block_configuration(public_access_block_configuration!(
+                            PublicAccessBlockConfiguration,
+                            b
+                        ))
                         .send()
                         .await
                 })
@@ -434,14 +442,10 @@ impl S3Write for AwsClients {
                 .s3control
                 .put_public_access_block()
                 .account_id(account_id)
-                .public_access_block_configuration(
-                    aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
-                        .block_public_acls(b.block_public_acls)
-                        .ignore_public_acls(b.ignore_public_acls)
-                        .block_public_policy(b.block_public_policy)
-                        .restrict_public_buckets(b.restrict_public_buckets)
-                        .build(),
-                )
+                .public_access_block_configuration(public_access_block_configuration!(
+                    aws_sdk_s3control::types::PublicAccessBlockConfiguration,
+                    b
+                ))
                 .send()
                 .await
                 .map(|_| ())

@@ -207,6 +207,30 @@ pub struct RemediationOutcome {
     pub detail: String,
 }
 
+impl RemediationOutcome {
+    /// The outcome of remediating `f` (its id, rule, severity, account, region and resource).
+    pub fn of(
+        f: &Finding,
+        remediation_id: String,
+        status: RemediationStatus,
+        actions: Vec<String>,
+        detail: String,
+    ) -> Self {
+        Self {
+            finding_id: f.id.clone(),
+            rule: f.rule.clone(),
+            severity: f.severity,
+            account: f.account.clone(),
+            region: f.region.clone(),
+            resource_arn: f.resource.arn.clone(),
+            remediation_id,
+            status,
+            actions,
+            detail,
+        }
+    }
+}
+
 /// The SNS publish of a remediation outcome (`kind` = remediation, `remediation` = none).
 pub fn remediation_outcome(o: &RemediationOutcome) -> SnsMessage {
     let doc = serde_json::to_value(o).unwrap_or(Value::Null);

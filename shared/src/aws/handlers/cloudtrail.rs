@@ -141,6 +141,13 @@ mod tests {
     }
 
     use crate::aws::block_on;
+    /// The finding JSON of the first message published (the `default` part of the SNS message).
+    fn first_published_finding(aws: &FakeAws) -> Value {
+        let (_, msg) = &aws.published()[0];
+        let doc: Value = serde_json::from_str(&msg.message).unwrap();
+        serde_json::from_str(doc["default"].as_str().unwrap()).unwrap()
+    }
+
     fn sample(name: &str) -> Vec<u8> {
         let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -252,9 +259,7 @@ mod tests {
             panic!()
         };
         assert!(findings.iter().any(|f| f.rule == "s3-bucket-policy-public"));
-        let (_, msg) = &aws.published()[0];
-        let doc: Value = serde_json::from_str(&msg.message).unwrap();
-        let finding: Value = serde_json::from_str(doc["default"].as_str().unwrap()).unwrap();
+        let finding = first_published_finding(&aws);
         assert_eq!(finding["state_confirmed"], json!(false), "{finding}");
     }
 
@@ -267,9 +272,7 @@ mod tests {
             panic!()
         };
         assert!(findings.iter().any(|f| f.rule == "s3-bucket-policy-public"));
-        let (_, msg) = &aws.published()[0];
-        let doc: Value = serde_json::from_str(&msg.message).unwrap();
-        let finding: Value = serde_json::from_str(doc["default"].as_str().unwrap()).unwrap();
+        let finding = first_published_finding(&aws);
         assert_eq!(finding["state_confirmed"], json!(false), "{finding}");
     }
 }
