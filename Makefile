@@ -4,12 +4,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test fmt-check clippy unit help
+.PHONY: test fmt-check core clippy unit help
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-test: emulator fmt-check clippy unit lint-template ## everything CI runs
+test: emulator fmt-check core clippy unit lint-template ## everything CI runs
 
 # The integration tests (tests/) drive the real AWS SDK against moto_server, pinned and installed into
 # .venv-moto/ (gitignored); the test harness starts and stops it. Idempotent.
@@ -22,6 +22,14 @@ fmt-check: ## rustfmt check
 
 clippy: ## clippy, warnings are errors
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+
+# The first invariant of ARCHITECTURE.md, kept by the compiler: tripline-core builds and tests on its own, and
+# nothing in its dependency tree is an AWS SDK, an async runtime or an HTTP stack.
+CORE_FORBIDDEN := ^(aws-|tokio|hyper|lambda_runtime|reqwest|futures|http)
+core: ## build and test the pure core crate alone; fail if an SDK, runtime or HTTP crate enters its dependencies
+	@if $(CARGO) tree -p tripline-core -e normal --prefix none | grep -E '$(CORE_FORBIDDEN)'; then \
+	  echo "core: tripline-core must not depend on the crates above (ARCHITECTURE.md, invariants)" >&2; exit 1; fi
+	$(CARGO) test -p tripline-core
 
 unit: ## all cargo tests
 	$(CARGO) test --workspace --all-features

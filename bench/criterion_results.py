@@ -1,4 +1,4 @@
-"""Runs the criterion benches of the pure path (shared/benches/*.rs, owned by the engine and rule-catalog
+"""Runs the criterion benches of the pure path (shared/core/benches/*.rs, owned by the engine and rule-catalog
 work) and collects their medians from target/criterion/**/new/{estimates,benchmark}.json."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from common import ROOT, log
 def run_benches(measurement_s: int = 3, warmup_s: int = 1) -> dict:
     benches = sorted(p.stem for p in (ROOT / "shared" / "benches").glob("*.rs"))
     if not benches:
-        return {"error": "no criterion benches in shared/benches/"}
+        return {"error": "no criterion benches in shared/core/benches/"}
     started = time.time()
-    argv = ["cargo", "bench", "-p", "tripline"]
+    argv = ["cargo", "bench", "-p", "tripline-core"]
     for b in benches:
         argv += ["--bench", b]
     argv += ["--", "--warm-up-time", str(warmup_s), "--measurement-time", str(measurement_s)]

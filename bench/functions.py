@@ -182,7 +182,7 @@ def trivial_call_latency(url: str, n: int = 60) -> float:
 
 def logged_calls(log_text: str) -> list[tuple[float, str, float]]:
     """(end on the wall clock, "Service:Operation", ms) of every AWS call the binary logged: the per-call
-    timing events of shared/src/aws/timing.rs (`RUST_LOG=...,tripline::aws::calls=debug`), i.e. each call as
+    timing events of shared/aws/src/timing.rs (`RUST_LOG=...,tripline::aws::calls=debug`), i.e. each call as
     the function itself saw it, from before serialization to the deserialized answer."""
     return _timed_lines(log_text, "aws call", lambda v: f"{v['service']}:{v['operation']}")
 

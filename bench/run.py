@@ -133,7 +133,7 @@ def md_handler(r: dict) -> str:
              "handler's own time as it logs it (`elapsed_us` of \"event evaluated\": intake, state reads, rules, "
              "publishing; the invocation minus the runtime API round trip through the Python fake). Calls: counted "
              "by the proxy. Sum and chain: each call's time as the function measured it (its per-call timing log, "
-             "shared/src/aws/timing.rs); chain = the slowest dependent chain of those calls (see method). The last "
+             "shared/aws/src/timing.rs); chain = the slowest dependent chain of those calls (see method). The last "
              "column is the same chain from the proxy's timestamps, which leave out the proxy's own forwarding. "
              "Goal: handler <= 1.2x chain.", "",
              "| event | first | invocation | handler | AWS calls | sum of call times | slowest chain | handler - chain | handler / chain | invocation / chain | chain (proxy) | result |",

@@ -39,7 +39,7 @@ def walk_findings(value):
 def finding_is_blocked(f: dict) -> bool:
     """True when Block Public Access neutralises the exposure (Tripline reports it at lower severity).
 
-    The finding's evidence names the blocking setting (shared/src/finding.rs `Evidence.details`).
+    The finding's evidence names the blocking setting (shared/core/src/finding.rs `Evidence.details`).
     """
     ev = f.get("evidence") or {}
     details = ev.get("details") or {}

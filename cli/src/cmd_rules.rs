@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use tripline::rules::REGISTRY;
+use tripline_core::rules::REGISTRY;
 
 use crate::io;
 

@@ -19,14 +19,14 @@ use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use serde_json::Value;
-use tripline::aws::handlers::sweep::{assess_account, AccountAssessment};
-use tripline::aws::{
+use tripline_aws::handlers::sweep::{assess_account, AccountAssessment};
+use tripline_aws::{
     env, AwsClients, AwsError, IamRead, ManagedPolicyInfo, PolicyVersionInfo, PrincipalRef, RoleInfo, S3Read,
 };
-use tripline::finding::Finding;
-use tripline::rules::SweepContext;
-use tripline::settings::RuleConfig;
-use tripline::state::PublicAccessBlock;
+use tripline_core::finding::Finding;
+use tripline_core::rules::SweepContext;
+use tripline_core::settings::RuleConfig;
+use tripline_core::state::PublicAccessBlock;
 
 use crate::io::bad_input;
 
@@ -115,7 +115,7 @@ pub fn run(args: &Args) -> ExitCode {
 
 async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result<Report, String> {
     let started = Instant::now();
-    let mut loader = tripline::aws::sdk_config_loader();
+    let mut loader = tripline_aws::sdk_config_loader();
     if let Some(url) = &args.endpoint_url {
         loader = loader.endpoint_url(url);
     }
@@ -131,7 +131,7 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
     }
     let region = sdk.region().map(ToString::to_string).unwrap_or_default();
     let account = match &args.account {
-        Some(a) if tripline::settings::is_account_id(a) => a.clone(),
+        Some(a) if tripline_core::settings::is_account_id(a) => a.clone(),
         Some(a) => {
             return Err(format!(
                 "`--account` should be a 12-digit account id, found `{a}`"

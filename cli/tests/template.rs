@@ -36,7 +36,7 @@ const RUNTIME: &[&str] = &[
     "kms:Decrypt",
 ];
 
-/// The whole-account assessment (`shared/src/aws/handlers/sweep.rs`): lists every bucket, customer managed
+/// The whole-account assessment (`shared/aws/src/handlers/sweep.rs`): lists every bucket, customer managed
 /// policy and role (trust policies come with ListRoles) and reads what every rule needs of each.
 const ASSESSMENT: &[&str] = &[
     "s3:ListAllMyBuckets",
@@ -54,7 +54,7 @@ const ASSESSMENT: &[&str] = &[
 ];
 
 /// What the shell reads besides the rules' declared needs whenever it reads state: exemption tags of roles
-/// and policies, and a bucket's region when S3 answers from the wrong one (`shared/src/aws/{iam,s3}.rs`).
+/// and policies, and a bucket's region when S3 answers from the wrong one (`shared/aws/src/{iam,s3}.rs`).
 const SHELL_READS: &[&str] = &["iam:ListRoleTags", "iam:ListPolicyTags", "s3:GetBucketLocation"];
 
 /// What one function calls, besides [`RUNTIME`].
@@ -71,7 +71,7 @@ struct Calls {
     member_role: bool,
 }
 
-/// Source: the handlers in `shared/src/aws/handlers/` wired by `functions/<name>/src/main.rs`.
+/// Source: the handlers in `shared/aws/src/handlers/` wired by `functions/<name>/src/main.rs`.
 const CALLS: &[Calls] = &[
     Calls {
         function: "on-cloudtrail",
@@ -127,7 +127,7 @@ const CALLS: &[Calls] = &[
     },
 ];
 
-/// The environment variables the functions understand (COMMON.md, `shared/src/settings.rs`).
+/// The environment variables the functions understand (COMMON.md, `shared/core/src/settings.rs`).
 const ENV_VARS: &[&str] = &[
     "TRIPLINE_ALERT_TOPIC_ARN",
     "TRIPLINE_REMEDIATION_MODE",

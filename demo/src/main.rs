@@ -3,7 +3,7 @@
 //! `make demo` (driver: `demo/demo.py`) reads what lands on the alert topic through an SQS subscription.
 //! SNS delivers the `sqs` part of Tripline's structured message there and the `email` part to email
 //! subscribers; this helper turns the received document back into the publish with Tripline's own renderer
-//! (`tripline::render::sns`) and prints the subject and the `email` part. It also checks that the re-rendered
+//! (`tripline_core::render::sns`) and prints the subject and the `email` part. It also checks that the re-rendered
 //! `sqs` part equals what arrived, so the email shown is exactly the one SNS would have sent.
 //!
 //! Input (stdin): a JSON array of SNS envelopes as SQS receives them (`Subject`, `Message`,
@@ -14,8 +14,8 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
-use tripline::finding::Finding;
-use tripline::render::sns::{self, RemediationOutcome, SnsMessage, SweepSummary};
+use tripline_core::finding::Finding;
+use tripline_core::render::sns::{self, RemediationOutcome, SnsMessage, SweepSummary};
 
 fn parse<T: serde::de::DeserializeOwned>(doc: &str, what: &str) -> Result<T, String> {
     serde_json::from_str(doc).map_err(|e| format!("message is not a {what}: {e}"))
@@ -90,9 +90,9 @@ fn main() -> ExitCode {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use tripline::render::sns::RemediationStatus;
-    use tripline::settings::RuleConfig;
-    use tripline::Intake;
+    use tripline_core::render::sns::RemediationStatus;
+    use tripline_core::settings::RuleConfig;
+    use tripline_core::Intake;
 
     /// The SNS envelope an SQS subscriber receives for `published` (the `sqs` part of the message).
     fn envelope(published: &SnsMessage) -> Value {
@@ -108,10 +108,10 @@ mod tests {
 
     fn finding(sample: &str) -> Finding {
         let bytes = std::fs::read(format!("{}/../events/{sample}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let Intake::Change(change) = tripline::intake(&bytes).unwrap() else {
+        let Intake::Change(change) = tripline_core::intake(&bytes).unwrap() else {
             panic!("{sample}: not a change")
         };
-        let eval = tripline::rules::evaluate(&change, None, &RuleConfig::default());
+        let eval = tripline_core::rules::evaluate(&change, None, &RuleConfig::default());
         eval.findings
             .into_iter()
             .next()

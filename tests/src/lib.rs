@@ -41,7 +41,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tripline::aws::AwsClients;
+use tripline_aws::AwsClients;
 
 /// The pinned emulator version (also in `scripts/emulator-venv.sh`).
 pub const MOTO_VERSION: &str = "5.2.5";

@@ -200,7 +200,7 @@ async fn on_cloudtrail_binary_answers_an_invocation_and_reports_bad_events() {
         .unwrap();
     let vars = [
         ("TRIPLINE_ALERT_TOPIC_ARN", topic.as_str()),
-        // Per-call timings (shared/src/aws/timing.rs) on, as the benchmarks run it.
+        // Per-call timings (shared/aws/src/timing.rs) on, as the benchmarks run it.
         ("RUST_LOG", "info,tripline::aws::calls=debug"),
     ];
 

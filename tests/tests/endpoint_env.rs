@@ -4,8 +4,8 @@
 //! One test per binary: it sets process environment variables.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use tripline::aws::{AwsClients, S3Read};
-use tripline::state::PublicAccessBlock;
+use tripline_aws::{AwsClients, S3Read};
+use tripline_core::state::PublicAccessBlock;
 use tripline_integration::{emulator, unique};
 
 /// moto's default account (no `x-moto-account-id` header: the production client adds none).

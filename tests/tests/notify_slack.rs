@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tripline::aws::handlers::slack::{handle_slack, webhook_url_from_secret, SlackConfig};
-use tripline::aws::slack::RetryPolicy;
-use tripline::aws::{ReadSecret, SlackWebhook};
-use tripline::finding::Severity;
-use tripline::intake::{intake, Intake};
-use tripline::settings::RuleConfig;
+use tripline_aws::handlers::slack::{handle_slack, webhook_url_from_secret, SlackConfig};
+use tripline_aws::slack::RetryPolicy;
+use tripline_aws::{ReadSecret, SlackWebhook};
+use tripline_core::finding::Severity;
+use tripline_core::intake::{intake, Intake};
+use tripline_core::settings::RuleConfig;
 use tripline_integration::{emulator, new_account, sample, unique, Recorder, Reply};
 
 /// An SNS delivery of a real finding (the public-bucket sample evaluated by the rules).
@@ -19,10 +19,10 @@ fn sns_event_with_finding() -> (Vec<u8>, String) {
     let Intake::Change(c) = intake(&event).unwrap() else {
         panic!()
     };
-    let f = tripline::rules::evaluate(&c, None, &RuleConfig::default())
+    let f = tripline_core::rules::evaluate(&c, None, &RuleConfig::default())
         .findings
         .remove(0);
-    let msg = tripline::render::sns::message(&f);
+    let msg = tripline_core::render::sns::message(&f);
     let structured: Value = serde_json::from_str(&msg.message).unwrap();
     // SNS delivers the `lambda` key's text to a Lambda subscriber.
     let body = json!({"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": {

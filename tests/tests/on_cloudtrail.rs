@@ -6,10 +6,10 @@ use std::time::Instant;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
-use tripline::aws::handlers::cloudtrail::{handle_cloudtrail, Outcome};
-use tripline::aws::handlers::DetectorConfig;
-use tripline::aws::AwsClients;
-use tripline::settings::RuleConfig;
+use tripline_aws::handlers::cloudtrail::{handle_cloudtrail, Outcome};
+use tripline_aws::handlers::DetectorConfig;
+use tripline_aws::AwsClients;
+use tripline_core::settings::RuleConfig;
 use tripline_integration::{emulator, new_account, rewrite, sample, sdk_config_for, unique};
 
 /// An alert topic with an SQS subscriber (raw delivery off: the queue receives SNS's JSON envelope with
@@ -181,8 +181,8 @@ async fn scenario_1_public_bucket_reaches_the_sqs_subscriber() {
     );
 
     // The email part of the same publish: readable text naming what, who, where, why and how to exempt.
-    let f: tripline::finding::Finding = serde_json::from_value(finding).unwrap();
-    let published = tripline::render::sns::message(&f);
+    let f: tripline_core::finding::Finding = serde_json::from_value(finding).unwrap();
+    let published = tripline_core::render::sns::message(&f);
     let email = serde_json::from_str::<Value>(&published.message).unwrap()["email"]
         .as_str()
         .unwrap()
@@ -245,7 +245,7 @@ async fn scenario_2_account_restrict_public_buckets_lowers_severity() {
         .iter()
         .find(|f| f.rule == "s3-bucket-policy-public")
         .expect("still a finding");
-    assert!(f.severity < tripline::finding::Severity::Critical, "{f:?}");
+    assert!(f.severity < tripline_core::finding::Severity::Critical, "{f:?}");
 
     let delivered = topic.drain().await;
     let envelope = delivered
@@ -318,7 +318,7 @@ async fn scenario_3_widening_policy_version_lists_new_access_and_reordering_is_q
             panic!("{out:?}")
         };
         assert!(
-            fetched.contains(&tripline::StateNeed::PolicyVersions),
+            fetched.contains(&tripline_core::StateNeed::PolicyVersions),
             "{fetched:?}"
         );
         let delivered = topic.drain().await;

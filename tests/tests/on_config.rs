@@ -9,11 +9,11 @@ use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
-use tripline::aws::handlers::config::handle_config;
-use tripline::aws::handlers::sweep::SweepConfig;
-use tripline::aws::handlers::DetectorConfig;
-use tripline::aws::AwsClients;
-use tripline::settings::RuleConfig;
+use tripline_aws::handlers::config::handle_config;
+use tripline_aws::handlers::sweep::SweepConfig;
+use tripline_aws::handlers::DetectorConfig;
+use tripline_aws::AwsClients;
+use tripline_core::settings::RuleConfig;
 use tripline_integration::{
     alert_topic, emulator, new_account, rewrite, sample, sdk_config_for, unique, Recorder, Reply,
 };

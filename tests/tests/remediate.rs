@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use aws_sdk_s3::types::{Tag, Tagging};
 use serde_json::{json, Value};
-use tripline::aws::handlers::remediate::{handle_remediate, RemediateConfig};
-use tripline::aws::handlers::DetectorConfig;
-use tripline::aws::AwsClients;
-use tripline::finding::Finding;
-use tripline::intake::{intake, Intake};
-use tripline::render::sns::RemediationStatus;
-use tripline::settings::{RemediationMode, RuleConfig};
+use tripline_aws::handlers::remediate::{handle_remediate, RemediateConfig};
+use tripline_aws::handlers::DetectorConfig;
+use tripline_aws::AwsClients;
+use tripline_core::finding::Finding;
+use tripline_core::intake::{intake, Intake};
+use tripline_core::render::sns::RemediationStatus;
+use tripline_core::settings::{RemediationMode, RuleConfig};
 use tripline_integration::{alert_topic, emulator, new_account, rewrite, sample, unique};
 
 const ROLE_NAME: &str = "tripline-remediate";
@@ -74,7 +74,7 @@ async fn setup(aws: &AwsClients, account: &str, tags: &[(&str, &str)]) -> (Strin
     let Intake::Change(c) = intake(&serde_json::to_vec(&event).unwrap()).unwrap() else {
         panic!()
     };
-    let f = tripline::rules::evaluate(&c, None, &RuleConfig::default())
+    let f = tripline_core::rules::evaluate(&c, None, &RuleConfig::default())
         .findings
         .into_iter()
         .find(|f| f.rule == "s3-bucket-policy-public")

@@ -6,10 +6,10 @@
 use std::time::Instant;
 
 use serde_json::json;
-use tripline::aws::handlers::cloudtrail::{handle_cloudtrail, Outcome};
-use tripline::aws::handlers::DetectorConfig;
-use tripline::aws::{event_account_region, AccountRouter, MemberRole, S3Read};
-use tripline::settings::RuleConfig;
+use tripline_aws::handlers::cloudtrail::{handle_cloudtrail, Outcome};
+use tripline_aws::handlers::DetectorConfig;
+use tripline_aws::{event_account_region, AccountRouter, MemberRole, S3Read};
+use tripline_core::settings::RuleConfig;
 use tripline_integration::{alert_topic, emulator, new_account, rewrite, sample, sdk_config_for, unique};
 
 /// moto's account for requests that name none (the router's own credentials).

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use aws_sdk_s3::types::BucketCannedAcl;
 use serde_json::json;
-use tripline::aws::handlers::sweep::{handle_sweep, SweepConfig};
-use tripline::aws::handlers::DetectorConfig;
-use tripline::settings::RuleConfig;
+use tripline_aws::handlers::sweep::{handle_sweep, SweepConfig};
+use tripline_aws::handlers::DetectorConfig;
+use tripline_core::settings::RuleConfig;
 use tripline_integration::{alert_topic, emulator, new_account, unique};
 
 #[tokio::test]

@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use tripline::policy::{acl_public, bucket_exposure, bucket_policy_public, Policy};
-use tripline::PublicAccessBlock;
+use tripline_core::policy::{acl_public, bucket_exposure, bucket_policy_public, Policy};
+use tripline_core::PublicAccessBlock;
 
 struct Bucket {
     name: String,
@@ -48,7 +48,7 @@ fn exposed(b: &Bucket) -> bool {
     let policy = b.policy.as_deref().map(|t| match Policy::from_json_str(t) {
         Ok(p) => bucket_policy_public(&p),
         // An unparsable stored policy cannot be proven non-public.
-        Err(_) => tripline::policy::PublicVerdict {
+        Err(_) => tripline_core::policy::PublicVerdict {
             public: true,
             reasons: Vec::new(),
         },

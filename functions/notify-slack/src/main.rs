@@ -1,17 +1,17 @@
 //! `notify-slack`: the alert topic -> a Slack incoming webhook (Block Kit). The webhook URL is read from
-//! Secrets Manager once at cold start and never logged. Logic: `tripline::aws::handlers::slack`.
+//! Secrets Manager once at cold start and never logged. Logic: `tripline_aws::handlers::slack`.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tripline::aws::env::{env_map, slack_min_severity, slack_secret_arn, SLACK_MIN_SEVERITY};
-use tripline::aws::handlers::slack::{handle_slack, webhook_url_from_secret, SlackConfig};
-use tripline::aws::slack::RetryPolicy;
-use tripline::aws::{AwsClients, ReadSecret, SlackWebhook};
-use tripline::finding::Severity;
+use tripline_aws::env::{env_map, slack_min_severity, slack_secret_arn, SLACK_MIN_SEVERITY};
+use tripline_aws::handlers::slack::{handle_slack, webhook_url_from_secret, SlackConfig};
+use tripline_aws::slack::RetryPolicy;
+use tripline_aws::{AwsClients, ReadSecret, SlackWebhook};
+use tripline_core::finding::Severity;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tripline::aws::runtime::init_json_logs();
+    tripline_aws::runtime::init_json_logs();
 
     // Cold start: validate the configuration, then read the webhook URL once. Errors never echo the URL.
     let vars = env_map();

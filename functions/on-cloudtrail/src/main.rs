@@ -1,12 +1,12 @@
 //! `on-cloudtrail`: EventBridge "AWS API Call via CloudTrail" events -> intake -> state -> rules -> SNS.
-//! The logic lives in `tripline::aws::handlers::cloudtrail`; this binary only wires it to the runtime.
+//! The logic lives in `tripline_aws::handlers::cloudtrail`; this binary only wires it to the runtime.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tripline::aws::env::{arn_account, env_map, member_role};
-use tripline::aws::handlers::cloudtrail::handle_cloudtrail;
-use tripline::aws::handlers::{ConfigError, DetectorConfig};
-use tripline::aws::{event_account_region, load_sdk_config, AccountRouter, MemberRole};
+use tripline_aws::env::{arn_account, env_map, member_role};
+use tripline_aws::handlers::cloudtrail::handle_cloudtrail;
+use tripline_aws::handlers::{ConfigError, DetectorConfig};
+use tripline_aws::{event_account_region, load_sdk_config, AccountRouter, MemberRole};
 
 fn config() -> Result<(DetectorConfig, Option<MemberRole>), ConfigError> {
     let vars = env_map();
@@ -15,7 +15,7 @@ fn config() -> Result<(DetectorConfig, Option<MemberRole>), ConfigError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tripline::aws::runtime::init_json_logs();
+    tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
     let (cfg, member) = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;

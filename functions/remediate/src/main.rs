@@ -1,6 +1,6 @@
 //! `remediate`: findings from the alert topic (filter `remediation: [planned]`) -> re-read, act per the
 //! rule's mode, verify with the engine, roll back on failure, publish every outcome.
-//! The logic lives in `tripline::aws::handlers::remediate`; this binary only wires it to the runtime.
+//! The logic lives in `tripline_aws::handlers::remediate`; this binary only wires it to the runtime.
 
 // The handler's future (re-read, act, verify, roll back across per-region clients) nests deeper than
 // rustc's default query depth when its layout is computed for the test harness build.
@@ -8,10 +8,10 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tripline::aws::env::{arn_account, env_map, remediation_role_arn};
-use tripline::aws::handlers::remediate::{handle_remediate, RemediateConfig};
-use tripline::aws::handlers::{ConfigError, DetectorConfig};
-use tripline::aws::{event_account_region, load_sdk_config, AccountRouter};
+use tripline_aws::env::{arn_account, env_map, remediation_role_arn};
+use tripline_aws::handlers::remediate::{handle_remediate, RemediateConfig};
+use tripline_aws::handlers::{ConfigError, DetectorConfig};
+use tripline_aws::{event_account_region, load_sdk_config, AccountRouter};
 
 fn config() -> Result<RemediateConfig, ConfigError> {
     let vars = env_map();
@@ -23,7 +23,7 @@ fn config() -> Result<RemediateConfig, ConfigError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tripline::aws::runtime::init_json_logs();
+    tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
     let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;

@@ -1,13 +1,13 @@
 //! `sweep`: scheduled baseline of every bucket, customer-managed policy and role -> findings + summary.
-//! The logic lives in `tripline::aws::handlers::sweep`; this binary only wires it to the runtime.
+//! The logic lives in `tripline_aws::handlers::sweep`; this binary only wires it to the runtime.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tripline::aws::env::{env_map, sweep_concurrency};
-use tripline::aws::handlers::sweep::handle_sweep;
-use tripline::aws::handlers::sweep::SweepConfig;
-use tripline::aws::handlers::{ConfigError, DetectorConfig};
-use tripline::aws::AwsClients;
+use tripline_aws::env::{env_map, sweep_concurrency};
+use tripline_aws::handlers::sweep::handle_sweep;
+use tripline_aws::handlers::sweep::SweepConfig;
+use tripline_aws::handlers::{ConfigError, DetectorConfig};
+use tripline_aws::AwsClients;
 
 fn config() -> Result<SweepConfig, ConfigError> {
     let vars = env_map();
@@ -19,7 +19,7 @@ fn config() -> Result<SweepConfig, ConfigError> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tripline::aws::runtime::init_json_logs();
+    tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
     let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;

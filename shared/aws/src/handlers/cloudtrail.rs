@@ -1,0 +1,278 @@
+//! `on-cloudtrail`: EventBridge "AWS API Call via CloudTrail" -> intake -> fetch exactly the state the
+//! triggered rules need (concurrently) -> evaluate -> publish each finding.
+//!
+//! - An ignored event (read-only call, unknown detail-type...) returns `Ok` and is logged once.
+//! - A bad event is logged with its id and returns [`HandlerError::BadEvent`] (not retryable).
+//! - A transient AWS failure (state fetch or publish) returns a retryable error: the Lambda runtime
+//!   reports it, the asynchronous invocation is retried and finally sent to the dead-letter queue.
+//! - State that cannot be read for a permanent reason (access denied) does not withhold the alert: the
+//!   change is judged from its payload and the findings say "state not confirmed".
+//! - A rule that fails is logged with its id; the other rules' findings are still published.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::state::fetch_state;
+use super::{event_id_hint, publish_findings, DetectorConfig, FindingRef, HandlerError};
+use crate::{IamRead, Publish, S3Read};
+use tripline_core::change::Change;
+use tripline_core::intake::{intake, Intake};
+use tripline_core::rules::{self, Evaluation, RuleError};
+use tripline_core::state::{State, StateNeed};
+
+/// What one invocation did (the Lambda response; also logged).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Ignored {
+        event_id: String,
+        reason: String,
+    },
+    Evaluated {
+        event_id: String,
+        event_name: String,
+        /// The state pieces fetched.
+        fetched: BTreeSet<StateNeed>,
+        findings: Vec<FindingRef>,
+        rule_errors: Vec<RuleError>,
+    },
+}
+
+/// Evaluates one change with freshly fetched state and publishes its findings.
+pub async fn detect<D: S3Read + IamRead + Publish>(
+    aws: &D,
+    cfg: &DetectorConfig,
+    change: &Change,
+) -> Result<(Evaluation, BTreeSet<StateNeed>, Vec<FindingRef>), HandlerError> {
+    let event_id = change.event_id.as_str();
+    let needs = rules::needs(change);
+    let state = if needs.is_empty() {
+        State::default()
+    } else {
+        // Boxed: the nested concurrent fetches make a deep future type; one allocation keeps every
+        // caller's future small and its layout within the compiler's depth limit.
+        match Box::pin(fetch_state(aws, change, &needs)).await {
+            Ok(state) => state,
+            // Transient: fail the invocation so the event is delivered again.
+            Err(e) if e.is_retryable() => {
+                tracing::error!(event_id, event_name = %change.event_name, retryable = true, error = %e, "fetching state failed");
+                return Err(HandlerError::aws(event_id, e));
+            }
+            // Permanent (access denied, validation): retrying cannot help, and withholding the alert would
+            // hide the change. Judge from the payload; the findings say "state not confirmed".
+            Err(e) => {
+                tracing::error!(event_id, event_name = %change.event_name, retryable = false, error = %e, "state unreadable, judging from the payload");
+                State::default()
+            }
+        }
+    };
+    let evaluation = rules::evaluate(change, Some(&state), &cfg.rules);
+    for e in &evaluation.errors {
+        tracing::error!(event_id, rule = %e.rule, error = %e.message, "rule failed on this event");
+    }
+    let refs = publish_findings(aws, &cfg.alert_topic_arn, event_id, &evaluation.findings).await?;
+    Ok((evaluation, needs, refs))
+}
+
+/// The on-cloudtrail handler. `event` is the raw EventBridge event.
+pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
+    aws: &D,
+    cfg: &DetectorConfig,
+    event: &[u8],
+) -> Result<Outcome, HandlerError> {
+    let started = std::time::Instant::now();
+    let intake = intake(event).map_err(|source| {
+        let event_id = event_id_hint(event);
+        tracing::error!(event_id = %event_id, error = %source, "bad event");
+        HandlerError::BadEvent { event_id, source }
+    })?;
+    match intake {
+        Intake::Ignored { reason } => {
+            let event_id = event_id_hint(event);
+            tracing::info!(event_id = %event_id, reason = %reason, "event ignored");
+            Ok(Outcome::Ignored { event_id, reason })
+        }
+        Intake::FetchOversized { .. } => {
+            let event_id = event_id_hint(event);
+            let message =
+                "oversized configuration items are handled by on-config, not on-cloudtrail".to_owned();
+            tracing::error!(event_id = %event_id, error = %message, "unsupported event");
+            Err(HandlerError::Unsupported { event_id, message })
+        }
+        Intake::Change(change) => {
+            let (evaluation, fetched, findings) = detect(aws, cfg, &change).await?;
+            tracing::info!(
+                event_id = %change.event_id,
+                event_name = %change.event_name,
+                findings = findings.len(),
+                rule_errors = evaluation.errors.len(),
+                // The handler's own time (intake, state reads, rules, publishing), for BENCHMARKS.md section 3.
+                elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "event evaluated"
+            );
+            Ok(Outcome::Evaluated {
+                event_id: change.event_id.clone(),
+                event_name: change.event_name.clone(),
+                fetched,
+                findings,
+                rule_errors: evaluation.errors,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::fakes::{FakeAws, FakeBucket};
+    use crate::ErrorKind;
+    use serde_json::{json, Value};
+    use tripline_core::settings::RuleConfig;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:tripline-alerts";
+
+    fn cfg() -> DetectorConfig {
+        DetectorConfig {
+            alert_topic_arn: TOPIC.into(),
+            rules: RuleConfig::default(),
+        }
+    }
+
+    use crate::block_on;
+    /// The finding JSON of the first message published (the `default` part of the SNS message).
+    fn first_published_finding(aws: &FakeAws) -> Value {
+        let (_, msg) = &aws.published()[0];
+        let doc: Value = serde_json::from_str(&msg.message).unwrap();
+        serde_json::from_str(doc["default"].as_str().unwrap()).unwrap()
+    }
+
+    fn sample(name: &str) -> Vec<u8> {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn bucket_of(event: &[u8]) -> String {
+        let v: Value = serde_json::from_slice(event).unwrap();
+        v["detail"]["requestParameters"]["bucketName"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn public_bucket_policy_fetches_exactly_its_needs_and_publishes() {
+        let event = sample("cloudtrail-s3-put-bucket-policy-public.json");
+        let bucket = bucket_of(&event);
+        let aws = FakeAws::new();
+        aws.add_bucket(&bucket, FakeBucket::default());
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap();
+        let Outcome::Evaluated {
+            fetched, findings, ..
+        } = out
+        else {
+            panic!("not evaluated")
+        };
+        let change = match intake(&event).unwrap() {
+            Intake::Change(c) => c,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fetched, rules::needs(&change));
+        assert!(
+            findings.iter().any(|f| f.rule == "s3-bucket-policy-public"),
+            "{findings:?}"
+        );
+        let published = aws.published();
+        assert_eq!(published.len(), findings.len());
+        assert!(published
+            .iter()
+            .all(|(t, m)| t == TOPIC && m.attributes["kind"] == "finding"));
+        // Only reads of the needed state, no writes, and nothing about other resources.
+        let calls = aws.world().calls.clone();
+        for call in &calls {
+            assert!(
+                call.starts_with("s3:Get") || call.starts_with("sns:Publish"),
+                "{call}"
+            );
+        }
+        assert!(aws.writes().is_empty());
+    }
+
+    #[test]
+    fn ignored_bad_and_failures() {
+        let aws = FakeAws::new();
+        // An event of another kind is ignored: Ok, logged, nothing fetched or published.
+        let other =
+            br#"{"version": "0", "id": "eb-2", "detail-type": "EC2 Instance State-change Notification",
+            "source": "aws.ec2", "account": "111122223333", "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": {"state": "running"}}"#;
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), other)).unwrap();
+        assert!(matches!(out, Outcome::Ignored { .. }), "{out:?}");
+        // A read-only call triggers no rule: evaluated, nothing fetched or published.
+        let ro = sample("cloudtrail-s3-get-bucket-policy-read-only.json");
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &ro)).unwrap();
+        let Outcome::Evaluated {
+            fetched, findings, ..
+        } = out
+        else {
+            panic!("{out:?}")
+        };
+        assert!(fetched.is_empty() && findings.is_empty());
+        assert!(aws.world().calls.is_empty());
+
+        // Malformed payloads: a non-retryable BadEvent naming the event id when there is one.
+        let cases: &[(&[u8], &str)] = &[
+            (b"{not json", "unknown"),
+            (
+                br#"{"id": "eb-9", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3"}"#,
+                "eb-9",
+            ),
+        ];
+        for (payload, id) in cases {
+            let e = block_on(handle_cloudtrail(&aws, &cfg(), payload)).unwrap_err();
+            assert!(!e.is_retryable(), "{e}");
+            assert_eq!(e.error_type(), "BadEvent");
+            assert!(e.to_string().contains(id), "{e}");
+        }
+
+        // Throttled state read or failed publish: retryable, so the event is delivered again.
+        let event = sample("cloudtrail-s3-put-bucket-policy-public.json");
+        aws.add_bucket(&bucket_of(&event), FakeBucket::default());
+        for op in ["s3:GetAccountPublicAccessBlock", "sns:Publish"] {
+            aws.clear_failures();
+            aws.fail(op, ErrorKind::Throttling);
+            let e = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap_err();
+            assert!(e.is_retryable(), "{op}: {e}");
+            assert_eq!(e.error_type(), "Retryable");
+        }
+        aws.fail("sns:Publish", ErrorKind::AccessDenied);
+        let e = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap_err();
+        assert!(!e.is_retryable());
+
+        // State denied (a missing read permission): the alert still goes out, unconfirmed.
+        aws.clear_failures();
+        aws.world().published.clear();
+        aws.fail("s3:GetBucketTagging", ErrorKind::AccessDenied);
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap();
+        let Outcome::Evaluated { findings, .. } = out else {
+            panic!()
+        };
+        assert!(findings.iter().any(|f| f.rule == "s3-bucket-policy-public"));
+        let finding = first_published_finding(&aws);
+        assert_eq!(finding["state_confirmed"], json!(false), "{finding}");
+    }
+
+    #[test]
+    fn missing_bucket_is_judged_from_the_payload() {
+        let event = sample("cloudtrail-s3-put-bucket-policy-public.json");
+        let aws = FakeAws::new(); // the bucket no longer exists
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap();
+        let Outcome::Evaluated { findings, .. } = out else {
+            panic!()
+        };
+        assert!(findings.iter().any(|f| f.rule == "s3-bucket-policy-public"));
+        let finding = first_published_finding(&aws);
+        assert_eq!(finding["state_confirmed"], json!(false), "{finding}");
+    }
+}
