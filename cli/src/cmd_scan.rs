@@ -19,7 +19,7 @@ use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use serde_json::Value;
-use tripline_aws::handlers::sweep::{assess_account, AccountAssessment};
+use tripline_aws::app::assess::{assess_account, AccountAssessment};
 use tripline_aws::{
     env, AwsClients, AwsError, IamRead, ManagedPolicyInfo, PolicyVersionInfo, PrincipalRef, RoleInfo, S3Read,
 };

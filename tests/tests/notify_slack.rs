@@ -5,12 +5,13 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tripline_aws::handlers::slack::{handle_slack, webhook_url_from_secret, SlackConfig};
+use tripline_aws::handlers::notify_slack::{handle_slack, webhook_url_from_secret, SlackConfig};
 use tripline_aws::slack::RetryPolicy;
 use tripline_aws::{ReadSecret, SlackWebhook};
 use tripline_core::finding::Severity;
 use tripline_core::intake::{intake, Intake};
 use tripline_core::settings::RuleConfig;
+use tripline_core::Envelope;
 use tripline_integration::{emulator, new_account, sample, unique, Recorder, Reply};
 
 /// An SNS delivery of a real finding (the public-bucket sample evaluated by the rules).
@@ -73,7 +74,9 @@ async fn scenario_7_block_kit_payload_and_429_then_200_is_retried() {
         min_severity: Severity::Low,
     };
     let t = Instant::now();
-    let out = handle_slack(&webhook, &cfg, &event).await.unwrap();
+    let out = handle_slack(&webhook, &cfg, &Envelope::read(&event))
+        .await
+        .unwrap();
     let elapsed = t.elapsed();
     println!(
         "handler time notify-slack (429 then 200): {:.1} ms",
@@ -133,7 +136,9 @@ async fn scenario_7_final_failures_are_classified_and_never_leak_the_url() {
         let hook = Recorder::start(replies).await;
         let url = format!("{}/services/T000/B000/SECRETPART", hook.url);
         let webhook = SlackWebhook::new(&url, fast_retries()).unwrap();
-        let err = handle_slack(&webhook, &cfg, &event).await.unwrap_err();
+        let err = handle_slack(&webhook, &cfg, &Envelope::read(&event))
+            .await
+            .unwrap_err();
         assert_eq!(hook.requests().len(), attempts, "http {status}");
         assert_eq!(err.is_retryable(), retryable, "http {status}: {err}");
         assert!(!err.to_string().contains("SECRETPART"), "{err}");
@@ -142,9 +147,13 @@ async fn scenario_7_final_failures_are_classified_and_never_leak_the_url() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/services/SECRETPART", dead.local_addr().unwrap());
     drop(dead);
-    let err = handle_slack(&SlackWebhook::new(&url, fast_retries()).unwrap(), &cfg, &event)
-        .await
-        .unwrap_err();
+    let err = handle_slack(
+        &SlackWebhook::new(&url, fast_retries()).unwrap(),
+        &cfg,
+        &Envelope::read(&event),
+    )
+    .await
+    .unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(!err.to_string().contains("SECRETPART"), "{err}");
 }

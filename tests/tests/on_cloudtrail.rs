@@ -6,10 +6,11 @@ use std::time::Instant;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
+use tripline_aws::app::DetectorConfig;
 use tripline_aws::handlers::cloudtrail::{handle_cloudtrail, Outcome};
-use tripline_aws::handlers::DetectorConfig;
 use tripline_aws::AwsClients;
 use tripline_core::settings::RuleConfig;
+use tripline_core::Envelope;
 use tripline_integration::{emulator, new_account, rewrite, sample, sdk_config_for, unique};
 
 /// An alert topic with an SQS subscriber (raw delivery off: the queue receives SNS's JSON envelope with
@@ -125,7 +126,7 @@ async fn public_bucket(aws: &AwsClients, account: &str) -> (String, Vec<u8>) {
 
 async fn run(aws: &AwsClients, cfg: &DetectorConfig, event: &[u8], label: &str) -> Outcome {
     let t = Instant::now();
-    let out = handle_cloudtrail(aws, cfg, event).await;
+    let out = handle_cloudtrail(aws, cfg, &Envelope::read(event)).await;
     println!(
         "handler time on-cloudtrail {label}: {:.1} ms (emulator)",
         t.elapsed().as_secs_f64() * 1e3
@@ -203,7 +204,9 @@ async fn scenario_1_public_bucket_reaches_the_sqs_subscriber() {
     let mut times: Vec<f64> = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        handle_cloudtrail(&aws, &cfg(&topic.arn), &event).await.unwrap();
+        handle_cloudtrail(&aws, &cfg(&topic.arn), &Envelope::read(&event))
+            .await
+            .unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
@@ -360,7 +363,7 @@ async fn scenario_9_unreachable_sns_is_retryable_and_nothing_is_lost() {
     aws.sns = aws_sdk_sns::Client::new(&sdk_config_for(&dead_url, Some(&account)).await);
 
     let t = Instant::now();
-    let err = handle_cloudtrail(&aws, &cfg(&topic.arn), &event)
+    let err = handle_cloudtrail(&aws, &cfg(&topic.arn), &Envelope::read(&event))
         .await
         .unwrap_err();
     println!(
@@ -375,7 +378,9 @@ async fn scenario_9_unreachable_sns_is_retryable_and_nothing_is_lost() {
     // The runtime reports the error, EventBridge/Lambda deliver the event again: once SNS is back, the
     // same event publishes its findings.
     aws.sns = good_sns;
-    let out = handle_cloudtrail(&aws, &cfg(&topic.arn), &event).await.unwrap();
+    let out = handle_cloudtrail(&aws, &cfg(&topic.arn), &Envelope::read(&event))
+        .await
+        .unwrap();
     let Outcome::Evaluated { findings, .. } = out else {
         panic!()
     };

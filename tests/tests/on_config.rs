@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
+use tripline_aws::app::assess::SweepConfig;
+use tripline_aws::app::DetectorConfig;
 use tripline_aws::handlers::config::handle_config;
-use tripline_aws::handlers::sweep::SweepConfig;
-use tripline_aws::handlers::DetectorConfig;
 use tripline_aws::AwsClients;
 use tripline_core::settings::RuleConfig;
+use tripline_core::Envelope;
 use tripline_integration::{
     alert_topic, emulator, new_account, rewrite, sample, sdk_config_for, unique, Recorder, Reply,
 };
@@ -116,9 +117,13 @@ async fn scenario_6_and_8_oversized_item_fetched_from_s3_and_put_evaluations_on_
     let token = invocation["resultToken"].as_str().unwrap().to_owned();
 
     let t = Instant::now();
-    let out = handle_config(&aws, &cfg(&topic), &serde_json::to_vec(&invocation).unwrap())
-        .await
-        .unwrap();
+    let out = handle_config(
+        &aws,
+        &cfg(&topic),
+        &Envelope::read(&serde_json::to_vec(&invocation).unwrap()),
+    )
+    .await
+    .unwrap();
     println!(
         "handler time on-config oversized item: {:.1} ms (emulator)",
         t.elapsed().as_secs_f64() * 1e3
@@ -180,9 +185,13 @@ async fn scenario_8_compliant_and_not_applicable_verdicts_on_the_wire() {
         );
         invocation["invokingEvent"] = json!(item.to_string());
         let t = Instant::now();
-        handle_config(&aws, &cfg(&topic), &serde_json::to_vec(&invocation).unwrap())
-            .await
-            .unwrap();
+        handle_config(
+            &aws,
+            &cfg(&topic),
+            &Envelope::read(&serde_json::to_vec(&invocation).unwrap()),
+        )
+        .await
+        .unwrap();
         println!(
             "handler time on-config {want}: {:.1} ms (emulator)",
             t.elapsed().as_secs_f64() * 1e3
@@ -191,9 +200,13 @@ async fn scenario_8_compliant_and_not_applicable_verdicts_on_the_wire() {
         assert_eq!(last["Evaluations"][0]["ComplianceType"], want, "{last}");
         assert_eq!(last["ResultToken"], invocation["resultToken"]);
         let t = Instant::now();
-        handle_config(&aws, &cfg(&topic), &serde_json::to_vec(&invocation).unwrap())
-            .await
-            .unwrap();
+        handle_config(
+            &aws,
+            &cfg(&topic),
+            &Envelope::read(&serde_json::to_vec(&invocation).unwrap()),
+        )
+        .await
+        .unwrap();
         println!(
             "handler time on-config {want}, warm: {:.1} ms (emulator)",
             t.elapsed().as_secs_f64() * 1e3

@@ -7,13 +7,15 @@ use std::time::Instant;
 
 use aws_sdk_s3::types::{Tag, Tagging};
 use serde_json::{json, Value};
-use tripline_aws::handlers::remediate::{handle_remediate, RemediateConfig};
-use tripline_aws::handlers::DetectorConfig;
+use tripline_aws::app::remediate::RemediateConfig;
+use tripline_aws::app::DetectorConfig;
+use tripline_aws::handlers::remediate::handle_remediate;
 use tripline_aws::AwsClients;
 use tripline_core::finding::Finding;
 use tripline_core::intake::{intake, Intake};
 use tripline_core::render::sns::RemediationStatus;
 use tripline_core::settings::{RemediationMode, RuleConfig};
+use tripline_core::Envelope;
 use tripline_integration::{alert_topic, emulator, new_account, rewrite, sample, unique};
 
 const ROLE_NAME: &str = "tripline-remediate";
@@ -144,9 +146,13 @@ async fn scenario_4_enforce_dry_run_exempt_and_loop_protection() {
             f.actor.session_issuer = Some(format!("arn:aws:iam::{account}:role/{ROLE_NAME}"));
         }
         let t = Instant::now();
-        let out = handle_remediate(&aws, &cfg(&topic, &account, mode), &sns_record(&f))
-            .await
-            .unwrap();
+        let out = handle_remediate(
+            &aws,
+            &cfg(&topic, &account, mode),
+            &Envelope::read(&sns_record(&f)),
+        )
+        .await
+        .unwrap();
         println!(
             "handler time remediate {label}: {:.1} ms (emulator)",
             t.elapsed().as_secs_f64() * 1e3
@@ -194,9 +200,13 @@ async fn scenario_4_enforce_dry_run_exempt_and_loop_protection() {
     // Remediating again is a no-op: the finding is stale now.
     let (bucket, _, f) = setup(&aws, &account, &[]).await;
     let c = cfg(&topic, &account, RemediationMode::Enforce);
-    handle_remediate(&aws, &c, &sns_record(&f)).await.unwrap();
+    handle_remediate(&aws, &c, &Envelope::read(&sns_record(&f)))
+        .await
+        .unwrap();
     let fixed = read_policy(&aws, &bucket).await;
-    let again = handle_remediate(&aws, &c, &sns_record(&f)).await.unwrap();
+    let again = handle_remediate(&aws, &c, &Envelope::read(&sns_record(&f)))
+        .await
+        .unwrap();
     assert_eq!(again[0].status, RemediationStatus::Skipped);
     assert!(again[0].detail.contains("stale"), "{}", again[0].detail);
     assert_eq!(read_policy(&aws, &bucket).await, fixed);
@@ -205,7 +215,9 @@ async fn scenario_4_enforce_dry_run_exempt_and_loop_protection() {
     let (_, _, f) = setup(&aws, &account, &[]).await;
     let dry = cfg(&topic, &account, RemediationMode::DryRun);
     let t = Instant::now();
-    handle_remediate(&aws, &dry, &sns_record(&f)).await.unwrap();
+    handle_remediate(&aws, &dry, &Envelope::read(&sns_record(&f)))
+        .await
+        .unwrap();
     println!(
         "handler time remediate dry-run, warm: {:.1} ms (emulator)",
         t.elapsed().as_secs_f64() * 1e3

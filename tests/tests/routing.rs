@@ -6,10 +6,11 @@
 use std::time::Instant;
 
 use serde_json::json;
+use tripline_aws::app::DetectorConfig;
 use tripline_aws::handlers::cloudtrail::{handle_cloudtrail, Outcome};
-use tripline_aws::handlers::DetectorConfig;
-use tripline_aws::{event_account_region, AccountRouter, MemberRole, S3Read};
+use tripline_aws::{AccountRouter, MemberRole, S3Read};
 use tripline_core::settings::RuleConfig;
+use tripline_core::Envelope;
 use tripline_integration::{alert_topic, emulator, new_account, rewrite, sample, sdk_config_for, unique};
 
 /// moto's account for requests that name none (the router's own credentials).
@@ -68,9 +69,11 @@ async fn member_account_event_is_read_with_the_member_role_and_alerts_go_home() 
     assert!(topic.contains(HOME), "{topic}");
 
     let bytes = serde_json::to_vec(&event).unwrap();
-    let (account, region) = event_account_region(&bytes).unwrap();
-    assert_eq!(account, member);
-    let routed = router.route(&account, &region).await;
+    let envelope = Envelope::read(&bytes);
+    assert_eq!(envelope.account.as_deref(), Some(member.as_str()));
+    let routed = router
+        .route(envelope.account_or_home(), envelope.region_or_default())
+        .await;
     // The home account cannot see the member's bucket; the routed clients can.
     assert!(!router.home().list_buckets().await.unwrap().contains(&bucket));
     assert!(routed.list_buckets().await.unwrap().contains(&bucket));
@@ -80,7 +83,7 @@ async fn member_account_event_is_read_with_the_member_role_and_alerts_go_home() 
         rules: RuleConfig::default(),
     };
     let t = Instant::now();
-    let out = handle_cloudtrail(&routed, &cfg, &bytes).await.unwrap();
+    let out = handle_cloudtrail(&routed, &cfg, &envelope).await.unwrap();
     println!(
         "handler time on-cloudtrail via member role: {:.1} ms (emulator)",
         t.elapsed().as_secs_f64() * 1e3
@@ -93,6 +96,8 @@ async fn member_account_event_is_read_with_the_member_role_and_alerts_go_home() 
         "{findings:?}"
     );
     // Same account and region again: the cached clients.
-    let again = router.route(&account, &region).await;
+    let again = router
+        .route(envelope.account_or_home(), envelope.region_or_default())
+        .await;
     assert!(std::sync::Arc::ptr_eq(&again.target, &routed.target));
 }

@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use aws_sdk_s3::types::BucketCannedAcl;
 use serde_json::json;
-use tripline_aws::handlers::sweep::{handle_sweep, SweepConfig};
-use tripline_aws::handlers::DetectorConfig;
+use tripline_aws::app::assess::SweepConfig;
+use tripline_aws::app::DetectorConfig;
+use tripline_aws::handlers::sweep::handle_sweep;
 use tripline_core::settings::RuleConfig;
+use tripline_core::Envelope;
 use tripline_integration::{alert_topic, emulator, new_account, unique};
 
 #[tokio::test]
@@ -71,7 +73,7 @@ async fn scenario_5_sweep_over_50_buckets_reports_exactly_the_public_ones() {
     let event = json!({"version": "0", "id": unique("sched"), "detail-type": "Scheduled Event", "source": "aws.events",
         "account": account, "time": "2026-11-29T00:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});
     let t = Instant::now();
-    let out = handle_sweep(&aws, &cfg, &serde_json::to_vec(&event).unwrap())
+    let out = handle_sweep(&aws, &cfg, &Envelope::read(&serde_json::to_vec(&event).unwrap()))
         .await
         .unwrap();
     println!(
@@ -100,7 +102,7 @@ async fn scenario_5_sweep_over_50_buckets_reports_exactly_the_public_ones() {
     assert!(!out.summary_message_id.is_empty());
 
     let t = Instant::now();
-    let again = handle_sweep(&aws, &cfg, &serde_json::to_vec(&event).unwrap())
+    let again = handle_sweep(&aws, &cfg, &Envelope::read(&serde_json::to_vec(&event).unwrap()))
         .await
         .unwrap();
     println!(

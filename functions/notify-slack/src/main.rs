@@ -1,13 +1,14 @@
 //! `notify-slack`: the alert topic -> a Slack incoming webhook (Block Kit). The webhook URL is read from
-//! Secrets Manager once at cold start and never logged. Logic: `tripline_aws::handlers::slack`.
+//! Secrets Manager once at cold start and never logged. Logic: `tripline_aws::handlers::notify_slack`.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tripline_aws::env::{env_map, slack_min_severity, slack_secret_arn, SLACK_MIN_SEVERITY};
-use tripline_aws::handlers::slack::{handle_slack, webhook_url_from_secret, SlackConfig};
+use tripline_aws::handlers::notify_slack::{handle_slack, webhook_url_from_secret, SlackConfig};
 use tripline_aws::slack::RetryPolicy;
 use tripline_aws::{AwsClients, ReadSecret, SlackWebhook};
 use tripline_core::finding::Severity;
+use tripline_core::Envelope;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -32,8 +33,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (webhook, cfg) = (&webhook, &cfg);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-        handle_slack(webhook, cfg, &bytes).await.map_err(Diagnostic::from)
+        let event = Envelope::from_value(event.payload);
+        handle_slack(webhook, cfg, &event).await.map_err(Diagnostic::from)
     }))
     .await
 }

@@ -8,10 +8,12 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tripline_aws::app::remediate::RemediateConfig;
+use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{arn_account, env_map, remediation_role_arn};
-use tripline_aws::handlers::remediate::{handle_remediate, RemediateConfig};
-use tripline_aws::handlers::{ConfigError, DetectorConfig};
-use tripline_aws::{event_account_region, load_sdk_config, AccountRouter};
+use tripline_aws::handlers::remediate::handle_remediate;
+use tripline_aws::{load_sdk_config, AccountRouter};
+use tripline_core::Envelope;
 
 fn config() -> Result<RemediateConfig, ConfigError> {
     let vars = env_map();
@@ -37,10 +39,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (router, cfg) = (&router, &cfg);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-        let (account, region) = event_account_region(&bytes).unwrap_or_default();
-        let aws = router.route(&account, &region).await;
-        handle_remediate(&aws, cfg, &bytes)
+        // The envelope is read once: account and region for routing, event id, parsed payload.
+        let event = Envelope::from_value(event.payload);
+        let aws = router
+            .route(event.account_or_home(), event.region_or_default())
+            .await;
+        handle_remediate(&aws, cfg, &event)
             .await
             .map_err(Diagnostic::from)
     }))

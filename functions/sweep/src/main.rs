@@ -3,11 +3,12 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tripline_aws::app::assess::SweepConfig;
+use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, sweep_concurrency};
 use tripline_aws::handlers::sweep::handle_sweep;
-use tripline_aws::handlers::sweep::SweepConfig;
-use tripline_aws::handlers::{ConfigError, DetectorConfig};
 use tripline_aws::AwsClients;
+use tripline_core::Envelope;
 
 fn config() -> Result<SweepConfig, ConfigError> {
     let vars = env_map();
@@ -27,8 +28,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (aws, cfg) = (&aws, &cfg);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-        handle_sweep(aws, cfg, &bytes).await.map_err(Diagnostic::from)
+        let event = Envelope::from_value(event.payload);
+        handle_sweep(aws, cfg, &event).await.map_err(Diagnostic::from)
     }))
     .await
 }

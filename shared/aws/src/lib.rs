@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use tripline_core::state::PublicAccessBlock;
 
+pub mod app;
 pub mod clients;
 pub mod config;
 pub mod env;
@@ -60,7 +61,7 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 pub use clients::{https_client, load_sdk_config, sdk_config_loader, AwsClients};
 pub use error::{AwsError, ErrorKind};
-pub use routing::{event_account_region, AccountRouter, MemberRole, Routed};
+pub use routing::{AccountRouter, MemberRole, Routed};
 pub use slack::{SlackWebhook, WebhookError};
 
 /// One SNS publish: what `render::sns` produces, in the shape `sns:Publish` takes.

@@ -132,37 +132,6 @@ impl AccountRouter {
     }
 }
 
-/// The account and region an event is about, read from its envelope: EventBridge `account`/`region`, a
-/// Config rule invocation's `accountId` and its rule ARN's region, an SNS-delivered finding's
-/// `account`/`region`. `None` when the envelope does not say (the handler then works in the home account).
-pub fn event_account_region(bytes: &[u8]) -> Option<(String, String)> {
-    let v: Value = serde_json::from_slice(bytes).ok()?;
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    if let (Some(a), Some(r)) = (s(&v, "account"), s(&v, "region")) {
-        // CloudTrail records carry the region of the call (a bucket's region for S3).
-        let region = v
-            .pointer("/detail/awsRegion")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or(r);
-        let account = v
-            .pointer("/detail/recipientAccountId")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or(a);
-        return Some((account, region));
-    }
-    if let Some(a) = s(&v, "accountId") {
-        let region = s(&v, "configRuleArn")
-            .and_then(|arn| arn.split(':').nth(3).map(str::to_owned))
-            .unwrap_or_default();
-        return Some((a, region));
-    }
-    let message = v.pointer("/Records/0/Sns/Message").and_then(Value::as_str)?;
-    let inner: Value = serde_json::from_str(message).ok()?;
-    Some((s(&inner, "account")?, s(&inner, "region").unwrap_or_default()))
-}
-
 macro_rules! delegate {
     ($to:ident: $( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
         $(
@@ -250,39 +219,5 @@ impl Publish for Routed {
 impl ReadSecret for Routed {
     delegate! { home:
         fn secret_string(&self, secret_id: &str) -> Result<String, AwsError>;
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_account_region_table() {
-        let finding = serde_json::json!({"account": "444455556666", "region": "eu-west-1"}).to_string();
-        let sns = serde_json::json!({"Records": [{"Sns": {"Message": finding}}]}).to_string();
-        let cases: Vec<(String, Option<(&str, &str)>)> = vec![
-            (
-                r#"{"account": "111122223333", "region": "us-east-1", "detail": {"awsRegion": "eu-west-1", "recipientAccountId": "444455556666"}}"#.into(),
-                Some(("444455556666", "eu-west-1")),
-            ),
-            (r#"{"account": "111122223333", "region": "us-east-1", "detail": {}}"#.into(), Some(("111122223333", "us-east-1"))),
-            (
-                r#"{"accountId": "444455556666", "configRuleArn": "arn:aws:config:ap-south-1:444455556666:config-rule/x"}"#.into(),
-                Some(("444455556666", "ap-south-1")),
-            ),
-            (sns, Some(("444455556666", "eu-west-1"))),
-            ("{}".into(), None),
-            ("not json".into(), None),
-        ];
-        for (event, want) in cases {
-            let got = event_account_region(event.as_bytes());
-            assert_eq!(
-                got.as_ref().map(|(a, r)| (a.as_str(), r.as_str())),
-                want,
-                "{event}"
-            );
-        }
     }
 }

@@ -4,7 +4,7 @@
 use lambda_runtime::Diagnostic;
 use tracing_subscriber::EnvFilter;
 
-use super::handlers::HandlerError;
+use crate::app::HandlerError;
 
 /// Structured JSON logs on stdout (CloudWatch Logs), one object per event with its fields flattened; the
 /// level comes from `RUST_LOG`, `info` by default. Call once, first thing in `main`.

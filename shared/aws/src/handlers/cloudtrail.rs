@@ -1,5 +1,5 @@
-//! `on-cloudtrail`: EventBridge "AWS API Call via CloudTrail" -> intake -> fetch exactly the state the
-//! triggered rules need (concurrently) -> evaluate -> publish each finding.
+//! `on-cloudtrail`: EventBridge "AWS API Call via CloudTrail" -> intake -> the detect use case (fetch
+//! exactly the state the triggered rules need, concurrently; evaluate; publish each finding).
 //!
 //! - An ignored event (read-only call, unknown detail-type...) returns `Ok` and is logged once.
 //! - A bad event is logged with its id and returns [`HandlerError::BadEvent`] (not retryable).
@@ -13,13 +13,14 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::state::fetch_state;
-use super::{event_id_hint, publish_findings, DetectorConfig, FindingRef, HandlerError};
+use crate::app::detect::detect;
+use crate::app::publish::FindingRef;
+use crate::app::{DetectorConfig, HandlerError};
 use crate::{IamRead, Publish, S3Read};
-use tripline_core::change::Change;
-use tripline_core::intake::{intake, Intake};
-use tripline_core::rules::{self, Evaluation, RuleError};
-use tripline_core::state::{State, StateNeed};
+use tripline_core::intake::Intake;
+use tripline_core::rules::RuleError;
+use tripline_core::state::StateNeed;
+use tripline_core::Envelope;
 
 /// What one invocation did (the Lambda response; also logged).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,62 +40,26 @@ pub enum Outcome {
     },
 }
 
-/// Evaluates one change with freshly fetched state and publishes its findings.
-pub async fn detect<D: S3Read + IamRead + Publish>(
-    aws: &D,
-    cfg: &DetectorConfig,
-    change: &Change,
-) -> Result<(Evaluation, BTreeSet<StateNeed>, Vec<FindingRef>), HandlerError> {
-    let event_id = change.event_id.as_str();
-    let needs = rules::needs(change);
-    let state = if needs.is_empty() {
-        State::default()
-    } else {
-        // Boxed: the nested concurrent fetches make a deep future type; one allocation keeps every
-        // caller's future small and its layout within the compiler's depth limit.
-        match Box::pin(fetch_state(aws, change, &needs)).await {
-            Ok(state) => state,
-            // Transient: fail the invocation so the event is delivered again.
-            Err(e) if e.is_retryable() => {
-                tracing::error!(event_id, event_name = %change.event_name, retryable = true, error = %e, "fetching state failed");
-                return Err(HandlerError::aws(event_id, e));
-            }
-            // Permanent (access denied, validation): retrying cannot help, and withholding the alert would
-            // hide the change. Judge from the payload; the findings say "state not confirmed".
-            Err(e) => {
-                tracing::error!(event_id, event_name = %change.event_name, retryable = false, error = %e, "state unreadable, judging from the payload");
-                State::default()
-            }
-        }
-    };
-    let evaluation = rules::evaluate(change, Some(&state), &cfg.rules);
-    for e in &evaluation.errors {
-        tracing::error!(event_id, rule = %e.rule, error = %e.message, "rule failed on this event");
-    }
-    let refs = publish_findings(aws, &cfg.alert_topic_arn, event_id, &evaluation.findings).await?;
-    Ok((evaluation, needs, refs))
-}
-
-/// The on-cloudtrail handler. `event` is the raw EventBridge event.
+/// The on-cloudtrail handler. `event` is the EventBridge event, read once.
 pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
     aws: &D,
     cfg: &DetectorConfig,
-    event: &[u8],
+    event: &Envelope,
 ) -> Result<Outcome, HandlerError> {
     let started = std::time::Instant::now();
-    let intake = intake(event).map_err(|source| {
-        let event_id = event_id_hint(event);
+    let intake = event.intake().map_err(|source| {
+        let event_id = event.event_id.clone();
         tracing::error!(event_id = %event_id, error = %source, "bad event");
         HandlerError::BadEvent { event_id, source }
     })?;
     match intake {
         Intake::Ignored { reason } => {
-            let event_id = event_id_hint(event);
+            let event_id = event.event_id.clone();
             tracing::info!(event_id = %event_id, reason = %reason, "event ignored");
             Ok(Outcome::Ignored { event_id, reason })
         }
         Intake::FetchOversized { .. } => {
-            let event_id = event_id_hint(event);
+            let event_id = event.event_id.clone();
             let message =
                 "oversized configuration items are handled by on-config, not on-cloudtrail".to_owned();
             tracing::error!(event_id = %event_id, error = %message, "unsupported event");
@@ -129,7 +94,10 @@ mod tests {
     use crate::fakes::{FakeAws, FakeBucket};
     use crate::ErrorKind;
     use serde_json::{json, Value};
+    use tripline_core::intake::intake;
+    use tripline_core::rules;
     use tripline_core::settings::RuleConfig;
+    use tripline_core::Envelope;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:tripline-alerts";
 
@@ -167,7 +135,7 @@ mod tests {
         let bucket = bucket_of(&event);
         let aws = FakeAws::new();
         aws.add_bucket(&bucket, FakeBucket::default());
-        let out = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap();
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &Envelope::read(&event))).unwrap();
         let Outcome::Evaluated {
             fetched, findings, ..
         } = out
@@ -207,11 +175,11 @@ mod tests {
             br#"{"version": "0", "id": "eb-2", "detail-type": "EC2 Instance State-change Notification",
             "source": "aws.ec2", "account": "111122223333", "time": "2026-01-01T00:00:00Z",
             "region": "us-east-1", "resources": [], "detail": {"state": "running"}}"#;
-        let out = block_on(handle_cloudtrail(&aws, &cfg(), other)).unwrap();
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &Envelope::read(other))).unwrap();
         assert!(matches!(out, Outcome::Ignored { .. }), "{out:?}");
         // A read-only call triggers no rule: evaluated, nothing fetched or published.
         let ro = sample("cloudtrail-s3-get-bucket-policy-read-only.json");
-        let out = block_on(handle_cloudtrail(&aws, &cfg(), &ro)).unwrap();
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &Envelope::read(&ro))).unwrap();
         let Outcome::Evaluated {
             fetched, findings, ..
         } = out
@@ -230,7 +198,7 @@ mod tests {
             ),
         ];
         for (payload, id) in cases {
-            let e = block_on(handle_cloudtrail(&aws, &cfg(), payload)).unwrap_err();
+            let e = block_on(handle_cloudtrail(&aws, &cfg(), &Envelope::read(payload))).unwrap_err();
             assert!(!e.is_retryable(), "{e}");
             assert_eq!(e.error_type(), "BadEvent");
             assert!(e.to_string().contains(id), "{e}");
@@ -242,19 +210,19 @@ mod tests {
         for op in ["s3:GetAccountPublicAccessBlock", "sns:Publish"] {
             aws.clear_failures();
             aws.fail(op, ErrorKind::Throttling);
-            let e = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap_err();
+            let e = block_on(handle_cloudtrail(&aws, &cfg(), &Envelope::read(&event))).unwrap_err();
             assert!(e.is_retryable(), "{op}: {e}");
             assert_eq!(e.error_type(), "Retryable");
         }
         aws.fail("sns:Publish", ErrorKind::AccessDenied);
-        let e = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap_err();
+        let e = block_on(handle_cloudtrail(&aws, &cfg(), &Envelope::read(&event))).unwrap_err();
         assert!(!e.is_retryable());
 
         // State denied (a missing read permission): the alert still goes out, unconfirmed.
         aws.clear_failures();
         aws.world().published.clear();
         aws.fail("s3:GetBucketTagging", ErrorKind::AccessDenied);
-        let out = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap();
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &Envelope::read(&event))).unwrap();
         let Outcome::Evaluated { findings, .. } = out else {
             panic!()
         };
@@ -267,7 +235,7 @@ mod tests {
     fn missing_bucket_is_judged_from_the_payload() {
         let event = sample("cloudtrail-s3-put-bucket-policy-public.json");
         let aws = FakeAws::new(); // the bucket no longer exists
-        let out = block_on(handle_cloudtrail(&aws, &cfg(), &event)).unwrap();
+        let out = block_on(handle_cloudtrail(&aws, &cfg(), &Envelope::read(&event))).unwrap();
         let Outcome::Evaluated { findings, .. } = out else {
             panic!()
         };

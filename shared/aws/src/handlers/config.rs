@@ -17,15 +17,17 @@ use std::io::Read;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::cloudtrail::detect;
-use super::sweep::{assess_account, SweepConfig};
-use super::{event_id_hint, FindingRef, HandlerError};
+use crate::app::assess::{assess_account, SweepConfig};
+use crate::app::detect::detect;
+use crate::app::publish::FindingRef;
+use crate::app::HandlerError;
 use crate::{
     AwsError, Compliance, ConfigEvaluation, ErrorKind, FetchObject, IamRead, Publish, PutEvaluations, S3Read,
 };
 use tripline_core::change::{Change, ChangeSource, Payload};
-use tripline_core::intake::{intake, intake_oversized_item, Intake, OversizedContext};
+use tripline_core::intake::{intake_oversized_item, Intake, OversizedContext};
 use tripline_core::rules::{self, Evaluation, RuleError, SweepContext};
+use tripline_core::Envelope;
 
 /// Facts of the raw invocation that intake does not keep.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,8 +42,8 @@ pub struct InvocationFacts {
 }
 
 /// Reads [`InvocationFacts`] from a rule invocation; empty for anything else. Never fails.
-pub fn invocation_facts(bytes: &[u8]) -> InvocationFacts {
-    let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+pub fn invocation_facts(event: &Envelope) -> InvocationFacts {
+    let Ok(v) = event.value() else {
         return InvocationFacts::default();
     };
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -163,20 +165,24 @@ async fn put<D: PutEvaluations>(
 }
 
 /// The on-config handler.
-pub async fn handle_config<D>(aws: &D, cfg: &SweepConfig, event: &[u8]) -> Result<ConfigOutcome, HandlerError>
+pub async fn handle_config<D>(
+    aws: &D,
+    cfg: &SweepConfig,
+    event: &Envelope,
+) -> Result<ConfigOutcome, HandlerError>
 where
     D: S3Read + IamRead + Publish + PutEvaluations + FetchObject,
 {
     let facts = invocation_facts(event);
     let bad = |source| {
-        let event_id = event_id_hint(event);
+        let event_id = event.event_id.clone();
         tracing::error!(event_id = %event_id, error = %source, "bad event");
         HandlerError::BadEvent { event_id, source }
     };
-    let change: Box<Change> = match intake(event).map_err(bad)? {
+    let change: Box<Change> = match event.intake().map_err(bad)? {
         Intake::Change(c) => c,
         Intake::Ignored { reason } => {
-            let event_id = event_id_hint(event);
+            let event_id = event.event_id.clone();
             tracing::info!(event_id = %event_id, reason = %reason, "event ignored");
             let mut evaluations = Vec::new();
             if let (Some(token), Some(ty), Some(id)) =
@@ -216,7 +222,7 @@ where
                 config_rule_name,
                 rule_parameters,
             };
-            let event_id = event_id_hint(event);
+            let event_id = event.event_id.clone();
             let bytes = aws
                 .get_object(&bucket, &key)
                 .await
@@ -347,10 +353,12 @@ where
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::app::DetectorConfig;
     use crate::fakes::{FakeAws, FakeBucket};
-    use crate::handlers::DetectorConfig;
     use std::io::Write;
+    use tripline_core::intake::intake;
     use tripline_core::settings::RuleConfig;
+    use tripline_core::Envelope;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:tripline-alerts";
 
@@ -372,10 +380,10 @@ mod tests {
     #[test]
     fn public_bucket_invocation_is_non_compliant_with_its_token() {
         let event = sample("configrule-s3-bucket-invocation.json");
-        let facts = invocation_facts(&event);
+        let facts = invocation_facts(&Envelope::read(&event));
         let aws = FakeAws::new();
         aws.add_bucket("reports-prod", FakeBucket::default());
-        let out = block_on(handle_config(&aws, &cfg(), &event)).unwrap();
+        let out = block_on(handle_config(&aws, &cfg(), &Envelope::read(&event))).unwrap();
         assert_eq!(out.evaluations.len(), 1);
         let e = &out.evaluations[0];
         assert_eq!(
@@ -420,7 +428,7 @@ mod tests {
         aws.world()
             .objects
             .insert((bucket.clone(), key.clone()), gz.finish().unwrap());
-        let out = block_on(handle_config(&aws, &cfg(), &event)).unwrap();
+        let out = block_on(handle_config(&aws, &cfg(), &Envelope::read(&event))).unwrap();
         assert!(aws
             .world()
             .calls
@@ -432,10 +440,10 @@ mod tests {
 
         // The object is gone: a not-found error, not retryable; throttled: retryable.
         aws.world().objects.clear();
-        let e = block_on(handle_config(&aws, &cfg(), &event)).unwrap_err();
+        let e = block_on(handle_config(&aws, &cfg(), &Envelope::read(&event))).unwrap_err();
         assert!(!e.is_retryable(), "{e}");
         aws.fail("s3:GetObject", ErrorKind::Throttling);
-        assert!(block_on(handle_config(&aws, &cfg(), &event))
+        assert!(block_on(handle_config(&aws, &cfg(), &Envelope::read(&event)))
             .unwrap_err()
             .is_retryable());
     }
@@ -454,7 +462,7 @@ mod tests {
                 ..FakeBucket::default()
             },
         );
-        let out = block_on(handle_config(&aws, &cfg(), &event)).unwrap();
+        let out = block_on(handle_config(&aws, &cfg(), &Envelope::read(&event))).unwrap();
         let verdicts: Vec<(&str, Compliance)> = out
             .evaluations
             .iter()

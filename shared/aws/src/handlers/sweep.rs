@@ -13,250 +13,22 @@
 //! (ListBuckets' `BucketRegion`, else S3's wrong-region answer; see `aws::s3`), so a bucket elsewhere is
 //! judged like any other instead of ending in the summary's errors.
 //!
-//! [`assess_account`] is shared with on-config's scheduled evaluations and `tripline scan`.
+//! The assessment itself is the application layer's [`crate::app::assess`].
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{event_id_hint, publish_findings, DetectorConfig, FindingRef, HandlerError};
-use crate::{AwsError, IamRead, Publication, Publish, S3Read};
+use crate::app::assess::{assess_account, SweepConfig};
+use crate::app::publish::{publish_findings, FindingRef};
+use crate::app::HandlerError;
+use crate::{IamRead, Publication, Publish, S3Read};
 use tripline_core::error::IntakeError;
 use tripline_core::render::sns::SweepSummary;
-use tripline_core::rules::{self, Evaluation, SweepContext};
-use tripline_core::settings::RuleConfig;
-use tripline_core::state::{BucketState, PublicAccessBlock};
-
-/// Configuration of the sweep function.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SweepConfig {
-    pub detector: DetectorConfig,
-    /// Per-resource reads in flight at once.
-    pub concurrency: usize,
-}
-
-/// One judged resource.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Assessed {
-    /// `AWS::S3::Bucket`, `AWS::IAM::Policy` or `AWS::IAM::Role`.
-    pub resource_type: &'static str,
-    /// The id AWS Config uses: bucket name, policy id, role id.
-    pub resource_id: String,
-    pub arn: String,
-    pub evaluation: Evaluation,
-}
-
-/// Everything one sweep judged.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct AccountAssessment {
-    pub assessed: Vec<Assessed>,
-    /// Resources that could not be read: `<resource>: <error>`.
-    pub errors: Vec<String>,
-    /// `buckets` / `policies` / `roles` -> how many were judged.
-    pub checked: BTreeMap<String, u64>,
-}
-
-impl AccountAssessment {
-    /// One resource's outcome: its assessment (counted under `kind`), nothing when it was deleted between
-    /// the listing and the reads (`gone`), or an error naming it (`what`).
-    fn record(
-        &mut self,
-        kind: &str,
-        what: &str,
-        result: Result<Assessed, AwsError>,
-        gone: fn(&AwsError) -> bool,
-    ) {
-        match result {
-            Ok(assessed) => {
-                *self.checked.entry(kind.into()).or_default() += 1;
-                self.assessed.push(assessed);
-            }
-            Err(e) if gone(&e) => {}
-            Err(e) => self.errors.push(format!("{what}: {e}")),
-        }
-    }
-}
-
-/// The bucket's policy, ACL and Block Public Access; tags are left empty (see [`assess_bucket`]).
-async fn bucket_state<D: S3Read>(aws: &D, bucket: &str) -> Result<BucketState, AwsError> {
-    let (policy, acl, public_access_block) = futures::try_join!(
-        aws.bucket_policy(bucket),
-        aws.bucket_acl(bucket),
-        aws.bucket_public_access_block(bucket),
-    )?;
-    Ok(BucketState {
-        policy,
-        acl: Some(acl),
-        public_access_block,
-        tags: BTreeMap::new(),
-    })
-}
-
-/// Reads and judges one bucket. Tags only decide exemptions of findings the rules raise (they cannot raise
-/// one), so they are read only when the tag-less assessment has a finding, and the bucket is then judged
-/// again with them: the result is the same as judging with the tags from the start.
-async fn assess_bucket<D: S3Read>(
-    aws: &D,
-    bucket: &str,
-    account_pab: &PublicAccessBlock,
-    rules_cfg: &RuleConfig,
-    ctx: &SweepContext<'_>,
-) -> Result<Evaluation, AwsError> {
-    let mut state = bucket_state(aws, bucket).await?;
-    let evaluation = rules::assess_bucket(ctx, bucket, &state, Some(account_pab), rules_cfg);
-    if evaluation.findings.is_empty() {
-        return Ok(evaluation);
-    }
-    state.tags = aws.bucket_tags(bucket).await?;
-    Ok(rules::assess_bucket(
-        ctx,
-        bucket,
-        &state,
-        Some(account_pab),
-        rules_cfg,
-    ))
-}
-
-fn has_open_findings(e: &Evaluation) -> bool {
-    e.findings.iter().any(|f| f.suppressed.is_none())
-}
-
-/// Judges every bucket, customer-managed policy and role of the account.
-pub async fn assess_account<D: S3Read + IamRead>(
-    aws: &D,
-    rules_cfg: &RuleConfig,
-    ctx: &SweepContext<'_>,
-    concurrency: usize,
-) -> Result<AccountAssessment, AwsError> {
-    let concurrency = concurrency.max(1);
-    let (buckets, account_pab, policies, roles) = futures::try_join!(
-        aws.list_buckets(),
-        aws.account_public_access_block(ctx.account),
-        aws.list_local_policies(),
-        aws.list_roles(),
-    )?;
-    let account_pab: PublicAccessBlock = account_pab.unwrap_or_default();
-    let mut out = AccountAssessment::default();
-
-    let account_pab = &account_pab;
-    let bucket_results: Vec<(String, Result<Evaluation, AwsError>)> = stream::iter(buckets)
-        .map(|b| async move {
-            let r = assess_bucket(aws, &b, account_pab, rules_cfg, ctx).await;
-            (b, r)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    for (b, r) in bucket_results {
-        let r = r.map(|evaluation| Assessed {
-            resource_type: "AWS::S3::Bucket",
-            resource_id: b.clone(),
-            arn: format!("arn:aws:s3:::{b}"),
-            evaluation,
-        });
-        out.record("buckets", &format!("bucket `{b}`"), r, |e| {
-            e.has_code("NoSuchBucket")
-        });
-    }
-
-    let policy_results: Vec<_> = stream::iter(policies)
-        .map(|p| async move {
-            let r = async {
-                let doc = aws.policy_version_document(&p.arn, &p.default_version_id).await?;
-                let mut evaluation = rules::assess_managed_policy(ctx, &p.arn, &doc, rules_cfg);
-                // Tags only matter for exemptions: read them only when something fired.
-                if has_open_findings(&evaluation) {
-                    let tags = aws.policy_tags(&p.arn).await?;
-                    if tags.contains_key(&rules_cfg.exempt_tag_key) {
-                        apply_tag_exemptions(&mut evaluation, &tags, rules_cfg, ctx);
-                    }
-                }
-                Ok::<_, AwsError>(evaluation)
-            }
-            .await;
-            (p, r)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    for (p, r) in policy_results {
-        let r = r.map(|evaluation| Assessed {
-            resource_type: "AWS::IAM::Policy",
-            resource_id: p.id.clone(),
-            arn: p.arn.clone(),
-            evaluation,
-        });
-        out.record(
-            "policies",
-            &format!("policy `{}`", p.arn),
-            r,
-            AwsError::is_not_found,
-        );
-    }
-
-    let role_results: Vec<_> = stream::iter(roles)
-        .map(|r| async move {
-            let res = async {
-                let Some(trust) = r.trust_policy.as_ref() else {
-                    return Ok(Evaluation::default());
-                };
-                let mut evaluation = rules::assess_role_trust(ctx, &r.arn, trust, None, rules_cfg);
-                if has_open_findings(&evaluation) {
-                    let tags = aws.role_tags(&r.name).await?;
-                    evaluation = rules::assess_role_trust(ctx, &r.arn, trust, Some(&tags), rules_cfg);
-                }
-                Ok::<_, AwsError>(evaluation)
-            }
-            .await;
-            (r, res)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    for (r, res) in role_results {
-        let res = res.map(|evaluation| Assessed {
-            resource_type: "AWS::IAM::Role",
-            resource_id: r.id.clone(),
-            arn: r.arn.clone(),
-            evaluation,
-        });
-        out.record(
-            "roles",
-            &format!("role `{}`", r.name),
-            res,
-            AwsError::is_not_found,
-        );
-    }
-    out.assessed
-        .sort_by(|a, b| (a.resource_type, &a.arn).cmp(&(b.resource_type, &b.arn)));
-    Ok(out)
-}
-
-/// Managed-policy assessments take no tags: apply the tag exemptions with the same checker the rules use.
-fn apply_tag_exemptions(
-    evaluation: &mut Evaluation,
-    tags: &BTreeMap<String, String>,
-    cfg: &RuleConfig,
-    ctx: &SweepContext<'_>,
-) {
-    for f in &mut evaluation.findings {
-        if f.suppressed.is_some() {
-            continue;
-        }
-        let check = tripline_core::exempt::check(
-            &f.rule,
-            &f.resource.arn,
-            Some(tags),
-            cfg,
-            tripline_core::exempt::date_of(ctx.time),
-        );
-        f.suppressed = check.suppressed;
-        f.notes.extend(check.notes);
-    }
-}
+use tripline_core::rules::SweepContext;
+use tripline_core::Envelope;
 
 /// What one sweep did (the Lambda response; also logged).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -269,21 +41,17 @@ pub struct SweepOutcome {
     pub summary_message_id: String,
 }
 
-/// The sweep handler. `event` is the EventBridge scheduled event (`account`, `region`, `time`).
+/// The sweep handler. `event` is the EventBridge scheduled event (`account`, `region`, `time`), read once.
 pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
     aws: &D,
     cfg: &SweepConfig,
-    event: &[u8],
+    event: &Envelope,
 ) -> Result<SweepOutcome, HandlerError> {
     let started = Instant::now();
-    let event_id = event_id_hint(event);
-    let v: Value = serde_json::from_slice(event).map_err(|e| HandlerError::BadEvent {
+    let event_id = event.event_id.clone();
+    let v: &Value = event.value().map_err(|e| HandlerError::BadEvent {
         event_id: event_id.clone(),
-        source: IntakeError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string().to_lowercase(),
-        },
+        source: e.clone(),
     })?;
     let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     let (Some(account), Some(region), Some(time)) = (field("account"), field("region"), field("time")) else {
@@ -360,9 +128,12 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::app::DetectorConfig;
     use crate::fakes::{FakeAws, FakeBucket};
     use crate::ErrorKind;
     use serde_json::json;
+    use tripline_core::settings::RuleConfig;
+    use tripline_core::Envelope;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:tripline-alerts";
 
@@ -408,7 +179,7 @@ mod tests {
                 },
             );
         }
-        let out = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap();
+        let out = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(&scheduled()))).unwrap();
         assert_eq!(out.checked.get("buckets"), Some(&1200));
         assert_eq!(
             out.findings
@@ -459,7 +230,7 @@ mod tests {
                 },
             );
         }
-        let out = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap();
+        let out = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(&scheduled()))).unwrap();
         let calls = aws.world().calls.clone();
         for (name, _, _, tags_read, suppressed) in cases {
             let read = calls.iter().any(|c| *c == format!("s3:GetBucketTagging {name}"));
@@ -475,7 +246,7 @@ mod tests {
 
         // A tag read that fails is reported like any other unreadable bucket.
         aws.fail("s3:GetBucketTagging", ErrorKind::Throttling);
-        let out = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap();
+        let out = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(&scheduled()))).unwrap();
         assert_eq!(out.errors.len(), 3, "{:?}", out.errors);
         assert_eq!(out.checked.get("buckets"), Some(&2));
     }
@@ -494,7 +265,7 @@ mod tests {
                 },
             );
         }
-        let out = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap();
+        let out = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(&scheduled()))).unwrap();
         assert_eq!(out.checked.get("buckets"), Some(&12));
         let mut public: Vec<&str> = out
             .findings
@@ -524,12 +295,12 @@ mod tests {
 
         // A throttled bucket read is listed in the summary; a throttled listing fails the invocation.
         aws.fail("s3:GetBucketAcl", ErrorKind::Throttling);
-        let out = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap();
+        let out = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(&scheduled()))).unwrap();
         assert_eq!(out.errors.len(), 12, "{:?}", out.errors);
         aws.fail("s3:ListBuckets", ErrorKind::Throttling);
-        let e = block_on(handle_sweep(&aws, &cfg(), &scheduled())).unwrap_err();
+        let e = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(&scheduled()))).unwrap_err();
         assert!(e.is_retryable());
-        let e = block_on(handle_sweep(&aws, &cfg(), b"{}")).unwrap_err();
+        let e = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(b"{}"))).unwrap_err();
         assert_eq!(e.error_type(), "BadEvent");
     }
 }

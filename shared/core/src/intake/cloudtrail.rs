@@ -19,7 +19,7 @@ pub(crate) const CONTEXT: &str = "cloudtrail record";
 
 /// Fields of the EventBridge envelope used as fallbacks when the record lacks them.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Envelope<'a> {
+pub(crate) struct EventFields<'a> {
     pub id: Option<&'a str>,
     pub time: Option<&'a str>,
     pub region: Option<&'a str>,
@@ -44,7 +44,7 @@ const NORMALIZED: &[&str] = &[
 ];
 
 /// Normalizes one CloudTrail record found at `path` (`detail`, or `$` for a bare record).
-pub(crate) fn from_record(record: &Value, path: &str, env: &Envelope<'_>) -> Result<Change, IntakeError> {
+pub(crate) fn from_record(record: &Value, path: &str, env: &EventFields<'_>) -> Result<Change, IntakeError> {
     let rec = Obj::new(record, path, CONTEXT)?;
     let event_source = rec.req_str("eventSource")?;
     let event_name = rec.req_str("eventName")?;

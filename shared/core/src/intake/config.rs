@@ -11,7 +11,7 @@ use crate::change::{Actor, Change, ChangeSource, Outcome, Payload, Resource};
 use crate::error::IntakeError;
 
 use super::access::Obj;
-use super::cloudtrail::Envelope;
+use super::cloudtrail::EventFields;
 use super::decode::{decode_documents, decode_value};
 use super::{Intake, OversizedContext};
 
@@ -59,7 +59,7 @@ pub(crate) fn notification(
     path: &str,
     context: &'static str,
     origin: &Origin,
-    env: &Envelope<'_>,
+    env: &EventFields<'_>,
 ) -> Result<Intake, IntakeError> {
     let obj = Obj::new(body, path, context)?;
     let message_type = obj.req_str("messageType")?;
@@ -90,7 +90,7 @@ pub(crate) fn notification(
 pub(crate) fn item_change(
     obj: &Obj<'_>,
     source: ChangeSource,
-    env: &Envelope<'_>,
+    env: &EventFields<'_>,
 ) -> Result<Change, IntakeError> {
     let item = obj.req_obj("configurationItem")?;
     let resource_type = item.req_str("resourceType")?;
@@ -295,9 +295,9 @@ pub(crate) fn rule_invocation(inv: &Obj<'_>) -> Result<Intake, IntakeError> {
         account_id: inv.opt_str("accountId")?.map(str::to_owned),
         event_left_scope: inv.opt_bool("eventLeftScope")?.unwrap_or(false),
     };
-    let env = Envelope {
+    let env = EventFields {
         account: rule.account_id.as_deref(),
-        ..Envelope::default()
+        ..EventFields::default()
     };
     notification(
         &invoking,
@@ -349,11 +349,11 @@ pub(crate) fn fetched_item(value: &Value, ctx: &OversizedContext) -> Result<Chan
     };
     let obj = Obj::new(value, "", CONTEXT)?;
     if obj.has("configurationItem") {
-        return item_change(&obj, source, &Envelope::default());
+        return item_change(&obj, source, &EventFields::default());
     }
     let mut wrapper = Map::new();
     wrapper.insert("configurationItem".to_owned(), value.clone());
     let wrapped = Value::Object(wrapper);
     let obj = Obj::new(&wrapped, "", CONTEXT)?;
-    item_change(&obj, source, &Envelope::default())
+    item_change(&obj, source, &EventFields::default())
 }

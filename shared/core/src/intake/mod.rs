@@ -31,7 +31,7 @@ use crate::change::Change;
 use crate::error::IntakeError;
 
 use access::Obj;
-use cloudtrail::Envelope;
+use cloudtrail::EventFields;
 
 /// The largest payload intake accepts: 6 MiB, Lambda's limit for a synchronous invocation payload
 /// ("Invocation payload (request and response): 6 MB each for request and response (synchronous)",
@@ -92,8 +92,12 @@ pub struct OversizedContext {
 
 /// Turns one payload into an [`Intake`].
 pub fn intake(bytes: &[u8]) -> Result<Intake, IntakeError> {
-    let value = parse(bytes)?;
-    dispatch(&value, "", Nesting::TopLevel)
+    intake_value(&parse(bytes)?)
+}
+
+/// Turns one already parsed payload into an [`Intake`] (see [`crate::envelope::Envelope`]).
+pub fn intake_value(value: &Value) -> Result<Intake, IntakeError> {
+    dispatch(value, "", Nesting::TopLevel)
 }
 
 /// Turns a fetched oversized configuration item (the S3 object's JSON: a full configuration item change
@@ -106,7 +110,7 @@ pub fn intake_oversized_item(item: &[u8], ctx: &OversizedContext) -> Result<Inta
 
 /// Size check, then JSON. serde_json's recursion limit (128) turns deep nesting into an error, not a
 /// stack overflow.
-fn parse(bytes: &[u8]) -> Result<Value, IntakeError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, IntakeError> {
     if bytes.len() > MAX_PAYLOAD_BYTES {
         return Err(IntakeError::TooLarge {
             size: bytes.len(),
@@ -178,11 +182,11 @@ pub(crate) fn dispatch(value: &Value, path: &str, nesting: Nesting) -> Result<In
             path,
             "config notification",
             &config::Origin::Item,
-            &Envelope::default(),
+            &EventFields::default(),
         );
     }
     if root.has("eventSource") && root.has("eventName") {
-        return cloudtrail::from_record(value, path, &Envelope::default())
+        return cloudtrail::from_record(value, path, &EventFields::default())
             .map(|c| Intake::Change(Box::new(c)));
     }
     let mut keys: Vec<String> = root.map.keys().take(8).map(|k| format!("`{k}`")).collect();
@@ -203,7 +207,7 @@ fn eventbridge(value: &Value, path: &str) -> Result<Intake, IntakeError> {
     let ev = Obj::new(value, path, "eventbridge event")?;
     let detail_type = ev.req_str("detail-type")?;
     let source = ev.opt_str("source")?.unwrap_or("unknown");
-    let env = Envelope {
+    let env = EventFields {
         id: ev.opt_str("id")?,
         time: ev.opt_str("time")?,
         region: ev.opt_str("region")?,
@@ -234,7 +238,7 @@ fn eventbridge(value: &Value, path: &str) -> Result<Intake, IntakeError> {
 /// A CloudTrail log file (`{"Records": [...]}`) holding exactly one record.
 fn cloudtrail_log_file(root: &Obj<'_>, records: &[Value]) -> Result<Intake, IntakeError> {
     match records {
-        [one] => cloudtrail::from_record(one, &root.child_path("Records[0]"), &Envelope::default())
+        [one] => cloudtrail::from_record(one, &root.child_path("Records[0]"), &EventFields::default())
             .map(|c| Intake::Change(Box::new(c))),
         many => Err(IntakeError::InvalidValue {
             field: root.child_path("Records"),

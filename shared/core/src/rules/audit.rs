@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::payload::{self, at, bool_at, items, str_at};
-use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::Change;
 use crate::finding::{FindingResource, Severity};
 
@@ -49,10 +49,7 @@ pub static CONFIG_RECORDING_STOPPED: Rule = Rule {
     needs: &[],
     // remediate re-reads the recorder's status before and after starting it.
     extra_permissions: &["config:DescribeConfigurationRecorderStatus"],
-    remediation: Some(Remediation {
-        id: "config-start-configuration-recorder",
-        permissions: &["config:StartConfigurationRecorder"],
-    }),
+    remediation: Some(crate::remediation::CONFIG_START_CONFIGURATION_RECORDER),
     doc: "AWS Config stopped recording (recorder stopped or deleted, or its delivery channel deleted). \
           Configuration history and the Config rules that watch it, Tripline's included, go blind. The \
           remediation restarts a stopped recorder; a deleted recorder or delivery channel must be recreated \

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::engine;
 use super::payload::{self, at, bool_at, str_at};
-use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::{Change, ChangeSource, Payload};
 use crate::finding::{AccessWitness, Evidence, FindingResource, Severity};
 use crate::policy::{self, Policy, Version};
@@ -34,10 +34,7 @@ pub static WIDENED: Rule = Rule {
     config_types: &["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"],
     needs: &[StateNeed::PolicyVersions],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "iam-restore-previous-default-version",
-        permissions: &["iam:SetDefaultPolicyVersion"],
-    }),
+    remediation: Some(crate::remediation::IAM_RESTORE_PREVIOUS_DEFAULT_VERSION),
     doc: "An identity policy now allows requests it did not allow before (a new default managed-policy \
           version, a changed inline policy, a changed trust policy). The evidence lists concrete new \
           (action, resource) pairs proven by Tripline's policy engine; reordering or restating a policy \
@@ -75,14 +72,7 @@ pub static ADMIN: Rule = Rule {
     config_types: &["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"],
     needs: &[StateNeed::PolicyVersions],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "iam-detach-admin-policy",
-        permissions: &[
-            "iam:DetachRolePolicy",
-            "iam:DetachUserPolicy",
-            "iam:DetachGroupPolicy",
-        ],
-    }),
+    remediation: Some(crate::remediation::IAM_DETACH_ADMIN_POLICY),
     doc: "AdministratorAccess or IAMFullAccess was attached to a role, user or group, or a policy now \
           allows every action on every resource. The principal can do anything in the account, including \
           covering its tracks.",

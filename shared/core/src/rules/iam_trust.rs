@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::engine;
 use super::payload::{self, at, str_at};
-use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::{Change, ChangeSource};
 use crate::finding::{Evidence, FindingResource, Severity};
 use crate::policy::{self, ResourceKind};
@@ -25,10 +25,7 @@ pub static TRUST_PUBLIC: Rule = Rule {
     config_types: &["AWS::IAM::Role"],
     needs: &[StateNeed::ResourceTags],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "iam-restore-previous-trust-policy",
-        permissions: &["iam:UpdateAssumeRolePolicy"],
-    }),
+    remediation: Some(crate::remediation::IAM_RESTORE_PREVIOUS_TRUST_POLICY),
     doc: "A role's trust policy lets any AWS principal (a wildcard principal without a limiting condition), \
           or any user of a web identity provider whose subject is not pinned, assume the role: anyone gets \
           the role's permissions.",

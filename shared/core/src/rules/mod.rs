@@ -49,12 +49,7 @@ pub struct Trigger {
     pub names: &'static [&'static str],
 }
 
-/// A remediation a rule offers: its id and the IAM write permissions it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Remediation {
-    pub id: &'static str,
-    pub permissions: &'static [&'static str],
-}
+pub use crate::remediation::Remediation;
 
 /// What a rule's check sees.
 #[derive(Debug, Clone, Copy)]

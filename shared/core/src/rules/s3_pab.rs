@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use super::payload::{self, at, bool_at, str_at};
-use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::{Evidence, Severity};
 use crate::state::{PublicAccessBlock, StateNeed};
 
@@ -23,10 +23,7 @@ pub static BUCKET_PAB_WEAKENED: Rule = Rule {
     config_types: &[],
     needs: &[StateNeed::AccountPublicAccessBlock],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "s3-restore-bucket-public-access-block",
-        permissions: &["s3:PutBucketPublicAccessBlock"],
-    }),
+    remediation: Some(crate::remediation::S3_RESTORE_BUCKET_PUBLIC_ACCESS_BLOCK),
     doc: "A bucket's Block Public Access settings were turned off or deleted. These settings are the guard \
           that stops a bucket policy or ACL from making the bucket public; without them one more mistake \
           exposes the data. Severity is lower when account-level Block Public Access still covers the \
@@ -50,10 +47,7 @@ pub static ACCOUNT_PAB_WEAKENED: Rule = Rule {
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "s3-restore-account-public-access-block",
-        permissions: &["s3:PutAccountPublicAccessBlock"],
-    }),
+    remediation: Some(crate::remediation::S3_RESTORE_ACCOUNT_PUBLIC_ACCESS_BLOCK),
     doc: "Account-level Block Public Access was turned off or deleted. It protects every bucket in the \
           account at once, so turning it off lets any bucket policy or ACL in the account make data public.",
     fires: &[

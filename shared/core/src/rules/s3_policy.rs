@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::engine;
 use super::payload::{self, at, bool_at, str_at};
-use super::{Ctx, Hit, Remediation, Rule, Trigger};
+use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::{Change, ChangeSource};
 use crate::finding::{Evidence, FindingResource, Severity};
 use crate::policy::{self, Exposure, ExposureStatus, PublicVerdict};
@@ -34,15 +34,7 @@ pub static POLICY_PUBLIC: Rule = Rule {
         StateNeed::BucketTags,
     ],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "s3-remove-public-policy-statements",
-        permissions: &[
-            "s3:GetBucketPolicy",
-            "s3:PutBucketPolicy",
-            "s3:DeleteBucketPolicy",
-            "s3:PutBucketPublicAccessBlock",
-        ],
-    }),
+    remediation: Some(crate::remediation::S3_REMOVE_PUBLIC_POLICY_STATEMENTS),
     doc: "A bucket policy allows access to anyone (a wildcard principal not limited by a fixed principal, \
           account, organization, VPC or narrow IP range), as Amazon S3 itself defines \"public\". Anyone on \
           the internet can then read or change the data the policy covers. When Block Public Access \
@@ -89,10 +81,7 @@ pub static ACL_PUBLIC: Rule = Rule {
         StateNeed::BucketTags,
     ],
     extra_permissions: &[],
-    remediation: Some(Remediation {
-        id: "s3-remove-public-acl-grants",
-        permissions: &["s3:GetBucketAcl", "s3:PutBucketAcl"],
-    }),
+    remediation: Some(crate::remediation::S3_REMOVE_PUBLIC_ACL_GRANTS),
     doc: "A bucket ACL grants a permission to the AllUsers (everyone) or AuthenticatedUsers (any AWS \
           account holder) group, which Amazon S3 defines as public: anyone can list the bucket, or write to \
           it with WRITE. Reported at lower severity when IgnorePublicAcls neutralises it.",

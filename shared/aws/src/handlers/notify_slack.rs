@@ -8,11 +8,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{event_id_hint, HandlerError};
+use crate::app::HandlerError;
 use crate::PostWebhook;
 use tripline_core::error::IntakeError;
 use tripline_core::finding::{Finding, Severity};
 use tripline_core::render::sns::{RemediationOutcome, SweepSummary};
+use tripline_core::Envelope;
 
 /// Configuration of notify-slack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,17 +159,20 @@ fn text_payload(text: &str) -> Value {
 pub async fn handle_slack<W: PostWebhook>(
     webhook: &W,
     cfg: &SlackConfig,
-    event: &[u8],
+    event: &Envelope,
 ) -> Result<Vec<Delivery>, HandlerError> {
-    let parsed: SnsEvent = serde_json::from_slice(event).map_err(|e| {
-        let event_id = event_id_hint(event);
-        let source = IntakeError::Json {
+    let bad = |source: IntakeError| {
+        let event_id = event.event_id.clone();
+        tracing::error!(event_id = %event_id, error = %source, "bad event");
+        HandlerError::BadEvent { event_id, source }
+    };
+    let value = event.value().map_err(|e| bad(e.clone()))?;
+    let parsed = SnsEvent::deserialize(value).map_err(|e| {
+        bad(IntakeError::Json {
             line: e.line(),
             column: e.column(),
             message: format!("not an sns event: {e}").to_lowercase(),
-        };
-        tracing::error!(event_id = %event_id, error = %source, "bad event");
-        HandlerError::BadEvent { event_id, source }
+        })
     })?;
     let mut out = Vec::new();
     for r in parsed.records {
@@ -207,6 +211,7 @@ mod tests {
     use super::*;
     use crate::fakes::FakeAws;
     use crate::ErrorKind;
+    use tripline_core::Envelope;
 
     #[test]
     fn secret_formats() {
@@ -277,7 +282,12 @@ mod tests {
             (Severity::Medium, false),
         ];
         for (sev, posted) in cases {
-            let out = block_on(handle_slack(&aws, &cfg, &sns_event("finding", &finding(sev)))).unwrap();
+            let out = block_on(handle_slack(
+                &aws,
+                &cfg,
+                &Envelope::read(&sns_event("finding", &finding(sev))),
+            ))
+            .unwrap();
             assert_eq!(out[0].result == "posted", posted, "{sev:?}: {out:?}");
         }
         let posts = aws.world().webhook_posts.clone();
@@ -287,7 +297,12 @@ mod tests {
         // Other kinds get a text message.
         let summary = json!({"account": "111122223333", "region": "us-east-1", "time": "t", "checked": {},
             "findings": {"high": 2}, "suppressed": 1, "errors": [], "duration_ms": 5});
-        block_on(handle_slack(&aws, &cfg, &sns_event("summary", &summary))).unwrap();
+        block_on(handle_slack(
+            &aws,
+            &cfg,
+            &Envelope::read(&sns_event("summary", &summary)),
+        ))
+        .unwrap();
         let last = aws.world().webhook_posts.last().cloned().unwrap();
         assert!(last["text"].as_str().unwrap().contains("2 finding(s)"), "{last}");
 
@@ -296,12 +311,12 @@ mod tests {
         let e = block_on(handle_slack(
             &aws,
             &cfg,
-            &sns_event("finding", &finding(Severity::Critical)),
+            &Envelope::read(&sns_event("finding", &finding(Severity::Critical))),
         ))
         .unwrap_err();
         assert!(e.is_retryable());
         // Not an SNS event: bad event, not retryable.
-        let e = block_on(handle_slack(&aws, &cfg, b"{\"detail\": {}}")).unwrap_err();
+        let e = block_on(handle_slack(&aws, &cfg, &Envelope::read(b"{\"detail\": {}}"))).unwrap_err();
         assert_eq!(e.error_type(), "BadEvent");
     }
 }

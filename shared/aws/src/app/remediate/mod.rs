@@ -1,0 +1,271 @@
+//! Use case: remediate one finding.
+//!
+//! For each finding: the rule's mode comes from this function's configuration (`off`, `dry-run`,
+//! `enforce`); findings caused by Tripline's own remediation role are ignored (loop protection); current
+//! state is re-read first and nothing is done when the finding is stale (the resource is no longer
+//! exposed); exemption tags are honoured on the *current* tags. After acting, the result is verified with
+//! the policy engine — no longer public, and `diff(before, after)` grants no new access — and rolled back
+//! (and reported as failed) otherwise. Every outcome (remediated, dry-run, skipped + why, failed) is
+//! published by the caller (the `remediate` function publishes to the alert topic with `remediation: none`, so
+//! it never sees its own messages).
+//!
+//! The remediations (the registry `tripline_core::remediation`; one module per service: [`s3`], [`iam`],
+//! [`config`]):
+//! - `s3-remove-public-policy-statements`: remove only the public statements (the engine's narrow plan),
+//!   keep the rest; delete the policy when nothing is left;
+//! - `s3-remove-public-acl-grants`: remove AllUsers / AuthenticatedUsers grants, keep the others;
+//! - `s3-restore-bucket-public-access-block`: turn on all four bucket-level Block Public Access settings;
+//! - `s3-restore-account-public-access-block`: turn on all four account-level Block Public Access settings
+//!   (S3 Control `PutPublicAccessBlock` for the finding's account), verified by reading them back;
+//! - `config-start-configuration-recorder`: start the stopped AWS Config recorder the finding names, verified
+//!   with DescribeConfigurationRecorderStatus; a deleted recorder or delivery channel cannot be restarted
+//!   (it must be recreated), so those findings are reported as skipped;
+//! - `iam-restore-previous-default-version`: make the previous version the default again;
+//! - `iam-detach-admin-policy`: detach the AWS managed admin policy the flagged event attached;
+//! - `iam-restore-previous-trust-policy`: when the finding carries the previous trust policy
+//!   (`evidence.details.previous_trust_policy`), put it back.
+//!
+//! The dispatch is an exhaustive `match` on `RemediationKind`: the compiler refuses a registered
+//! remediation that is not implemented here. An id outside the registry (a finding from an older or newer
+//! catalog) is reported as skipped.
+mod config;
+mod iam;
+mod s3;
+
+use serde_json::Value;
+
+use super::DetectorConfig;
+use crate::{AwsError, ConfigRecorder, IamRead, IamWrite, PrincipalRef, S3Read, S3Write};
+use tripline_core::finding::Finding;
+use tripline_core::policy::{self, Policy, ResourceKind};
+use tripline_core::remediation::RemediationKind;
+use tripline_core::render::sns::RemediationStatus;
+use tripline_core::settings::RemediationMode;
+
+/// Configuration of remediate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemediateConfig {
+    pub detector: DetectorConfig,
+    /// `TRIPLINE_REMEDIATION_ROLE_ARN`: findings caused by this role are ignored.
+    pub remediation_role_arn: Option<String>,
+}
+
+/// Whether the finding's actor is the remediation role (its session issuer, or an assumed-role session of
+/// the same role name in the same account).
+pub fn caused_by_role(f: &Finding, role_arn: &str) -> bool {
+    if f.actor.session_issuer.as_deref() == Some(role_arn) || f.actor.arn.as_deref() == Some(role_arn) {
+        return true;
+    }
+    let account = role_arn.split(':').nth(4).unwrap_or_default();
+    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+    f.actor.arn.as_deref().is_some_and(|a| {
+        let parts: Vec<&str> = a.split(':').collect();
+        parts.len() == 6
+            && parts[2] == "sts"
+            && parts[4] == account
+            && parts[5].split('/').nth(1) == Some(role_name)
+            && parts[5].starts_with("assumed-role/")
+    })
+}
+
+/// What happened, before publishing.
+pub struct Verdict {
+    pub status: RemediationStatus,
+    pub actions: Vec<String>,
+    pub detail: String,
+}
+
+fn skipped(detail: impl Into<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Skipped,
+        actions: Vec::new(),
+        detail: detail.into(),
+    }
+}
+
+fn dry_run(actions: Vec<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::DryRun,
+        actions,
+        detail: "dry-run: nothing was changed".into(),
+    }
+}
+
+/// A change whose verification failed, reported with the result of rolling it back.
+fn rolled_back<T>(actions: Vec<String>, why: &str, rollback: Result<T, AwsError>) -> Verdict {
+    let rollback = rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into());
+    failed(actions, format!("{why}; rolled back: {rollback}"))
+}
+
+fn failed(actions: Vec<String>, detail: impl Into<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Failed,
+        actions,
+        detail: detail.into(),
+    }
+}
+
+fn remediated(actions: Vec<String>, detail: impl Into<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Remediated,
+        actions,
+        detail: detail.into(),
+    }
+}
+
+fn bucket_of(f: &Finding) -> Option<String> {
+    f.resource
+        .name
+        .clone()
+        .or_else(|| f.resource.arn.strip_prefix("arn:aws:s3:::").map(str::to_owned))
+        .filter(|b| !b.is_empty() && !b.contains('/'))
+}
+
+fn principal_of(f: &Finding) -> Option<PrincipalRef> {
+    let name = f
+        .resource
+        .name
+        .clone()
+        .or_else(|| f.resource.arn.rsplit('/').next().map(str::to_owned))?;
+    match f.resource.resource_type.as_str() {
+        "AWS::IAM::Role" => Some(PrincipalRef::Role(name)),
+        "AWS::IAM::User" => Some(PrincipalRef::User(name)),
+        "AWS::IAM::Group" => Some(PrincipalRef::Group(name)),
+        _ => None,
+    }
+}
+
+fn parse_policy(doc: &Value) -> Result<Policy, String> {
+    Policy::parse(doc).map_err(|e| e.to_string())
+}
+
+/// `diff(before, after)` must show no new access, and `after` must not be public (for `kind`).
+fn verify_not_widened_not_public(
+    before: &Value,
+    after: Option<&Value>,
+    kind: ResourceKind,
+) -> Result<(), String> {
+    let Some(after) = after else { return Ok(()) };
+    let (b, a) = (parse_policy(before)?, parse_policy(after)?);
+    let d = policy::diff(&b, &a);
+    if d.widened {
+        return Err(format!(
+            "verification failed: the new document grants new access ({:?})",
+            d.new_access
+        ));
+    }
+    let verdict = policy::resource_policy_public(&a, kind);
+    if verdict.public {
+        return Err("verification failed: the resource is still public".into());
+    }
+    Ok(())
+}
+
+/// The exemption tags currently on the finding's resource, when the resource kind has tags we read.
+async fn current_tags<D: S3Read + IamRead>(
+    aws: &D,
+    f: &Finding,
+) -> Result<Option<std::collections::BTreeMap<String, String>>, AwsError> {
+    match f.resource.resource_type.as_str() {
+        "AWS::S3::Bucket" => match bucket_of(f) {
+            Some(b) => aws.bucket_tags(&b).await.map(Some),
+            None => Ok(None),
+        },
+        "AWS::IAM::Role" => match principal_of(f) {
+            Some(PrincipalRef::Role(r)) => aws.role_tags(&r).await.map(Some),
+            _ => Ok(None),
+        },
+        "AWS::IAM::Policy" => aws.policy_tags(&f.resource.arn).await.map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Decides and (in enforce mode) applies the remediation of one finding.
+pub async fn remediate_finding<D>(
+    aws: &D,
+    cfg: &RemediateConfig,
+    f: &Finding,
+) -> Result<(String, Verdict), AwsError>
+where
+    D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder,
+{
+    let Some(plan) = &f.remediation else {
+        return Ok((String::new(), skipped("the rule has no remediation")));
+    };
+    let id = plan.id.clone();
+    let mode = cfg.detector.rules.remediation_mode_for(&f.rule);
+    if mode == RemediationMode::Off {
+        return Ok((id, skipped("remediation mode is off for this rule")));
+    }
+    if let Some(role) = &cfg.remediation_role_arn {
+        if caused_by_role(f, role) {
+            return Ok((
+                id,
+                skipped("the change was made by Tripline's own remediation role (loop protection)"),
+            ));
+        }
+    }
+    if let Some(s) = &f.suppressed {
+        return Ok((id, skipped(format!("the finding is suppressed: {}", s.reason))));
+    }
+    // Exemptions on the current tags (a tag added after the finding counts).
+    let tags = match current_tags(aws, f).await {
+        Ok(t) => t,
+        Err(e) if e.is_not_found() => {
+            return Ok((id, skipped("stale finding: the resource no longer exists")))
+        }
+        Err(e) => return Err(e),
+    };
+    let today = tripline_core::exempt::date_of(&f.event.time);
+    let exemption = tripline_core::exempt::check(
+        &f.rule,
+        &f.resource.arn,
+        tags.as_ref(),
+        &cfg.detector.rules,
+        today,
+    );
+    if let Some(s) = exemption.suppressed {
+        return Ok((id, skipped(format!("exempt: {}", s.reason))));
+    }
+    let Some(registered) = tripline_core::remediation::by_id(&id) else {
+        return Ok((
+            id.clone(),
+            skipped(format!("remediation `{id}` is not in this catalog")),
+        ));
+    };
+    let bucket = bucket_of(f);
+    let r = match (registered.kind, bucket.as_deref()) {
+        (RemediationKind::S3RemovePublicPolicyStatements, Some(b)) => {
+            s3::remove_public_policy_statements(aws, b, mode).await
+        }
+        (RemediationKind::S3RemovePublicAclGrants, Some(b)) => {
+            s3::remove_public_acl_grants(aws, b, mode).await
+        }
+        (RemediationKind::S3RestoreBucketPublicAccessBlock, Some(b)) => {
+            s3::restore_bucket_pab(aws, b, mode).await
+        }
+        (
+            RemediationKind::S3RemovePublicPolicyStatements
+            | RemediationKind::S3RemovePublicAclGrants
+            | RemediationKind::S3RestoreBucketPublicAccessBlock,
+            None,
+        ) => Ok(skipped("the finding names no bucket")),
+        (RemediationKind::S3RestoreAccountPublicAccessBlock, _) => {
+            s3::restore_account_pab(aws, &s3::pab_account_of(f), mode).await
+        }
+        (RemediationKind::IamRestorePreviousDefaultVersion, _) => {
+            iam::restore_default_version(aws, &f.resource.arn, mode).await
+        }
+        (RemediationKind::IamDetachAdminPolicy, _) => iam::detach_admin(aws, f, mode).await,
+        (RemediationKind::IamRestorePreviousTrustPolicy, _) => iam::restore_trust(aws, f, mode).await,
+        (RemediationKind::ConfigStartConfigurationRecorder, _) => config::start_recorder(aws, f, mode).await,
+    };
+    match r {
+        Ok(r) => Ok((id, r)),
+        // A resource deleted meanwhile: nothing to fix.
+        Err(e) if e.is_not_found() => Ok((id, skipped(format!("stale finding: {e}")))),
+        // Permanent failures of an action are reported as a failed remediation, not retried.
+        Err(e) if !e.is_retryable() => Ok((id, failed(vec![], e.to_string()))),
+        Err(e) => Err(e),
+    }
+}
