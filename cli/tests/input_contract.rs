@@ -475,3 +475,14 @@ fn control_characters_are_escaped() {
         1024,
     );
 }
+
+#[test]
+fn diff_reads_standard_input_once() {
+    let args: Vec<String> = ["policy", "diff", "-", "-"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let out = run(&args, Some(policy().to_string().into_bytes()), &[]);
+    let stderr = assert_one_line_error("diff - -", &out, 512);
+    assert!(stderr.contains("standard input"), "{stderr}");
+}
