@@ -169,6 +169,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_value_is_bounded_one_line_and_a_prefix(value in "\\PC{0,300}|[\\x00-\\x{a0}\\x{2028}\\x{202e}é日𝄞]{0,400}") {
+            let q = quote(&value);
+            proptest::prop_assert!(!q.chars().any(needs_escape));
+            proptest::prop_assert_eq!(quote(&q), q.clone());
+            // The longest prefix of the value whose escaped form fits, escaped, then `…` when cut.
+            let kept: String = value
+                .chars()
+                .scan(0usize, |used, c| {
+                    *used += escaped_width(c);
+                    (*used <= QUOTE_MAX_CHARS).then_some(c)
+                })
+                .collect();
+            let mut expected = String::new();
+            for c in kept.chars() {
+                push_escaped(&mut expected, c);
+            }
+            proptest::prop_assert!(expected.chars().count() <= QUOTE_MAX_CHARS);
+            if kept.len() < value.len() {
+                expected.push(ELLIPSIS);
+            }
+            proptest::prop_assert_eq!(q, expected);
+        }
+    }
+
     #[test]
     fn bounded_takes_any_limit() {
         assert_eq!(bounded("hello", 0), format!("{ELLIPSIS}"));
