@@ -37,7 +37,13 @@ pub enum Format {
 
 fn read_state(path: &std::path::Path) -> Result<tripline_core::State, String> {
     let bytes = io::read_input(path)?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("invalid state file `{}`: {e}", path.display()))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "invalid state file {}: {}",
+            io::input_name(path),
+            tripline_core::text::quote(&e.to_string())
+        )
+    })
 }
 
 fn render(

@@ -6,7 +6,8 @@
 //! - `diff OLD NEW` -> `{"widened": bool, "new_access": [{"action", "resource", ...}], "reasons": [...], "new_combos": [...]}`
 //! - `escalation [FILE|-]` -> `{"combos": [{"id", "actions", "source", ...}], "full_admin": bool}`
 //!
-//! Exit 0 for any verdict, 2 for an invalid document (one line on stderr).
+//! Exit 0 for any verdict, 2 for an invalid document (one line on stderr). Every input is at most 6 MiB (see
+//! [`crate::io`]).
 //!
 //! Besides a bare policy document, the commands accept the document as a JSON string, or wrapped as AWS
 //! APIs return it: `{"Policy": "<json>"}` (GetBucketPolicy), `{"PolicyDocument": ...}`,
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use serde_json::Value;
 use tripline_core::policy::{self, Access, Combo, Policy, Reason, ResourceKind};
+use tripline_core::text::quote;
 
 use crate::io;
 
@@ -141,15 +143,20 @@ struct EscalationOut {
 
 fn read_json(path: &Path) -> Result<Value, String> {
     let bytes = io::read_input(path)?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("`{}`: malformed json: {e}", path.display()))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "{}: malformed json: {}",
+            io::input_name(path),
+            quote(&e.to_string())
+        )
+    })
 }
 
 /// The policy document inside `v` (see the module documentation for the accepted wrappings).
 fn unwrap_document(v: Value) -> Result<Value, String> {
     match v {
-        Value::String(s) => {
-            serde_json::from_str(&s).map_err(|e| format!("malformed json in the policy string: {e}"))
-        }
+        Value::String(s) => serde_json::from_str(&s)
+            .map_err(|e| format!("malformed json in the policy string: {}", quote(&e.to_string()))),
         Value::Object(ref o) if !o.contains_key("Statement") => {
             // API outputs, and CloudTrail records (EventBridge `detail`, `requestParameters`) whose
             // parameters carry the document (`bucketPolicy`, `policyDocument`, `policy`, ...).
@@ -178,8 +185,8 @@ fn unwrap_document(v: Value) -> Result<Value, String> {
 }
 
 fn load_policy(path: &Path) -> Result<Policy, String> {
-    let doc = unwrap_document(read_json(path)?).map_err(|e| format!("`{}`: {e}", path.display()))?;
-    Policy::parse(&doc).map_err(|e| format!("`{}`: {e}", path.display()))
+    let doc = unwrap_document(read_json(path)?).map_err(|e| format!("{}: {e}", io::input_name(path)))?;
+    Policy::parse(&doc).map_err(|e| format!("{}: {e}", io::input_name(path)))
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -203,10 +210,13 @@ pub fn run(args: &Args) -> ExitCode {
             };
             match policy::acl_public(&doc) {
                 Ok(v) => io::print_json(&v),
-                Err(e) => io::bad_input(&format!("`{}`: {e}", file.display())),
+                Err(e) => io::bad_input(&format!("{}: {e}", io::input_name(file))),
             }
         }
         PolicyCommand::Diff { old, new } => {
+            if io::is_stdin(old) && io::is_stdin(new) {
+                return io::bad_input("`diff` reads at most one of OLD and NEW from standard input");
+            }
             let (old, new) = match (load_policy(old), load_policy(new)) {
                 (Ok(o), Ok(n)) => (o, n),
                 (Err(e), _) | (_, Err(e)) => return io::bad_input(&e),

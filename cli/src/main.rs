@@ -49,7 +49,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     match cli.command {
         Command::Assess(args) => cmd_assess::run(&args),
         Command::Rules(args) => cmd_rules::run(&args),
@@ -58,4 +61,48 @@ fn main() -> ExitCode {
         #[cfg(feature = "aws")]
         Command::Scan(args) => cmd_scan::run(&args),
     }
+}
+
+/// Help and version print as clap prints them. A usage error is one bounded line like every other error:
+/// clap's message with its lines joined and the `--help` hint left out; when a value it would repeat from
+/// the command line is long or holds control characters (which clap prints raw, or strips), the line names
+/// the kind of error and that value quoted instead (at most 200 characters, controls escaped). Exit 2, as
+/// clap's own.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::{ContextValue, ErrorKind};
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        // Printing help or the version can only fail on a closed stdout; exit as clap would.
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    let unsafe_values: Vec<String> = e
+        .context()
+        .flat_map(|(_, value)| match value {
+            ContextValue::String(v) => vec![v.as_str()],
+            ContextValue::Strings(vs) => vs.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        })
+        .filter(|v| tripline_core::text::quote(v) != *v)
+        .map(|v| format!("`{}`", tripline_core::text::quote(v)))
+        .collect();
+    if !unsafe_values.is_empty() {
+        let kind = e.kind().as_str().unwrap_or("invalid arguments");
+        return io::bad_input(&format!(
+            "{kind}: {} (see `tripline --help`)",
+            unsafe_values.join(", ")
+        ));
+    }
+    let text = e.render().to_string();
+    let line = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    io::bad_input(line.strip_prefix("error: ").unwrap_or(&line))
 }

@@ -2,12 +2,15 @@
 
 use thiserror::Error;
 
+use crate::text::quote;
+
 /// Why a payload could not be turned into a [`crate::Change`]. Messages are lowercase, values in backticks,
-/// and name what was wrong and where.
+/// and name what was wrong and where. Every field that can carry input is shown through
+/// [`crate::text::quote`]: at most 200 characters, controls escaped, so a message is bounded and one line.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum IntakeError {
     /// The bytes are not JSON (or nest too deep, or are too large).
-    #[error("malformed json at line {line} column {column}: {message}")]
+    #[error("malformed json at line {line} column {column}: {}", quote(.message))]
     Json {
         line: usize,
         column: usize,
@@ -17,10 +20,15 @@ pub enum IntakeError {
     #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
     /// A field the payload's kind requires is missing.
-    #[error("missing field `{field}` in {context}")]
+    #[error("missing field `{}` in {}", quote(.field), quote(.context))]
     MissingField { field: String, context: String },
     /// A field has the wrong JSON type.
-    #[error("field `{field}` in {context} should be {expected}, found {found}")]
+    #[error(
+        "field `{}` in {} should be {expected}, found {}",
+        quote(.field),
+        quote(.context),
+        quote(.found)
+    )]
     WrongType {
         field: String,
         context: String,
@@ -28,7 +36,13 @@ pub enum IntakeError {
         found: String,
     },
     /// A field has a value intake cannot use.
-    #[error("invalid value `{value}` for field `{field}` in {context}: {reason}")]
+    #[error(
+        "invalid value `{}` for field `{}` in {}: {}",
+        quote(.value),
+        quote(.field),
+        quote(.context),
+        quote(.reason)
+    )]
     InvalidValue {
         field: String,
         context: String,
@@ -36,7 +50,12 @@ pub enum IntakeError {
         reason: String,
     },
     /// A field that holds JSON as a string (Config's `invokingEvent`, `ruleParameters`) is not valid JSON.
-    #[error("field `{field}` in {context} is not valid json: {message}")]
+    #[error(
+        "field `{}` in {} is not valid json: {}",
+        quote(.field),
+        quote(.context),
+        quote(.message)
+    )]
     EmbeddedJson {
         field: String,
         context: String,
@@ -45,7 +64,8 @@ pub enum IntakeError {
     /// The payload is JSON but none of the kinds intake reads.
     #[error(
         "unrecognized payload: expected an eventbridge event, a config rule invocation, an sns message, \
-         a config notification or a cloudtrail record (top-level keys: {keys})"
+         a config notification or a cloudtrail record (top-level keys: {})",
+        quote(.keys)
     )]
     UnknownShape { keys: String },
 }

@@ -17,6 +17,7 @@ pub mod render;
 pub mod rules;
 pub mod settings;
 pub mod state;
+pub mod text;
 
 pub use change::{Actor, Change, ChangeSource, IdentityType, Outcome, Payload, Resource};
 pub use envelope::Envelope;

@@ -62,16 +62,25 @@ impl RemediationMode {
     }
 }
 
-/// Why the configuration is invalid. Names the bad variable.
+/// Why the configuration is invalid. Names the bad variable; the value is quoted with
+/// [`crate::text::quote`] (at most 200 characters, controls escaped, one line).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SettingsError {
-    #[error("invalid value `{value}` for `{variable}`: {reason}")]
+    #[error(
+        "invalid value `{}` for `{}`: {reason}",
+        crate::text::quote(.value),
+        crate::text::quote(.variable)
+    )]
     InvalidValue {
         variable: String,
         value: String,
         reason: String,
     },
-    #[error("unknown rule id `{id}` in `{variable}`; valid rule ids: {valid}")]
+    #[error(
+        "unknown rule id `{}` in `{}`; valid rule ids: {valid}",
+        crate::text::quote(.id),
+        crate::text::quote(.variable)
+    )]
     UnknownRule {
         variable: String,
         id: String,
@@ -199,7 +208,8 @@ impl RuleConfig {
             };
             let map: BTreeMap<String, Vec<String>> = serde_json::from_str(v).map_err(|e| {
                 bad(format!(
-                    "expected a json object of rule id -> list of arn patterns ({e})"
+                    "expected a json object of rule id -> list of arn patterns ({})",
+                    crate::text::quote(&e.to_string())
                 ))
             })?;
             for id in map.keys() {

@@ -74,8 +74,14 @@ pub fn maybe_gunzip(operation: &'static str, bytes: Vec<u8>) -> Result<Vec<u8>, 
     }
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes.as_slice())
-        // Oversized items are at most a few MiB; cap what a corrupt or hostile object can expand to.
-        .take(64 * 1024 * 1024)
+        // Intake accepts at most `MAX_PAYLOAD_BYTES` (6 MiB): expand one byte more, so a larger object reaches
+        // intake over the limit and is refused as too large (never truncated to a size that parses), and a
+        // corrupt or hostile object cannot expand past it in memory.
+        .take(
+            u64::try_from(tripline_core::MAX_PAYLOAD_BYTES)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1),
+        )
         .read_to_end(&mut out)
         .map_err(|e| {
             AwsError::new(

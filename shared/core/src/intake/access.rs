@@ -172,12 +172,3 @@ pub(crate) fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
     }
     cur.as_str().filter(|s| !s.is_empty())
 }
-
-/// Shortens a value for an error message (at most 80 characters, on a char boundary).
-pub(crate) fn excerpt(s: &str) -> String {
-    const MAX: usize = 80;
-    match s.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}...", &s[..i]),
-        None => s.to_owned(),
-    }
-}

@@ -81,7 +81,10 @@ pub(crate) fn notification(
             }),
         },
         other => Ok(Intake::Ignored {
-            reason: format!("config message type `{other}` carries no configuration change"),
+            reason: format!(
+                "config message type `{}` carries no configuration change",
+                crate::text::quote(other)
+            ),
         }),
     }
 }
@@ -211,7 +214,10 @@ fn oversized(obj: &Obj<'_>, origin: &Origin) -> Result<Intake, IntakeError> {
     let Some(location) = delivery.opt_str("s3BucketLocation")? else {
         if let Some(code) = delivery.opt_str("errorCode")? {
             return Ok(Intake::Ignored {
-                reason: format!("oversized configuration item was not delivered to s3: `{code}`"),
+                reason: format!(
+                    "oversized configuration item was not delivered to s3: `{}`",
+                    crate::text::quote(code)
+                ),
             });
         }
         return Err(delivery.missing("s3BucketLocation"));
@@ -222,7 +228,7 @@ fn oversized(obj: &Obj<'_>, origin: &Origin) -> Result<Intake, IntakeError> {
             return Err(IntakeError::InvalidValue {
                 field: delivery.child_path("s3BucketLocation"),
                 context: obj.context.to_owned(),
-                value: super::access::excerpt(location),
+                value: crate::text::quote(location),
                 reason: "expected `bucket/key`".to_owned(),
             })
         }

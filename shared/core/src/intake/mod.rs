@@ -189,7 +189,12 @@ pub(crate) fn dispatch(value: &Value, path: &str, nesting: Nesting) -> Result<In
         return cloudtrail::from_record(value, path, &EventFields::default())
             .map(|c| Intake::Change(Box::new(c)));
     }
-    let mut keys: Vec<String> = root.map.keys().take(8).map(|k| format!("`{k}`")).collect();
+    let mut keys: Vec<String> = root
+        .map
+        .keys()
+        .take(8)
+        .map(|k| format!("`{}`", crate::text::quote(k)))
+        .collect();
     if root.map.len() > keys.len() {
         keys.push("...".to_owned());
     }
@@ -230,7 +235,9 @@ fn eventbridge(value: &Value, path: &str) -> Result<Intake, IntakeError> {
     }
     Ok(Intake::Ignored {
         reason: format!(
-            "eventbridge detail-type `{detail_type}` from `{source}` is not a change Tripline judges"
+            "eventbridge detail-type `{}` from `{}` is not a change Tripline judges",
+            crate::text::quote(detail_type),
+            crate::text::quote(source)
         ),
     })
 }

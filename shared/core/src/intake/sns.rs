@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use crate::error::IntakeError;
 
-use super::access::{excerpt, Obj};
+use crate::text::quote;
+
+use super::access::Obj;
 use super::Intake;
 
 pub(crate) const CONTEXT: &str = "sns message";
@@ -35,7 +37,7 @@ pub(crate) fn message(sns: &Obj<'_>) -> Result<Intake, IntakeError> {
     let topic = sns.opt_str("TopicArn")?.unwrap_or("unknown topic");
     if kind != "Notification" {
         return Ok(Intake::Ignored {
-            reason: format!("sns `{kind}` message from `{topic}`"),
+            reason: format!("sns `{}` message from `{}`", quote(kind), quote(topic)),
         });
     }
     let path = sns.child_path("Message");
@@ -56,8 +58,9 @@ pub(crate) fn message(sns: &Obj<'_>) -> Result<Intake, IntakeError> {
             _ => {
                 return Ok(Intake::Ignored {
                     reason: format!(
-                        "sns message from `{topic}` is not a json object: `{}`",
-                        excerpt(s)
+                        "sns message from `{}` is not a json object: `{}`",
+                        quote(topic),
+                        quote(s)
                     ),
                 })
             }
@@ -66,7 +69,10 @@ pub(crate) fn message(sns: &Obj<'_>) -> Result<Intake, IntakeError> {
     };
     match super::dispatch(&body, &path, super::Nesting::InsideSns) {
         Err(IntakeError::UnknownShape { .. }) => Ok(Intake::Ignored {
-            reason: format!("sns message from `{topic}` is not a config notification or an aws event"),
+            reason: format!(
+                "sns message from `{}` is not a config notification or an aws event",
+                quote(topic)
+            ),
         }),
         other => other,
     }

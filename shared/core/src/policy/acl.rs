@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 
 use super::grammar::PolicyError;
 use super::public::{PublicVerdict, Reason};
+use crate::text::quote;
 
 /// The group URIs that make an ACL public.
 pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
@@ -50,10 +51,10 @@ fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 
 fn found(v: &Value) -> String {
     match v {
-        Value::String(s) => format!("`{s}`"),
+        Value::String(s) => format!("`{}`", quote(s)),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "an object".into(),
-        other => format!("`{other}`"),
+        other => format!("`{}`", quote(&other.to_string())),
     }
 }
 
@@ -96,9 +97,9 @@ const GRANT_HEADERS: [(&str, &str); 5] = [
 pub(crate) fn parse_grantees(header: &str, value: &str) -> Result<Vec<(String, String)>, PolicyError> {
     let invalid = || PolicyError::Invalid {
         context: "acl".into(),
-        field: header.to_string(),
+        field: quote(header),
         expected: "a comma-separated list of id=\"...\", uri=\"...\" or emailAddress=\"...\"".into(),
-        found: format!("`{value}`"),
+        found: format!("`{}`", quote(value)),
     };
     let mut out = Vec::new();
     let mut rest = value.trim_start_matches([' ', ',', '\t']);
@@ -353,7 +354,10 @@ pub fn canned_acl_public(name: &str) -> PublicVerdict {
         ),
         other => (
             true,
-            format!("canned ACL `{other}` is not recognised; assumed public (conservative)"),
+            format!(
+                "canned ACL `{}` is not recognised; assumed public (conservative)",
+                quote(other)
+            ),
         ),
     };
     let code = if public {

@@ -20,18 +20,27 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-/// Why a document is not a valid policy (or ACL). Messages are lowercase, values in backticks.
+use crate::text::quote;
+
+/// Why a document is not a valid policy (or ACL). Messages are lowercase, values in backticks. Values from the
+/// document are quoted with [`crate::text::quote`] where the error is built and again where it is
+/// displayed: at most 200 characters, controls escaped, one line.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum PolicyError {
     /// The text is not JSON.
-    #[error("malformed json: {message}")]
+    #[error("malformed json: {}", quote(.message))]
     Json { message: String },
     /// A required field is missing.
-    #[error("{context}: missing field `{field}`")]
+    #[error("{}: missing field `{}`", quote(.context), quote(.field))]
     Missing { context: String, field: String },
     /// A field has the wrong JSON type or an invalid value.
-    #[error("{context}: field `{field}` should be {expected}, found {found}")]
+    #[error(
+        "{}: field `{}` should be {expected}, found {}",
+        quote(.context),
+        quote(.field),
+        quote(.found)
+    )]
     Invalid {
         context: String,
         field: String,
@@ -39,14 +48,19 @@ pub enum PolicyError {
         found: String,
     },
     /// Two mutually exclusive fields are both present (e.g. `Action` and `NotAction`).
-    #[error("{context}: fields `{first}` and `{second}` cannot both be present")]
+    #[error(
+        "{}: fields `{}` and `{}` cannot both be present",
+        quote(.context),
+        quote(.first),
+        quote(.second)
+    )]
     Conflict {
         context: String,
         first: String,
         second: String,
     },
     /// A field the grammar does not know.
-    #[error("{context}: unknown field `{field}`")]
+    #[error("{}: unknown field `{}`", quote(.context), quote(.field))]
     Unknown { context: String, field: String },
 }
 
@@ -245,7 +259,7 @@ fn type_name(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("boolean `{b}`"),
         Value::Number(n) => format!("number `{n}`"),
-        Value::String(s) => format!("`{s}`"),
+        Value::String(s) => format!("`{}`", quote(s)),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "an object".into(),
     }
@@ -348,7 +362,7 @@ fn parse_principal(v: &Value, context: &str, field: &str) -> Result<Principals, 
                     _ => {
                         return Err(PolicyError::Unknown {
                             context: context.into(),
-                            field: format!("{field}.{k}"),
+                            field: format!("{field}.{}", quote(k)),
                         })
                     }
                 };
@@ -377,14 +391,14 @@ fn parse_conditions(v: &Value, context: &str) -> Result<Vec<Condition>, PolicyEr
         let Value::Object(keys) = keys else {
             return Err(invalid(
                 context,
-                &format!("Condition.{operator}"),
+                &format!("Condition.{}", quote(operator)),
                 "an object",
                 keys,
             ));
         };
         let (set, op, if_exists) = parse_operator(operator);
         for (key, values) in keys {
-            let field = format!("Condition.{operator}.{key}");
+            let field = format!("Condition.{}.{}", quote(operator), quote(key));
             out.push(Condition {
                 operator: operator.clone(),
                 op,
@@ -437,7 +451,7 @@ fn parse_statement(index: usize, v: &Value) -> Result<Statement, PolicyError> {
     if let Some(k) = obj.keys().find(|k| !STATEMENT_FIELDS.contains(&k.as_str())) {
         return Err(PolicyError::Unknown {
             context,
-            field: k.clone(),
+            field: quote(k),
         });
     }
     let sid = match obj.get("Sid") {
@@ -510,7 +524,7 @@ impl Policy {
         {
             return Err(PolicyError::Unknown {
                 context: "policy".into(),
-                field: k.clone(),
+                field: quote(k),
             });
         }
         let version = match obj.get("Version") {
