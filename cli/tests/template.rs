@@ -350,7 +350,7 @@ impl<'a> Stack<'a> {
             .resource_type(logical)
             .unwrap_or_else(|| panic!("`Fn::GetAtt: {logical}.{attr}`: no such resource"));
         let s = match (kind, attr) {
-            (_, "QueueName") => logical.to_owned(),
+            (_, "QueueName" | "TopicName") => logical.to_owned(),
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{ACCOUNT}:role/{logical}"),
             ("AWS::KMS::Key", "Arn") => format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{logical}"),
             ("AWS::Logs::LogGroup", "Arn") => {
@@ -548,6 +548,7 @@ fn member_all_on() -> Params {
         ("CentralRegion", "us-east-1".to_owned()),
         ("OrganizationId", ORG.to_owned()),
         ("MemberExternalId", "an-external-id-of-enough-length".to_owned()),
+        ("OpsEmail", "ops@example.com".to_owned()),
         ("RolesRegion", REGION.to_owned()),
         ("EnableRemediationRole", "true".to_owned()),
     ]
@@ -900,6 +901,8 @@ fn no_tripline_resource_or_trust_policy_is_public() {
             for expected in [
                 "AlertKey",
                 "AlertTopicPolicy",
+                "OpsKey",
+                "OpsTopicPolicy",
                 "EventsDeadLetterQueuePolicy",
                 "OrganizationBusPolicy",
             ] {
@@ -1185,12 +1188,6 @@ fn alerts_and_dead_letters_are_encrypted_and_watched() {
         "topic not encrypted with the customer managed key"
     );
     let alarms = stack.resources("AWS::CloudWatch::Alarm");
-    for (_, a) in &alarms {
-        assert_eq!(
-            a["AlarmActions"],
-            json!([format!("arn:aws:sns:{REGION}:{ACCOUNT}:AlertTopic")])
-        );
-    }
     for (logical, q) in stack.resources("AWS::SQS::Queue") {
         assert_eq!(
             q["KmsMasterKeyId"], "AlertKey",
@@ -1207,7 +1204,8 @@ fn alerts_and_dead_letters_are_encrypted_and_watched() {
     for (logical, q) in Stack::new(&m, &member_all_on()).resources("AWS::SQS::Queue") {
         assert_eq!(q["SqsManagedSseEnabled"], true, "{logical}");
     }
-    // The key lets the services that write encrypted data use it; nothing else but the account.
+    // The key lets the services that write encrypted data use it; nothing else but the account. CloudWatch
+    // alarms publish to the operations topic and its own key (OpsKey), so they do not need this one.
     let principals: BTreeSet<String> = statements(&key["KeyPolicy"])
         .iter()
         .flat_map(|s| {
@@ -1221,7 +1219,6 @@ fn alerts_and_dead_letters_are_encrypted_and_watched() {
         .collect();
     let expected: BTreeSet<String> = [
         format!("arn:aws:iam::{ACCOUNT}:root"),
-        "cloudwatch.amazonaws.com".to_owned(),
         "sns.amazonaws.com".to_owned(),
         "events.amazonaws.com".to_owned(),
         format!("logs.{REGION}.amazonaws.com"),
@@ -1339,6 +1336,11 @@ fn parameters_reject_invalid_values() {
         (&m, "CentralRegion", "eu-west-1", true),
         (&m, "CentralRegion", "Europe", false),
         (&m, "OrganizationId", "", false),
+        (&t, "OpsEmail", "", true),
+        (&t, "OpsEmail", "oncall@example.com", true),
+        (&t, "OpsEmail", "oncall", false),
+        (&m, "OpsEmail", "oncall@example.com", true),
+        (&m, "OpsEmail", "", false),
     ];
     for (template, name, value, accepted) in cases {
         let p = &template["Parameters"][*name];
@@ -1364,5 +1366,341 @@ fn parameters_reject_invalid_values() {
                 || (p.get("MinValue").is_some() && p.get("MaxValue").is_some());
             assert!(validated, "{file}: parameter {name} is not validated");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Operations (issue 15): every failure path has an alarm, and alarms reach a person without the alert path.
+// ---------------------------------------------------------------------------------------------------------
+
+/// The namespace of the metrics the functions emit in CloudWatch Embedded Metric Format (ARCHITECTURE.md).
+const EMF_NAMESPACE: &str = "Tripline";
+
+/// Services that invoke Lambda functions asynchronously (Lambda Developer Guide, "Invoking Lambda functions
+/// asynchronously"; EventBridge targets, SNS subscriptions and AWS Config custom rules all do).
+const ASYNC_INVOKERS: &[&str] = &[
+    "events.amazonaws.com",
+    "sns.amazonaws.com",
+    "config.amazonaws.com",
+];
+
+/// The alarms of `stack` on `namespace`/`metric` whose only dimension is `name` = `value`.
+fn alarms_on(stack: &Stack<'_>, namespace: &str, metric: &str, name: &str, value: &str) -> Vec<String> {
+    stack
+        .resources("AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, a)| {
+            a["Namespace"] == namespace
+                && a["MetricName"] == metric
+                && a["Dimensions"] == json!([{"Name": name, "Value": value}])
+        })
+        .map(|(logical, a)| {
+            // Any occurrence is worth a person's attention.
+            assert_eq!(a["Threshold"], 1, "{logical}");
+            assert_eq!(
+                a["ComparisonOperator"], "GreaterThanOrEqualToThreshold",
+                "{logical}"
+            );
+            assert_eq!(a["TreatMissingData"], "notBreaching", "{logical}");
+            logical
+        })
+        .collect()
+}
+
+/// The functions some AWS service invokes asynchronously (a Lambda permission for an async invoker).
+fn async_invoked_functions(stack: &Stack<'_>) -> BTreeSet<String> {
+    stack
+        .resources("AWS::Lambda::Permission")
+        .into_iter()
+        .filter(|(_, p)| ASYNC_INVOKERS.iter().any(|s| p["Principal"] == *s))
+        .map(|(_, p)| {
+            p["FunctionName"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Central parameter sets: everything on, nothing optional, and Slack without e-mail.
+fn central_variants(reg: &Registry) -> Vec<Params> {
+    vec![
+        central_all_on(reg),
+        Vec::new(),
+        vec![(
+            "SlackWebhookSecretArn",
+            format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:tripline/slack-AbCdEf"),
+        )],
+    ]
+}
+
+/// Every alarm publishes to the operations topic only (alarm, OK and insufficient-data actions alike).
+fn assert_alarms_publish_only_to(stack: &Stack<'_>, file: &str, ops: &str) {
+    let alarms = stack.resources("AWS::CloudWatch::Alarm");
+    assert!(!alarms.is_empty(), "{file}: no alarm");
+    for (logical, a) in &alarms {
+        assert_eq!(a["AlarmActions"], json!([ops]), "{file}: {logical}: AlarmActions");
+        for key in ["OKActions", "InsufficientDataActions"] {
+            if let Some(actions) = a.get(key) {
+                assert_eq!(actions, &json!([ops]), "{file}: {logical}: {key}");
+            }
+        }
+        assert!(
+            !a.to_string().contains(":AlertTopic"),
+            "{file}: {logical} refers to the alert topic"
+        );
+    }
+}
+
+/// The topic policy lets only this account's CloudWatch alarms publish (and allows nothing else).
+fn assert_only_cloudwatch_publishes(stack: &Stack<'_>, file: &str, policy: &str, topic: &str) {
+    let doc = &stack.resource(policy)["PolicyDocument"];
+    let allows: Vec<Value> = statements(doc)
+        .into_iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .collect();
+    assert_eq!(allows.len(), 1, "{file}: {policy}: {allows:#?}");
+    let s = &allows[0];
+    assert_eq!(
+        s["Principal"],
+        json!({"Service": "cloudwatch.amazonaws.com"}),
+        "{file}: {policy}"
+    );
+    assert_eq!(strings(&s["Action"]), ["sns:Publish"], "{file}: {policy}");
+    assert_eq!(strings(&s["Resource"]), [topic], "{file}: {policy}");
+    assert_eq!(
+        s["Condition"],
+        json!({"StringEquals": {"aws:SourceAccount": ACCOUNT}}),
+        "{file}: {policy}"
+    );
+    for deny in statements(doc).iter().filter(|s| s["Effect"] == "Deny") {
+        assert!(deny.get("Condition").is_some(), "{file}: {policy}: {deny}");
+    }
+}
+
+#[test]
+fn alarms_reach_a_person_through_the_operations_topic_never_the_alert_topic() {
+    let reg = registry();
+    let t = load("template.yaml");
+    let ops = format!("arn:aws:sns:{REGION}:{ACCOUNT}:OpsTopic");
+    let alert = format!("arn:aws:sns:{REGION}:{ACCOUNT}:AlertTopic");
+    for params in central_variants(&reg) {
+        let stack = Stack::new(&t, &params);
+        assert_alarms_publish_only_to(&stack, "template.yaml", &ops);
+        assert_only_cloudwatch_publishes(&stack, "template.yaml", "OpsTopicPolicy", &ops);
+        // The alert topic grants nothing: CloudWatch has no business publishing findings.
+        let alert_policy = stack.resource("AlertTopicPolicy");
+        assert!(
+            statements(&alert_policy["PolicyDocument"])
+                .iter()
+                .all(|s| s["Effect"] == "Deny"),
+            "AlertTopicPolicy allows something: {alert_policy:#}"
+        );
+        // The operations topic does not share the alert path's key.
+        let topic = stack.resource("OpsTopic");
+        assert_eq!(topic["KmsMasterKeyId"], "OpsKey");
+        let key = stack.resource("OpsKey");
+        assert_eq!(key["EnableKeyRotation"], true);
+        let grants: Vec<(Value, Value)> = statements(&key["KeyPolicy"])
+            .iter()
+            .map(|s| {
+                (
+                    s["Principal"].clone(),
+                    s.get("Condition").cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        assert_eq!(
+            grants,
+            vec![
+                (
+                    json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}),
+                    Value::Null
+                ),
+                (
+                    json!({"Service": "cloudwatch.amazonaws.com"}),
+                    json!({"StringEquals": {"aws:SourceAccount": ACCOUNT}})
+                ),
+            ],
+            "OpsKey policy"
+        );
+        // Only CloudWatch publishes to it: no function role may.
+        for (logical, _, docs) in roles(&stack) {
+            for s in docs.iter().flat_map(statements) {
+                if s["Effect"] == "Allow" && strings(&s["Action"]).iter().any(|a| a == "sns:Publish") {
+                    assert_eq!(strings(&s["Resource"]), [alert.as_str()], "{logical}");
+                }
+            }
+        }
+    }
+    // The e-mail behind the operations topic: OpsEmail, else AlertEmail, else none.
+    let endpoint = |params: &[(&str, String)]| -> Option<Value> {
+        let stack = Stack::new(&t, params);
+        stack
+            .resources("AWS::SNS::Subscription")
+            .into_iter()
+            .find(|(l, _)| l == "OpsEmailSubscription")
+            .map(|(_, s)| {
+                assert_eq!(s["TopicArn"], ops);
+                assert_eq!(s["Protocol"], "email");
+                s["Endpoint"].clone()
+            })
+    };
+    let alert_email = ("AlertEmail", "security@example.com".to_owned());
+    let ops_email = ("OpsEmail", "oncall@example.com".to_owned());
+    assert_eq!(endpoint(&[]), None);
+    assert_eq!(
+        endpoint(std::slice::from_ref(&alert_email)),
+        Some(json!("security@example.com"))
+    );
+    assert_eq!(
+        endpoint(std::slice::from_ref(&ops_email)),
+        Some(json!("oncall@example.com"))
+    );
+    assert_eq!(
+        endpoint(&[alert_email, ops_email]),
+        Some(json!("oncall@example.com"))
+    );
+}
+
+#[test]
+fn every_async_invoked_function_alarms_on_dead_letter_errors_and_dropped_events() {
+    let reg = registry();
+    let t = load("template.yaml");
+    for params in central_variants(&reg) {
+        let stack = Stack::new(&t, &params);
+        let functions: BTreeSet<String> = stack
+            .resources("AWS::Serverless::Function")
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        let invoked = async_invoked_functions(&stack);
+        // EventBridge (on-cloudtrail, sweep), AWS Config (on-config), SNS (remediate, notify-slack): all of
+        // them. A function with no async invoker would be dead code in the template.
+        assert_eq!(invoked, functions, "{params:?}");
+        for function in &invoked {
+            for metric in ["DeadLetterErrors", "AsyncEventsDropped", "Errors"] {
+                let found = alarms_on(&stack, "AWS/Lambda", metric, "FunctionName", function);
+                assert_eq!(
+                    found.len(),
+                    1,
+                    "{function}: {metric} alarms {found:?} ({params:?})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_topic_and_so_every_subscription_alarms_on_failed_notifications() {
+    let reg = registry();
+    for (file, variants) in [
+        ("template.yaml", central_variants(&reg)),
+        ("member-template.yaml", vec![member_all_on()]),
+    ] {
+        let t = load(file);
+        for params in variants {
+            let stack = Stack::new(&t, &params);
+            // AWS/SNS has no per-subscription dimension (TopicName, or the mobile/SMS ones): the topic's
+            // NumberOfNotificationsFailed covers every subscription of the topic.
+            let topics: BTreeSet<String> = stack
+                .resources("AWS::SNS::Topic")
+                .into_iter()
+                .map(|(l, _)| l)
+                .collect();
+            for topic in &topics {
+                let found = alarms_on(
+                    &stack,
+                    "AWS/SNS",
+                    "NumberOfNotificationsFailed",
+                    "TopicName",
+                    topic,
+                );
+                assert_eq!(found.len(), 1, "{file}: {topic}: {found:?}");
+            }
+            for (logical, sub) in stack.resources("AWS::SNS::Subscription") {
+                let arn = sub["TopicArn"].as_str().unwrap();
+                let topic = arn.rsplit(':').next().unwrap();
+                assert!(
+                    topics.contains(topic) && arn == format!("arn:aws:sns:{REGION}:{ACCOUNT}:{topic}"),
+                    "{file}: {logical}: topic `{arn}` is not one of the stack's"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn rule_errors_and_incomplete_sweeps_alarm_on_the_embedded_metrics() {
+    let reg = registry();
+    let t = load("template.yaml");
+    let stack = Stack::new(&t, &central_all_on(&reg));
+    // Dimension Function = the deployed function name (AWS_LAMBDA_FUNCTION_NAME), i.e. `Ref` of the function.
+    for function in [
+        "OnCloudTrailFunction",
+        "OnConfigFunction",
+        "SweepFunction",
+        "RemediateFunction",
+    ] {
+        let found = alarms_on(&stack, EMF_NAMESPACE, "RuleErrors", "Function", function);
+        assert_eq!(found.len(), 1, "{function}: RuleErrors alarms {found:?}");
+    }
+    // The whole-account assessment runs in the sweep and in on-config's periodic evaluations.
+    for function in ["SweepFunction", "OnConfigFunction"] {
+        let found = alarms_on(&stack, EMF_NAMESPACE, "SweepIncomplete", "Function", function);
+        assert_eq!(found.len(), 1, "{function}: SweepIncomplete alarms {found:?}");
+    }
+    // Nothing else is published under the namespace: the contract is exactly these two metrics.
+    for (logical, a) in stack.resources("AWS::CloudWatch::Alarm") {
+        if a["Namespace"] == EMF_NAMESPACE {
+            assert!(
+                a["MetricName"] == "RuleErrors" || a["MetricName"] == "SweepIncomplete",
+                "{logical}: {}",
+                a["MetricName"]
+            );
+        }
+    }
+}
+
+#[test]
+fn member_stacks_alarm_on_their_forwarding_dead_letters_to_a_person_in_the_account() {
+    let m = load("member-template.yaml");
+    let stack = Stack::new(&m, &member_all_on());
+    let ops = format!("arn:aws:sns:{REGION}:{ACCOUNT}:OpsTopic");
+    let queues = stack.resources("AWS::SQS::Queue");
+    assert!(!queues.is_empty());
+    for (queue, _) in &queues {
+        let found = alarms_on(
+            &stack,
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            queue,
+        );
+        assert_eq!(found.len(), 1, "{queue}: depth alarms {found:?}");
+    }
+    assert_alarms_publish_only_to(&stack, "member-template.yaml", &ops);
+    assert_only_cloudwatch_publishes(&stack, "member-template.yaml", "OpsTopicPolicy", &ops);
+    let email = stack.resource("OpsEmailSubscription");
+    assert_eq!(email["TopicArn"], ops);
+    assert_eq!(email["Protocol"], "email");
+    assert_eq!(email["Endpoint"], "ops@example.com");
+    // The central account's own bus forwards nothing, so it needs no queue, alarm or topic there.
+    let central = Stack::new(
+        &m,
+        &[
+            &member_all_on()[..],
+            &[
+                ("CentralAccountId", ACCOUNT.to_owned()),
+                ("CentralRegion", REGION.to_owned()),
+            ],
+        ]
+        .concat(),
+    );
+    for kind in ["AWS::SQS::Queue", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic"] {
+        assert!(central.resources(kind).is_empty(), "{kind} without forwarding");
     }
 }
