@@ -151,7 +151,7 @@ fn principal_hit(
     summary: impl FnOnce(&str) -> String,
 ) -> Hit {
     let resource = principal_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Hit {
         summary: summary(&name),
         severity,
@@ -199,6 +199,31 @@ struct Pair {
     new: Value,
 }
 
+/// The new document of a pair, parsed. An identity policy statement must name its resources (IAM rejects
+/// one without `Resource` or `NotResource`); a document from the record that lacks them cannot be judged,
+/// and the error says so rather than reading the statement as granting every resource. Trust policies
+/// have no `Resource`.
+fn parse_new(pair: &Pair) -> Result<Policy, String> {
+    if pair.label != "trust policy" {
+        let stmts: Vec<&Value> = match at(&pair.new, &["Statement"]) {
+            Value::Array(a) => a.iter().collect(),
+            v @ Value::Object(_) => vec![v],
+            _ => Vec::new(),
+        };
+        for (i, st) in stmts.iter().enumerate() {
+            if st.get("Resource").is_none() && st.get("NotResource").is_none() {
+                let label = str_at(st, &["Sid"]).map_or_else(|| format!("#{i}"), str::to_owned);
+                return Err(format!(
+                    "cannot judge {}: statement `{label}` has neither `Resource` nor `NotResource` \
+                     (the record does not include them; IAM requires one in identity policies)",
+                    pair.label
+                ));
+            }
+        }
+    }
+    engine::parse(&pair.new, &pair.label)
+}
+
 /// The document pairs a change carries.
 fn pairs(ctx: &Ctx<'_>) -> Vec<Pair> {
     let c = ctx.change;
@@ -222,10 +247,12 @@ fn pairs(ctx: &Ctx<'_>) -> Vec<Pair> {
         (ChangeSource::CloudTrail, "SetDefaultPolicyVersion") => state
             .and_then(|s| s.current_policy_document.clone())
             .map(|new| Pair {
-                label: format!(
-                    "default version {}",
-                    str_at(req, &["versionId"]).unwrap_or("(unknown)")
-                ),
+                label: match str_at(req, &["versionId"]) {
+                    Some(v) => format!("default version {v}"),
+                    None => "the new default version (the record does not include \
+                             `requestParameters.versionId`)"
+                        .to_owned(),
+                },
                 old: state.and_then(|s| s.previous_policy_document.clone()),
                 new,
             })
@@ -233,16 +260,21 @@ fn pairs(ctx: &Ctx<'_>) -> Vec<Pair> {
             .collect(),
         (ChangeSource::CloudTrail, _) => payload::document(at(req, &["policyDocument"]))
             .map(|new| Pair {
-                label: format!(
-                    "inline policy `{}`",
-                    str_at(req, &["policyName"]).unwrap_or("(unnamed)")
-                ),
+                label: inline_label(str_at(req, &["policyName"]), "requestParameters.policyName"),
                 old: state.and_then(|s| s.previous_policy_document.clone()),
                 new,
             })
             .into_iter()
             .collect(),
         _ => config_pairs(c),
+    }
+}
+
+/// How an inline policy is named in reasons: by its name, or saying the record does not include it.
+fn inline_label(name: Option<&str>, path: &str) -> String {
+    match name {
+        Some(n) => format!("inline policy `{n}`"),
+        None => format!("an inline policy ({})", payload::lacks(path)),
     }
 }
 
@@ -259,21 +291,26 @@ fn config_pairs(c: &Change) -> Vec<Pair> {
     for (key, change) in props {
         let prev = at(change, &["previousValue"]);
         let next = at(change, &["updatedValue"]);
+        // A created property had no previous value; for any other change a missing previous value is
+        // unknown (every grant then counts as new, and the finding is not confirmed).
+        let created = str_at(change, &["changeType"]) == Some("CREATE");
+        let none_before = || created.then(|| json!({"Statement": []}));
         if key.ends_with("AssumeRolePolicyDocument") {
             if let Some(new) = payload::document(next) {
                 out.push(Pair {
                     label: "trust policy".into(),
-                    old: payload::document(prev).or_else(|| Some(json!({"Statement": []}))),
+                    old: payload::document(prev).or_else(none_before),
                     new,
                 });
             }
         } else if key.contains("PolicyList.") {
             if let Some(new) = payload::document(at(next, &["policyDocument"])) {
-                let name = str_at(next, &["policyName"]).unwrap_or("(unnamed)");
                 out.push(Pair {
-                    label: format!("inline policy `{name}`"),
-                    old: payload::document(at(prev, &["policyDocument"]))
-                        .or_else(|| Some(json!({"Statement": []}))),
+                    label: inline_label(
+                        str_at(next, &["policyName"]),
+                        &format!("configurationItemDiff.changedProperties.{key}.updatedValue.policyName"),
+                    ),
+                    old: payload::document(at(prev, &["policyDocument"])).or_else(none_before),
                     new,
                 });
             }
@@ -299,7 +336,7 @@ fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let mut confirmed = true;
     let mut widened = false;
     for pair in &pairs {
-        let new = engine::parse(&pair.new, &pair.label)?;
+        let new = parse_new(pair)?;
         let old = match &pair.old {
             Some(doc) => parse_or_empty(doc, &format!("previous {}", pair.label))?,
             None => {
@@ -351,7 +388,7 @@ fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let mut confirmed = true;
     let mut ids: Vec<String> = Vec::new();
     for pair in pairs(ctx) {
-        let new = engine::parse(&pair.new, &pair.label)?;
+        let new = parse_new(&pair)?;
         let old = match &pair.old {
             Some(doc) => parse_or_empty(doc, &format!("previous {}", pair.label))?,
             None => {
@@ -408,7 +445,7 @@ fn full_admin_hit(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let mut evidence = Evidence::default();
     let mut confirmed = true;
     for pair in pairs(ctx) {
-        let new = engine::parse(&pair.new, &pair.label)?;
+        let new = parse_new(&pair)?;
         if !policy::grants_full_admin(&new) {
             continue;
         }
@@ -459,16 +496,21 @@ fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         return Ok(Vec::new());
     }
     let resource = principal_resource(c);
-    let who = resource.name.clone().unwrap_or_default();
-    let mut evidence = payload::reasons(vec![format!(
-        "AWS managed policy `{name}` attached to {} `{who}`",
-        resource
-            .resource_type
-            .rsplit("::")
-            .next()
-            .unwrap_or("principal")
-            .to_lowercase()
-    )]);
+    let who = resource.name_or_unknown().to_owned();
+    let kind = resource
+        .resource_type
+        .rsplit("::")
+        .next()
+        .unwrap_or("principal")
+        .to_lowercase();
+    let target = match &resource.name {
+        Some(n) => format!("{kind} `{n}`"),
+        None => format!(
+            "a {kind} the record does not name ({})",
+            payload::lacks(&format!("requestParameters.{kind}Name"))
+        ),
+    };
+    let mut evidence = payload::reasons(vec![format!("AWS managed policy `{name}` attached to {target}")]);
     evidence.details.insert("policy_arn".into(), json!(arn));
     Ok(vec![payload::payload_hit(
         resource,

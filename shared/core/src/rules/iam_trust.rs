@@ -112,7 +112,7 @@ fn check_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         return Ok(Vec::new());
     };
     let resource = role_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Ok(vec![payload::payload_hit(
         resource,
         Severity::Critical,
@@ -130,7 +130,7 @@ fn check_external(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         return Ok(Vec::new());
     };
     let resource = role_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Ok(vec![payload::payload_hit(
         resource,
         Severity::High,

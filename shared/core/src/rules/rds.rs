@@ -57,9 +57,15 @@ fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             format!("arn:{part}:rds:{region}:{acct}:{kind}:{s}")
         }
     });
-    let s = resource.name.clone().unwrap_or_default();
+    let s = resource.name_or_unknown().to_owned();
+    let id_path = if cluster {
+        "requestParameters.dBClusterSnapshotIdentifier"
+    } else {
+        "requestParameters.dBSnapshotIdentifier"
+    };
     let mut evidence = payload::reasons(vec![format!(
-        "restore attribute of `{s}` now includes `all` (every AWS account)"
+        "restore attribute of {} now includes `all` (every AWS account)",
+        payload::quoted_name(&resource, id_path)
     )]);
     evidence
         .details
