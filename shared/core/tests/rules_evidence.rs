@@ -402,10 +402,14 @@ fn mutations(sample: &Value) -> Vec<Mutation> {
     out
 }
 
-/// The input corpus of a payload: the payload itself, decoded, and the configuration.
-fn input_of(payload: &Value, config: &RuleConfig) -> BTreeSet<String> {
+/// The input corpus: the payload itself (embedded documents decoded), the fetched state and the
+/// configuration.
+fn input_of(payload: &Value, state: Option<&State>, config: &RuleConfig) -> BTreeSet<String> {
     let mut c = config_corpus(config);
     corpus(payload, &mut c);
+    if let Some(st) = state {
+        corpus(&serde_json::to_value(st).unwrap(), &mut c);
+    }
     c
 }
 
@@ -418,7 +422,7 @@ fn evaluate(payload: &Value, state: Option<&State>, config: &RuleConfig) -> Opti
 
 /// The rule's verdict vocabulary on the intact sample: what it asserts that the input does not hold.
 fn vocabulary(rule: &Rule, sample: &Value, state: Option<&State>, config: &RuleConfig) -> BTreeSet<String> {
-    let input = input_of(sample, config);
+    let input = input_of(sample, state, config);
     let eval = evaluate(sample, state, config).unwrap();
     eval.findings
         .iter()
@@ -433,7 +437,12 @@ fn vocabulary(rule: &Rule, sample: &Value, state: Option<&State>, config: &RuleC
 fn violations() -> (Vec<String>, usize) {
     let config = RuleConfig::default();
     let empty = State::default();
-    let states: [(&str, Option<&State>); 2] = [("no state", None), ("empty state", Some(&empty))];
+    let fetched = fetched_state();
+    let states: [(&str, Option<&State>); 3] = [
+        ("no state", None),
+        ("empty state", Some(&empty)),
+        ("fetched state", Some(&fetched)),
+    ];
     let mut out = Vec::new();
     let mut runs = 0;
     for rule in REGISTRY {
@@ -446,7 +455,7 @@ fn violations() -> (Vec<String>, usize) {
                         continue;
                     };
                     runs += 1;
-                    let input = input_of(&m.payload, &config);
+                    let input = input_of(&m.payload, state, &config);
                     for f in eval.findings.iter().filter(|f| f.rule == rule.id) {
                         for (place, v) in asserted(f) {
                             if !supported(&v, &input) && !vocab.contains(&v) {
@@ -464,9 +473,20 @@ fn violations() -> (Vec<String>, usize) {
     (out, runs)
 }
 
+/// A state as the shell fetches it: the bucket without Block Public Access, the account's all off.
+fn fetched_state() -> State {
+    serde_json::from_value(serde_json::json!({
+        "bucket": {"public_access_block": null},
+        "account_public_access_block": {"BlockPublicAcls": false, "IgnorePublicAcls": false,
+            "BlockPublicPolicy": false, "RestrictPublicBuckets": false},
+    }))
+    .unwrap()
+}
+
 #[test]
 fn removing_a_field_never_yields_evidence_the_input_lacks() {
     let (found, runs) = violations();
+    eprintln!("rules_evidence: {runs} evaluations of field-removed samples");
     assert!(
         runs >= 500,
         "only {runs} evaluations: the walk found too few fields"
@@ -477,6 +497,45 @@ fn removing_a_field_never_yields_evidence_the_input_lacks() {
         found.len(),
         found.join("\n")
     );
+}
+
+const BPA_SETTINGS: [&str; 4] = [
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+];
+
+/// Block Public Access settings are state, not record: judged without state, a rule's reason names a
+/// setting only when the record holds it, or says that its value is unknown. (Verdict vocabulary does not
+/// apply here: before issue 15 the public-policy sample said "RestrictPublicBuckets is off" without state.)
+/// Records of the settings themselves (`Put`/`Delete…PublicAccessBlock`) are judged by the main test: a
+/// deleted configuration has all four settings off by definition.
+#[test]
+fn without_state_no_reason_states_a_block_public_access_setting() {
+    let config = RuleConfig::default();
+    let mut checked = 0;
+    for rule in REGISTRY {
+        for file in rule.fires.iter().filter(|f| !f.contains("public-access-block")) {
+            let sample = read_json(file);
+            let input = input_of(&sample, None, &config);
+            let eval = evaluate(&sample, None, &config).unwrap();
+            for f in eval.findings.iter().filter(|f| f.rule == rule.id) {
+                for r in &f.evidence.reasons {
+                    checked += 1;
+                    let unknown = r.contains("unknown") || r.contains(ABSENCE);
+                    for setting in BPA_SETTINGS {
+                        assert!(
+                            !r.contains(setting) || input.contains(setting) || unknown,
+                            "{}: {file} without state: {r:?} states `{setting}`",
+                            rule.id
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 0);
 }
 
 /// The criterion itself: a value is supported by a key, a leaf, or a delimited part of a leaf.
@@ -521,4 +580,100 @@ fn criterion_matches_leaves_and_delimited_parts_only() {
     remove(&mut v, &[key("a"), key("b"), Step::Embedded, key("c")]);
     remove(&mut v, &[key("l"), Step::Index(0)]);
     assert_eq!(v, serde_json::json!({"a": {"b": "{\"d\":2}"}, "l": [2]}));
+}
+
+fn change_of(v: &Value) -> tripline_core::Change {
+    match intake(&serde_json::to_vec(v).unwrap()).unwrap() {
+        Intake::Change(c) => *c,
+        other => panic!("expected a change, got {other:?}"),
+    }
+}
+
+/// The cases issue 15 names, as readable contracts.
+#[test]
+fn issue_15_examples() {
+    let config = RuleConfig::default();
+
+    // AddPermission without a principal (and no logged statement): an error saying what the record lacks,
+    // never "`Principal` is `*`".
+    let mut v = read_json("cloudtrail-lambda-add-permission-public.json");
+    v["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("principal");
+    v["detail"]["responseElements"] = Value::Null;
+    let eval = rules::evaluate(&change_of(&v), None, &config);
+    assert!(eval.findings.iter().all(|f| f.rule != "lambda-function-public"));
+    let err = &eval.errors[0];
+    assert_eq!(err.rule, "lambda-function-public");
+    assert!(
+        err.message
+            .contains("the record does not include `requestParameters.principal`"),
+        "{}",
+        err.message
+    );
+
+    // PutBucketPublicAccessBlock without a configuration: unknown, not "all four off".
+    let mut v = read_json("cloudtrail-s3-put-bucket-public-access-block-disabled.json");
+    v["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("PublicAccessBlockConfiguration");
+    let c = change_of(&v);
+    let eval = rules::evaluate(&c, None, &config);
+    let f = &eval.findings[0];
+    assert!(!f.state_confirmed);
+    assert_eq!(f.evidence.details["settings_off"], serde_json::json!([]));
+    assert_eq!(
+        f.evidence.details["record_lacks"],
+        serde_json::json!(["requestParameters.PublicAccessBlockConfiguration"])
+    );
+    assert!(
+        f.evidence.reasons.iter().all(|r| !r.contains("now has")),
+        "{:?}",
+        f.evidence.reasons
+    );
+    // With the bucket's current settings fetched, they decide: all on -> nothing weakened.
+    let all_on = serde_json::json!({"BlockPublicAcls": true, "IgnorePublicAcls": true,
+        "BlockPublicPolicy": true, "RestrictPublicBuckets": true});
+    let st: State = serde_json::from_value(serde_json::json!({
+        "bucket": {"public_access_block": all_on}, "account_public_access_block": all_on}))
+    .unwrap();
+    assert!(rules::evaluate(&c, Some(&st), &config).findings.is_empty());
+    // Not configured (all off) -> weakened, confirmed, the state named as the source.
+    let st: State = serde_json::from_value(serde_json::json!({
+        "bucket": {"public_access_block": null}, "account_public_access_block": all_on}))
+    .unwrap();
+    let f = &rules::evaluate(&c, Some(&st), &config).findings[0];
+    assert!(f.state_confirmed);
+    assert!(
+        f.evidence
+            .reasons
+            .iter()
+            .any(|r| r.contains("the bucket's current settings (read after the change) decide")),
+        "{:?}",
+        f.evidence.reasons
+    );
+
+    // A record naming no role: no placeholder ARN, and renderers say so.
+    let mut v = read_json("cloudtrail-iam-attach-role-policy-admin.json");
+    v["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("roleName");
+    let eval = rules::evaluate(&change_of(&v), None, &config);
+    let f = eval
+        .findings
+        .iter()
+        .find(|f| f.rule == "iam-admin-access-granted")
+        .unwrap();
+    assert_eq!(f.resource.arn, "");
+    assert_eq!(f.resource.name, None);
+    assert_eq!(f.id.len(), 32);
+    let text = tripline_core::render::email::text(f);
+    assert!(
+        text.contains("Resource: unknown resource (the record names none)"),
+        "{text}"
+    );
+    assert!(!text.contains("amazonaws.com::"), "{text}");
 }
