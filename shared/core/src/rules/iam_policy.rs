@@ -186,9 +186,18 @@ fn principal_resource(c: &Change) -> FindingResource {
         .find_map(|k| str_at(conf, &[k]));
     let arn = str_at(conf, &["arn"]).map(str::to_owned);
     let rtype = c.service.clone();
+    // Without the item's `arn`, the IAM ARN format of its type (`role/`, `user/`, `group/`); none for
+    // another type (no ARN is made up).
+    let kind = match rtype.as_str() {
+        "AWS::IAM::Role" => Some("role"),
+        "AWS::IAM::User" => Some("user"),
+        "AWS::IAM::Group" => Some("group"),
+        _ => None,
+    };
     payload::resource(c, &rtype, name, |n| {
         arn.clone()
-            .unwrap_or_else(|| format!("arn:{part}:iam::{acct}:{n}"))
+            .or_else(|| kind.map(|k| format!("arn:{part}:iam::{acct}:{k}/{n}")))
+            .unwrap_or_default()
     })
 }
 
