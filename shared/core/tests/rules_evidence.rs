@@ -669,6 +669,12 @@ fn issue_15_examples() {
         .unwrap();
     assert_eq!(f.resource.arn, "");
     assert_eq!(f.resource.name, None);
+    assert_eq!(f.resource.resource_type, "AWS::IAM::Role");
+    assert!(
+        f.evidence.reasons[0].contains("the record does not include `requestParameters.roleName`"),
+        "{:?}",
+        f.evidence.reasons
+    );
     assert_eq!(f.id.len(), 32);
     let text = tripline_core::render::email::text(f);
     assert!(

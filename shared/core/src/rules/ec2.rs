@@ -252,7 +252,9 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     }
     evidence.details.insert("openings".into(), Value::Array(open));
     if !lacks.is_empty() {
-        evidence.details.insert("record_lacks".into(), json!(lacks));
+        evidence
+            .details
+            .insert("record_lacks".into(), json!(lacks.clone()));
     }
     let group = str_at(req, &["groupId"]).or_else(|| str_at(req, &["groupName"]));
     let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
@@ -265,7 +267,7 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         }
     });
     let g = resource.name_or_unknown().to_owned();
-    Ok(vec![payload::payload_hit(
+    let mut hit = payload::payload_hit(
         resource,
         if any_all {
             Severity::Critical
@@ -274,7 +276,10 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         },
         format!("security group {g} opened to the internet by {}", payload::who(c)),
         evidence,
-    )])
+    );
+    // What the record lacks is unknown: the finding is not confirmed.
+    hit.state_confirmed = lacks.is_empty();
+    Ok(vec![hit])
 }
 
 /// Whether a `{add: {items: [{group: "all"}]}}` permission change adds the `all` group.

@@ -179,6 +179,19 @@ fn principal_resource(c: &Change) -> FindingResource {
             });
         }
     }
+    // A CloudTrail record naming none: the event says which kind of resource (no name, no ARN made up).
+    if c.source == ChangeSource::CloudTrail {
+        let rtype = if c.event_name.contains("PolicyVersion") {
+            "AWS::IAM::Policy"
+        } else if c.event_name.contains("Role") {
+            "AWS::IAM::Role"
+        } else if c.event_name.contains("User") {
+            "AWS::IAM::User"
+        } else {
+            "AWS::IAM::Group"
+        };
+        return payload::resource(c, rtype, None, |_| String::new());
+    }
     // Config items: the item's own resource.
     let conf = payload::configuration(c);
     let name = ["roleName", "userName", "groupName"]

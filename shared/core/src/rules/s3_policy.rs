@@ -485,11 +485,11 @@ fn check_object_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             .unwrap_or_default(),
         name: named.or_else(|| recorded.map(|a| a.rsplit(":::").next().unwrap_or(a).to_owned())),
     };
-    let shown = match (b, key) {
-        (Some(b), Some(k)) => format!("{b}/{k}"),
-        (Some(b), None) => format!("in bucket {b} (key not in the record)"),
-        (None, Some(k)) => format!("{k} (bucket not in the record)"),
-        (None, None) => "(not named in the record)".to_owned(),
+    let shown = match (&resource.name, b, key) {
+        (Some(n), _, _) => n.clone(),
+        (None, Some(b), _) => format!("in bucket {b} (key not in the record)"),
+        (None, None, Some(k)) => format!("{k} (bucket not in the record)"),
+        (None, None, None) => "(not named in the record)".to_owned(),
     };
     Ok(vec![Hit {
         summary: format!("S3 object {shown} made public by {}", payload::who(c)),
