@@ -683,3 +683,60 @@ fn issue_15_examples() {
     );
     assert!(!text.contains("amazonaws.com::"), "{text}");
 }
+
+/// A field the API requires, missing from the record: the rule cannot judge the call and says so in an
+/// `errors` entry (never a quiet "nothing to report", never a finding built on a guess).
+#[test]
+fn a_required_field_missing_is_an_error_naming_it() {
+    let config = RuleConfig::default();
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str)] = &[
+        ("s3-bucket-policy-public", "cloudtrail-s3-put-bucket-policy-public.json", "bucketPolicy"),
+        ("s3-bucket-cross-account-access", "cloudtrail-s3-put-bucket-policy-other-account.json", "bucketPolicy"),
+        ("kms-key-policy-public", "cloudtrail-kms-put-key-policy-public.json", "policy"),
+        ("ecr-repository-policy-public", "cloudtrail-ecr-set-repository-policy-public.json", "policyText"),
+        ("secretsmanager-secret-policy-public", "cloudtrail-secretsmanager-put-resource-policy-public.json", "resourcePolicy"),
+        ("sns-topic-policy-public", "cloudtrail-sns-set-topic-attributes-policy-public.json", "attributeName"),
+        ("sns-topic-policy-public", "cloudtrail-sns-set-topic-attributes-policy-public.json", "attributeValue"),
+        ("sqs-queue-policy-public", "cloudtrail-sqs-set-queue-attributes-policy-public.json", "attributes"),
+        ("iam-policy-widened", "cloudtrail-iam-create-policy-version-widening.json", "policyDocument"),
+        ("iam-privilege-escalation", "cloudtrail-iam-create-policy-version-widening.json", "policyDocument"),
+        ("iam-policy-widened", "cloudtrail-iam-put-role-policy.json", "policyDocument"),
+        ("iam-admin-access-granted", "cloudtrail-iam-put-role-policy.json", "policyDocument"),
+        ("iam-admin-access-granted", "cloudtrail-iam-attach-role-policy-admin.json", "policyArn"),
+        ("iam-trust-policy-public", "cloudtrail-iam-update-assume-role-policy-public.json", "policyDocument"),
+        ("iam-trust-policy-external-account", "cloudtrail-iam-update-assume-role-policy-external.json", "policyDocument"),
+        ("s3-bucket-acl-public", "cloudtrail-s3-put-bucket-acl-public-read.json", "x-amz-acl"),
+        ("s3-object-acl-public", "cloudtrail-s3-put-object-acl-public-read.json", "x-amz-acl"),
+        ("rds-snapshot-public", "cloudtrail-rds-modify-db-snapshot-attribute-public.json", "attributeName"),
+    ];
+    for (rule, file, field) in cases {
+        let mut v = read_json(file);
+        v["detail"]["requestParameters"]
+            .as_object_mut()
+            .unwrap()
+            .remove(*field);
+        v["detail"]["responseElements"] = Value::Null;
+        let eval = rules::evaluate(&change_of(&v), None, &config);
+        assert!(
+            eval.findings.iter().all(|f| f.rule != *rule),
+            "{rule}: {file} without {field} still raises a finding"
+        );
+        let err = eval
+            .errors
+            .iter()
+            .find(|e| e.rule == *rule)
+            .unwrap_or_else(|| panic!("{rule}: {file} without {field}: no error, {eval:?}"));
+        // The ACL rules name the ACL body (the canned header is one of three ways to set it).
+        let named = if field.starts_with("x-amz") {
+            "requestParameters.AccessControlPolicy".to_owned()
+        } else {
+            format!("requestParameters.{field}")
+        };
+        assert!(
+            err.message.contains(&format!("{ABSENCE} `{named}`")),
+            "{rule}: {}",
+            err.message
+        );
+    }
+}

@@ -246,25 +246,25 @@ fn parse_new(pair: &Pair) -> Result<Policy, String> {
     engine::parse(&pair.new, &pair.label)
 }
 
-/// The document pairs a change carries.
-fn pairs(ctx: &Ctx<'_>) -> Vec<Pair> {
+/// The document pairs a change carries. A CloudTrail record without the document its call requires
+/// (`policyDocument` of `Put*Policy`, or of `CreatePolicyVersion` made default) is an error: the rule
+/// cannot judge it, and says what the record lacks.
+fn pairs(ctx: &Ctx<'_>) -> Result<Vec<Pair>, String> {
     let c = ctx.change;
     let req = payload::req(c);
     let state = ctx.state;
-    match (&c.source, c.event_name.as_str()) {
+    let previous = || state.and_then(|s| s.previous_policy_document.clone());
+    Ok(match (&c.source, c.event_name.as_str()) {
         (ChangeSource::CloudTrail, "CreatePolicyVersion") => {
             // A version that is not made default changes nothing yet.
             if bool_at(req, &["setAsDefault"]) != Some(true) {
-                return Vec::new();
+                return Ok(Vec::new());
             }
-            payload::document(at(req, &["policyDocument"]))
-                .map(|new| Pair {
-                    label: "new default version".into(),
-                    old: state.and_then(|s| s.previous_policy_document.clone()),
-                    new,
-                })
-                .into_iter()
-                .collect()
+            vec![Pair {
+                label: "new default version".into(),
+                old: previous(),
+                new: payload::required_document(req, &["policyDocument"])?,
+            }]
         }
         (ChangeSource::CloudTrail, "SetDefaultPolicyVersion") => state
             .and_then(|s| s.current_policy_document.clone())
@@ -275,21 +275,21 @@ fn pairs(ctx: &Ctx<'_>) -> Vec<Pair> {
                              `requestParameters.versionId`)"
                         .to_owned(),
                 },
-                old: state.and_then(|s| s.previous_policy_document.clone()),
+                old: previous(),
                 new,
             })
             .into_iter()
             .collect(),
-        (ChangeSource::CloudTrail, _) => payload::document(at(req, &["policyDocument"]))
-            .map(|new| Pair {
+        (ChangeSource::CloudTrail, name) if name.starts_with("Put") && name.ends_with("Policy") => {
+            vec![Pair {
                 label: inline_label(str_at(req, &["policyName"]), "requestParameters.policyName"),
-                old: state.and_then(|s| s.previous_policy_document.clone()),
-                new,
-            })
-            .into_iter()
-            .collect(),
+                old: previous(),
+                new: payload::required_document(req, &["policyDocument"])?,
+            }]
+        }
+        (ChangeSource::CloudTrail, _) => Vec::new(),
         _ => config_pairs(c),
-    }
+    })
 }
 
 /// How an inline policy is named in reasons: by its name, or saying the record does not include it.
@@ -350,7 +350,7 @@ fn parse_or_empty(doc: &Value, what: &str) -> Result<Policy, String> {
 
 fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let pairs = pairs(ctx);
+    let pairs = pairs(ctx)?;
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
@@ -409,7 +409,7 @@ fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let mut evidence = Evidence::default();
     let mut confirmed = true;
     let mut ids: Vec<String> = Vec::new();
-    for pair in pairs(ctx) {
+    for pair in pairs(ctx)? {
         let new = parse_new(&pair)?;
         let old = match &pair.old {
             Some(doc) => parse_or_empty(doc, &format!("previous {}", pair.label))?,
@@ -466,7 +466,7 @@ fn full_admin_hit(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let mut evidence = Evidence::default();
     let mut confirmed = true;
-    for pair in pairs(ctx) {
+    for pair in pairs(ctx)? {
         let new = parse_new(&pair)?;
         if !policy::grants_full_admin(&new) {
             continue;
@@ -508,7 +508,7 @@ fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     if !c.event_name.starts_with("Attach") {
         return full_admin_hit(ctx);
     }
-    let Some(arn) = str_at(req, &["policyArn"]) else {
+    let Some(arn) = payload::require(req, &["policyArn"])?.as_str() else {
         return Ok(Vec::new());
     };
     // AWS managed policies live at `arn:<partition>:iam::aws:policy/<path><name>`.

@@ -115,6 +115,31 @@ pub fn document(v: &Value) -> Option<Value> {
     }
 }
 
+/// A field the API requires in the request (`path` under `requestParameters`): the error a rule reports
+/// when the record lacks it, since an absent field is unknown and the rule cannot judge the call.
+pub fn require<'a>(req: &'a Value, path: &[&str]) -> Result<&'a Value, String> {
+    let v = at(req, path);
+    if v.is_null() {
+        return Err(format!(
+            "cannot judge the call: {}",
+            lacks(&format!("requestParameters.{}", path.join(".")))
+        ));
+    }
+    Ok(v)
+}
+
+/// A policy document the API requires in the request: parsed, or the error saying the record lacks it
+/// (or holds something that is not a document).
+pub fn required_document(req: &Value, path: &[&str]) -> Result<Value, String> {
+    let v = require(req, path)?;
+    document(v).ok_or_else(|| {
+        format!(
+            "cannot judge the call: `requestParameters.{}` is not a policy document",
+            path.join(".")
+        )
+    })
+}
+
 /// The change's first resource of a CloudFormation type, as `(arn, name)`.
 pub fn resource_of<'a>(
     change: &'a Change,

@@ -177,9 +177,15 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         arn.clone()
             .unwrap_or_else(|| format!("arn:{part}:kms:{}:{}:key/{k}", c.region, c.account))
     });
+    // PutKeyPolicy requires the policy; CreateKey without one gets the default key policy.
+    let doc = if c.event_name == "PutKeyPolicy" {
+        Some(payload::required_document(req, &["policy"])?)
+    } else {
+        payload::document(at(req, &["policy"]))
+    };
     judge(
         c,
-        payload::document(at(req, &["policy"])),
+        doc,
         ResourceKind::KmsKey,
         resource,
         "KMS key",
@@ -190,10 +196,12 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 fn check_sns(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
+    // SetTopicAttributes names the attribute it sets; without the name the record does not say whether
+    // the policy changed.
     let doc = if c.event_name == "CreateTopic" {
         payload::document(at(req, &["attributes", "Policy"]))
-    } else if str_at(req, &["attributeName"]) == Some("Policy") {
-        payload::document(at(req, &["attributeValue"]))
+    } else if payload::require(req, &["attributeName"])?.as_str() == Some("Policy") {
+        Some(payload::required_document(req, &["attributeValue"])?)
     } else {
         None
     };
@@ -231,6 +239,10 @@ fn queue_from_url(url: &str) -> Option<(&str, &str)> {
 fn check_sqs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
+    // SetQueueAttributes requires its attributes (any of them; `Policy` only when the policy changes).
+    if c.event_name == "SetQueueAttributes" {
+        payload::require(req, &["attributes"])?;
+    }
     let doc = payload::document(at(req, &["attributes", "Policy"]));
     let url = str_at(req, &["queueUrl"]).or_else(|| str_at(payload::resp(c), &["queueUrl"]));
     let (account, name) = match url.and_then(queue_from_url) {
@@ -262,7 +274,7 @@ fn check_ecr(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     });
     judge(
         c,
-        payload::document(at(req, &["policyText"])),
+        Some(payload::required_document(req, &["policyText"])?),
         ResourceKind::EcrRepository,
         resource,
         "ECR repository",
@@ -287,7 +299,7 @@ fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     });
     judge(
         c,
-        payload::document(at(req, &["resourcePolicy"])),
+        Some(payload::required_document(req, &["resourcePolicy"])?),
         ResourceKind::SecretsManagerSecret,
         resource,
         "secret",

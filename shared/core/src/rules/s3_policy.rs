@@ -246,11 +246,15 @@ fn add_exposure(e: &mut Evidence, exposure: &Exposure, unread: Unread) {
     e.details.insert("exposure".into(), json!(exposure.status));
 }
 
-/// The bucket policy of the change: the PutBucketPolicy document, or the Config item's policy text.
-fn policy_document(c: &Change) -> Option<Value> {
+/// The bucket policy of the change: the PutBucketPolicy document (required: a record without it is an
+/// error, not a private bucket), or the Config item's policy text (`None`: the bucket has no policy).
+fn policy_document(c: &Change) -> Result<Option<Value>, String> {
     match c.source {
-        ChangeSource::CloudTrail => payload::document(at(payload::req(c), &["bucketPolicy"])),
-        _ => payload::document(at(payload::supplementary(c), &["BucketPolicy", "policyText"])),
+        ChangeSource::CloudTrail => payload::required_document(payload::req(c), &["bucketPolicy"]).map(Some),
+        _ => Ok(payload::document(at(
+            payload::supplementary(c),
+            &["BucketPolicy", "policyText"],
+        ))),
     }
 }
 
@@ -275,7 +279,7 @@ pub fn judge_policy(
 
 fn check_policy_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let Some(doc) = policy_document(c) else {
+    let Some(doc) = policy_document(c)? else {
         return Ok(Vec::new());
     };
     let (bucket, account, unread) = pab_state(ctx);
@@ -317,7 +321,7 @@ pub fn judge_cross_account(
 
 fn check_cross_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let Some(doc) = policy_document(c) else {
+    let Some(doc) = policy_document(c)? else {
         return Ok(Vec::new());
     };
     let Some(evidence) = judge_cross_account(&doc, ctx.config, &c.account)? else {
@@ -430,6 +434,11 @@ fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         ChangeSource::CloudTrail => {
             let req = payload::req(c);
             if !has_acl(req) {
+                // CreateBucket may set no ACL; PutBucketAcl always sets one, so a record without it is
+                // unknown, not private.
+                if c.event_name == "PutBucketAcl" {
+                    return Err(acl_lacking());
+                }
                 return Ok(Vec::new());
             }
             req.clone()
@@ -457,11 +466,19 @@ fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     }])
 }
 
+/// The error for a PutBucketAcl / PutObjectAcl record that holds none of the ways to set an ACL.
+fn acl_lacking() -> String {
+    format!(
+        "cannot judge the call: {} (nor `x-amz-acl` or an `x-amz-grant-*` header)",
+        payload::lacks("requestParameters.AccessControlPolicy")
+    )
+}
+
 fn check_object_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
     if !has_acl(req) {
-        return Ok(Vec::new());
+        return Err(acl_lacking());
     }
     let (bucket, account, unread) = pab_state(ctx);
     let confirmed = !unread.bucket && !unread.account;
