@@ -209,6 +209,14 @@ fn check_cloudtrail(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             }
         }
         "PutEventSelectors" => {
+            // The call sets one of the two lists; a record holding neither does not say what the trail
+            // records now (unknown, not "nothing").
+            if at(req, &["eventSelectors"]).is_null() && at(req, &["advancedEventSelectors"]).is_null() {
+                return Err(format!(
+                    "cannot judge the call: {} (nor `requestParameters.advancedEventSelectors`)",
+                    payload::lacks("requestParameters.eventSelectors")
+                ));
+            }
             let basic = items(at(req, &["eventSelectors"]));
             let advanced = items(at(req, &["advancedEventSelectors"]));
             let records = if !advanced.is_empty() {
