@@ -1,12 +1,13 @@
 //! Meta-test of the rule registry: no invented evidence (issue 15). An absent field is unknown, never the
 //! worst case: evidence never states a value the input lacks.
 //!
-//! For every rule, every sample that fires it, and every evidence-bearing field of the record (each object
-//! and leaf under `detail.requestParameters` / `detail.responseElements`, descending into embedded JSON
-//! documents such as IAM policies; each key under a Config item's `configuration` and
+//! For every rule, every sample that fires it (its declared `fires` and any other `events/` file that
+//! fires it, Config items and rule invocations included), and every evidence-bearing field of the record
+//! (each object and leaf under `detail.requestParameters` / `detail.responseElements`, descending into
+//! embedded JSON documents such as IAM policies; each key under a Config item's `configuration` and
 //! `supplementaryConfiguration`), the field is removed, alone and (CloudTrail) together with the whole
-//! `responseElements` (often `null` in real records), and the record is evaluated with no state and with an
-//! empty state. Every finding of the evaluation must pass the criterion below.
+//! `responseElements` (often `null` in real records), and the record is evaluated with no state, with an
+//! empty state and with a fetched state. Every finding of the evaluation must pass the criterion below.
 //!
 //! # Criterion
 //!
@@ -17,8 +18,9 @@
 //!
 //! Each asserted value must be *supported*:
 //! 1. it occurs in the mutated input: equal to a key, a string leaf or a number leaf of the payload (embedded
-//!    documents decoded) or of the rule configuration; or, for values of 4+ characters, a part of such a
-//!    string delimited by non-word characters (an ARN's or URL's segment, a name inside an ARN);
+//!    documents decoded), of the fetched state or of the rule configuration (IAM action names compared
+//!    ignoring case, as IAM does); or, for values of 4+ characters, a part of such a string delimited by
+//!    non-word characters (an ARN's or URL's segment, a name inside an ARN);
 //! 2. or it is *verdict vocabulary*: the same rule on the intact sample asserts it although the intact input
 //!    does not hold it either (a statement label `#0`, an escalation combo id, the four settings of a
 //!    deleted Block Public Access configuration, `public`): derived by the rule, not read from a field;
@@ -136,6 +138,18 @@ const POLICY_GRAMMAR: &[&str] = &[
     "Deny",
 ];
 
+/// An IAM action name: `service:Action` (wildcards allowed).
+fn is_action(value: &str) -> bool {
+    value.split_once(':').is_some_and(|(svc, act)| {
+        !svc.is_empty()
+            && !act.is_empty()
+            && svc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && act
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?')
+    })
+}
+
 /// A statement or grant label the engine derives from a position: `#0`, `grant #1`.
 fn is_position_label(value: &str) -> bool {
     let n = value.strip_prefix("grant ").unwrap_or(value);
@@ -151,6 +165,10 @@ fn supported(value: &str, input: &BTreeSet<String>) -> bool {
         return true;
     }
     if POLICY_GRAMMAR.contains(&value) || is_position_label(value) {
+        return true;
+    }
+    // IAM action names are case-insensitive (`lambda:updatefunctioncode` is `lambda:UpdateFunctionCode`).
+    if is_action(value) && input.iter().any(|s| s.eq_ignore_ascii_case(value)) {
         return true;
     }
     if let Some(rest) = value.strip_prefix("arn:") {
@@ -438,6 +456,35 @@ fn vocabulary(rule: &Rule, sample: &Value, state: Option<&State>, config: &RuleC
         .collect()
 }
 
+/// Every `(rule, sample)` where the sample fires the rule: the rule's declared `fires` samples, and any
+/// other `events/` file that fires it (Config items and rule invocations, samples of neighbouring rules).
+fn firing_samples(config: &RuleConfig) -> Vec<(&'static Rule, String)> {
+    let mut files: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    let mut out: Vec<(&'static Rule, String)> = Vec::new();
+    for rule in REGISTRY {
+        for file in rule.fires {
+            out.push((rule, (*file).to_owned()));
+        }
+    }
+    for file in &files {
+        let Some(eval) = evaluate(&read_json(file), None, config) else {
+            continue;
+        };
+        for rule in REGISTRY {
+            let fired = eval.findings.iter().any(|f| f.rule == rule.id);
+            if fired && !out.iter().any(|(r, f)| r.id == rule.id && f == file) {
+                out.push((rule, file.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Runs the criterion; returns the violations and the number of evaluations.
 fn violations() -> (Vec<String>, usize) {
     let config = RuleConfig::default();
@@ -450,8 +497,9 @@ fn violations() -> (Vec<String>, usize) {
     ];
     let mut out = Vec::new();
     let mut runs = 0;
-    for rule in REGISTRY {
-        for file in rule.fires {
+    for (rule, file) in firing_samples(&config) {
+        {
+            let file = file.as_str();
             let sample = read_json(file);
             for (state_name, state) in states {
                 let vocab = vocabulary(rule, &sample, state, &config);
