@@ -9,11 +9,15 @@
 //! {
 //!   "schema_version": 1,
 //!   "id":        string   stable: first 32 hex digits of sha256(rule "\n" resource arn "\n" event id)
+//!                         (the resource arn as in "resource", so "" when unknown)
 //!   "rule":      string   rule id, e.g. "s3-bucket-policy-public"
 //!   "severity":  "critical" | "high" | "medium" | "low"
 //!   "title":     string   the rule's title
 //!   "summary":   string   one line: what happened to which resource
 //!   "resource":  { "type": string (CloudFormation type), "arn": string, "name": string|null }
+//!                "arn" is "" when the record names no resource an ARN can be derived from (never a
+//!                placeholder ARN); renderers then show "unknown resource (the record names none)".
+//!                "name" is null when the record does not name the resource.
 //!   "account":   string   12-digit account id
 //!   "region":    string
 //!   "actor":     { "name": string, "identity_type": string, "arn": string|null,
@@ -25,6 +29,9 @@
 //!   "evidence":  { "reasons": [string], "statements": [json],
 //!                  "new_access": [{"action", "resource", "principal"?}],
 //!                  "details": { string: json } }
+//!                reasons never state a value the input (record, fetched state, configuration) lacks;
+//!                what the record lacks is said so ("the record does not include `requestParameters.x`")
+//!                and listed in details "record_lacks": [path] when it matters to the verdict
 //!   "state_confirmed": bool   false when current state was not fetched (judged from the payload alone)
 //!   "remediation": null | { "id": string, "mode": "off" | "dry-run" | "enforce", "permissions": [string] }
 //!   "links":     { "console": string|null, "cloudtrail": string|null }
@@ -103,6 +110,28 @@ pub struct FindingResource {
     pub resource_type: String,
     pub arn: String,
     pub name: Option<String>,
+}
+
+/// What renderers show for a resource whose ARN cannot be derived from the record.
+pub const UNKNOWN_RESOURCE: &str = "unknown resource (the record names none)";
+
+impl FindingResource {
+    /// The ARN, or [`UNKNOWN_RESOURCE`] when the record names no resource an ARN can be derived from.
+    pub fn arn_or_unknown(&self) -> &str {
+        if self.arn.is_empty() {
+            UNKNOWN_RESOURCE
+        } else {
+            &self.arn
+        }
+    }
+
+    /// The name for summaries: the resource's name, or a phrase saying the record does not name it.
+    pub fn name_or_unknown(&self) -> &str {
+        self.name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("(not named in the record)")
+    }
 }
 
 /// Who made the change.
@@ -247,6 +276,9 @@ fn enc(s: &str) -> String {
 
 /// The console URL of a resource, by CloudFormation type. `None` for types without a useful page.
 pub fn console_url(resource_type: &str, arn: &str, name: Option<&str>, region: &str) -> Option<String> {
+    if arn.is_empty() && name.is_none_or(str::is_empty) {
+        return None;
+    }
     let name = name
         .map(str::to_owned)
         .unwrap_or_else(|| arn.rsplit([':', '/']).next().unwrap_or(arn).to_owned());

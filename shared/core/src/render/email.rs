@@ -92,7 +92,12 @@ pub fn text(f: &Finding) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "WHAT CHANGED");
     let _ = writeln!(o, "  {}", f.summary);
-    let _ = writeln!(o, "  Resource: {} ({})", f.resource.arn, f.resource.resource_type);
+    let _ = writeln!(
+        o,
+        "  Resource: {} ({})",
+        f.resource.arn_or_unknown(),
+        f.resource.resource_type
+    );
     let _ = writeln!(o, "  Account:  {} in {}", f.account, f.region);
     let _ = writeln!(o, "  Rule:     {}", f.rule);
     let _ = writeln!(o);

@@ -110,7 +110,7 @@ pub fn blocks(f: &Finding) -> Value {
         None => "none".to_owned(),
     };
     let fields: Vec<Value> = vec![
-        field("Resource", &f.resource.arn),
+        field("Resource", f.resource.arn_or_unknown()),
         field("Account / region", &format!("{} / {}", f.account, f.region)),
         field("Actor", &actor),
         field("Time", &f.event.time),

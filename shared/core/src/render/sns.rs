@@ -238,7 +238,11 @@ pub fn remediation_outcome(o: &RemediationOutcome) -> SnsMessage {
         "Tripline remediation {}: {}\n\nResource: {}\nAccount:  {} in {}\nRule:     {} (finding {})\n\n",
         o.status.as_str(),
         o.remediation_id,
-        o.resource_arn,
+        if o.resource_arn.is_empty() {
+            crate::finding::UNKNOWN_RESOURCE
+        } else {
+            &o.resource_arn
+        },
         o.account,
         o.region,
         o.rule,
@@ -261,7 +265,8 @@ pub fn remediation_outcome(o: &RemediationOutcome) -> SnsMessage {
         .resource_arn
         .rsplit([':', '/'])
         .next()
-        .unwrap_or(&o.resource_arn);
+        .filter(|r| !r.is_empty())
+        .unwrap_or("unknown resource");
     SnsMessage {
         subject: sanitize_subject(&format!(
             "[{}] Remediation {} for {resource} in {}",

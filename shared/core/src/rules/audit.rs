@@ -206,6 +206,14 @@ fn check_cloudtrail(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             }
         }
         "PutEventSelectors" => {
+            // The call sets one of the two lists; a record holding neither does not say what the trail
+            // records now (unknown, not "nothing").
+            if at(req, &["eventSelectors"]).is_null() && at(req, &["advancedEventSelectors"]).is_null() {
+                return Err(format!(
+                    "cannot judge the call: {} (nor `requestParameters.advancedEventSelectors`)",
+                    payload::lacks("requestParameters.eventSelectors")
+                ));
+            }
             let basic = items(at(req, &["eventSelectors"]));
             let advanced = items(at(req, &["advancedEventSelectors"]));
             let records = if !advanced.is_empty() {
@@ -228,13 +236,22 @@ fn check_cloudtrail(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         return Ok(Vec::new());
     }
     let resource = trail_resource(c, name);
-    let trail = resource.name.clone().unwrap_or_default();
+    let trail = resource.name_or_unknown().to_owned();
     Ok(vec![payload::payload_hit(
         resource,
         Severity::High,
         format!("CloudTrail trail {trail} logging reduced by {}", payload::who(c)),
         evidence,
     )])
+}
+
+/// The request parameter naming what a Config event acts on.
+fn name_key(event_name: &str) -> &'static str {
+    if event_name == "DeleteDeliveryChannel" {
+        "deliveryChannelName"
+    } else {
+        "configurationRecorderName"
+    }
 }
 
 fn check_config(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
@@ -266,12 +283,20 @@ fn check_config(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let resource = payload::resource(c, rtype, name, |n| {
         format!("arn:{part}:config:{region}:{acct}:{kind}/{n}")
     });
-    let n = resource.name.clone().unwrap_or_else(|| "default".into());
+    let n = resource.name_or_unknown().to_owned();
+    let reason = match &resource.name {
+        Some(n) => format!("{} {what} `{n}`", payload::who(c)),
+        None => format!(
+            "{} {what} ({})",
+            payload::who(c),
+            payload::lacks(&format!("requestParameters.{}", name_key(&c.event_name)))
+        ),
+    };
     Ok(vec![payload::payload_hit(
         resource,
         Severity::High,
         format!("AWS Config recorder {n} stopped by {}", payload::who(c)),
-        payload::reasons(vec![format!("{} {what} `{n}`", payload::who(c))]),
+        payload::reasons(vec![reason]),
     )])
 }
 
@@ -295,6 +320,20 @@ fn has_prefixed_segment(value: &str, prefix: &str) -> bool {
     value
         .split([':', '/'])
         .any(|seg| !seg.is_empty() && seg.starts_with(prefix))
+}
+
+/// The ARN of a resource named by a plain name, with the service's ARN format (Service Authorization
+/// Reference); `None` when the format needs more than the name (a stack's or a Config rule's id), or the
+/// name comes from another parameter: no ARN is made up.
+fn tampered_arn(c: &Change, key: &str, name: &str) -> Option<String> {
+    let (p, r, a) = (payload::partition(c), &c.region, &c.account);
+    match (c.service.as_str(), key) {
+        ("lambda.amazonaws.com", "functionName") => Some(format!("arn:{p}:lambda:{r}:{a}:function:{name}")),
+        ("events.amazonaws.com", "name" | "rule") => Some(format!("arn:{p}:events:{r}:{a}:rule/{name}")),
+        ("iam.amazonaws.com", "roleName") => Some(format!("arn:{p}:iam::{a}:role/{name}")),
+        ("logs.amazonaws.com", "logGroupName") => Some(format!("arn:{p}:logs:{r}:{a}:log-group:{name}")),
+        _ => None,
+    }
 }
 
 fn check_tampered(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
@@ -333,14 +372,7 @@ fn check_tampered(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let arn = match recorded {
         Some(a) => a.to_owned(),
         None if value.starts_with("arn:") => value.to_owned(),
-        None => format!(
-            "arn:{}:{}:{}:{}:{}",
-            payload::partition(c),
-            c.service.trim_end_matches(".amazonaws.com"),
-            c.region,
-            c.account,
-            short
-        ),
+        None => tampered_arn(c, key, short).unwrap_or_default(),
     };
     let mut evidence = payload::reasons(vec![format!(
         "{} called {} on `{value}`, which carries Tripline's name prefix `{prefix}`",

@@ -81,12 +81,14 @@ pub static IMAGE_PUBLIC: Rule = Rule {
     check: check_image,
 };
 
-/// One ingress permission opened to the world.
+/// One ingress permission opened to the world. `protocol` and the ports are `None` when the record does not
+/// include them: unknown, never assumed to be "all" (`path` is where the permission sits in the record).
 struct Opening {
-    protocol: String,
+    protocol: Option<String>,
     from: Option<i64>,
     to: Option<i64>,
     cidr: String,
+    path: String,
 }
 
 fn is_world(cidr: &str) -> bool {
@@ -95,22 +97,25 @@ fn is_world(cidr: &str) -> bool {
 
 /// The permissions of the request with a world CIDR: the CLI's short form (top-level `cidrIp`,
 /// `fromPort`, `toPort`, `ipProtocol`) and the long form (`ipPermissions.items[]` with
-/// `ipRanges.items[].cidrIp` and `ipv6Ranges.items[].cidrIpv6`).
-fn world_openings(req: &Value) -> Vec<Opening> {
+/// `ipRanges.items[].cidrIp` and `ipv6Ranges.items[].cidrIpv6`). `root` names `req` in the record
+/// (`requestParameters`, or `configuration` for a Config item).
+fn world_openings(req: &Value, root: &str) -> Vec<Opening> {
     let mut out = Vec::new();
     if let Some(cidr) = str_at(req, &["cidrIp"]).filter(|c| is_world(c)) {
         out.push(Opening {
-            protocol: str_at(req, &["ipProtocol"]).unwrap_or("-1").to_owned(),
+            protocol: str_at(req, &["ipProtocol"]).map(str::to_owned),
             from: i64_at(req, &["fromPort"]),
             to: i64_at(req, &["toPort"]),
             cidr: cidr.to_owned(),
+            path: root.to_owned(),
         });
     }
-    for perm in items(at(req, &["ipPermissions"])) {
+    let listed = at(req, &["ipPermissions", "items"]).is_array();
+    for (i, perm) in items(at(req, &["ipPermissions"])).into_iter().enumerate() {
         let protocol = match at(perm, &["ipProtocol"]) {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => "-1".to_owned(),
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
         };
         // CloudTrail: `ipRanges.items[].cidrIp`; AWS Config items: `ipv4Ranges[].cidrIp` and `ipRanges` as
         // a list of CIDR strings.
@@ -122,46 +127,73 @@ fn world_openings(req: &Value) -> Vec<Opening> {
             .into_iter()
             .filter_map(|r| str_at(r, &["cidrIpv6"]));
         let cidrs: BTreeSet<&str> = v4.chain(v6).filter(|c| is_world(c)).collect();
+        let path = if listed {
+            format!("{root}.ipPermissions.items[{i}]")
+        } else {
+            format!("{root}.ipPermissions[{i}]")
+        };
         for cidr in cidrs {
             out.push(Opening {
                 protocol: protocol.clone(),
                 from: i64_at(perm, &["fromPort"]),
                 to: i64_at(perm, &["toPort"]),
                 cidr: cidr.to_owned(),
+                path: path.clone(),
             });
         }
     }
     out
 }
 
-/// What an opening exposes: `Some((all_ports, exposed admin ports))` if it matters.
-fn exposure(o: &Opening, admin: &BTreeSet<u16>) -> Option<(bool, Vec<u16>)> {
-    let proto = o.protocol.to_ascii_lowercase();
+/// What an opening exposes.
+enum Exposed {
+    /// `(all ports, exposed admin ports)`.
+    Ports(bool, Vec<u16>),
+    /// The record does not include the protocol or the ports (the fields it lacks): a world-open
+    /// permission whose reach is unknown.
+    Unknown(Vec<&'static str>),
+}
+
+/// What an opening exposes, if it matters.
+fn exposure(o: &Opening, admin: &BTreeSet<u16>) -> Option<Exposed> {
+    let Some(protocol) = &o.protocol else {
+        return Some(Exposed::Unknown(vec!["ipProtocol"]));
+    };
+    let proto = protocol.to_ascii_lowercase();
     // `-1` (or `all`) is every protocol and every port (EC2 API Reference, `IpPermission.IpProtocol`).
     if proto == "-1" || proto == "all" {
-        return Some((true, admin.iter().copied().collect()));
+        return Some(Exposed::Ports(true, admin.iter().copied().collect()));
     }
     // Ports only mean ports for TCP (6) and UDP (17); for ICMP they are type and code.
     if !matches!(proto.as_str(), "tcp" | "udp" | "6" | "17") {
         return None;
     }
-    let from = o.from.unwrap_or(0);
-    let to = o.to.unwrap_or(65535);
+    let (from, to) = match (o.from, o.to) {
+        (Some(f), Some(t)) => (f, t),
+        (f, t) => {
+            let lacking = [("fromPort", f), ("toPort", t)]
+                .into_iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(k, _)| k)
+                .collect();
+            return Some(Exposed::Unknown(lacking));
+        }
+    };
     let all = from <= 0 && to >= 65535 || from == -1;
     let ports: Vec<u16> = admin
         .iter()
         .copied()
         .filter(|p| all || (from..=to).contains(&i64::from(*p)))
         .collect();
-    (all || !ports.is_empty()).then_some((all, ports))
+    (all || !ports.is_empty()).then_some(Exposed::Ports(all, ports))
 }
 
 fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     // A Config item carries the group's whole current configuration (same `ipPermissions` shape).
-    let req = match c.source {
-        crate::change::ChangeSource::CloudTrail => payload::req(c),
-        _ => payload::configuration(c),
+    let (req, root) = match c.source {
+        crate::change::ChangeSource::CloudTrail => (payload::req(c), "requestParameters"),
+        _ => (payload::configuration(c), "configuration"),
     };
     let admin: BTreeSet<u16> = ADMIN_PORTS
         .iter()
@@ -171,43 +203,71 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let mut evidence = payload::reasons(Vec::new());
     let mut any_all = false;
     let mut open = Vec::new();
-    for o in world_openings(req) {
-        let Some((all, ports)) = exposure(&o, &admin) else {
+    let mut lacks: Vec<String> = Vec::new();
+    for o in world_openings(req, root) {
+        let Some(exposed) = exposure(&o, &admin) else {
             continue;
         };
-        any_all |= all;
-        let range = match (o.from, o.to) {
-            _ if all => "all ports".to_owned(),
-            (Some(f), Some(t)) if f == t => format!("port {f}"),
-            (Some(f), Some(t)) => format!("ports {f}-{t}"),
-            _ => "ports".to_owned(),
-        };
-        evidence.reasons.push(format!(
-            "`{}` may reach {range} over `{}`{}",
-            o.cidr,
-            o.protocol,
-            if all || ports.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (admin ports {})",
-                    ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
-                )
+        match exposed {
+            Exposed::Ports(all, ports) => {
+                any_all |= all;
+                let range = match (o.from, o.to) {
+                    _ if all => "all ports".to_owned(),
+                    (Some(f), Some(t)) if f == t => format!("port {f}"),
+                    (Some(f), Some(t)) => format!("ports {f}-{t}"),
+                    _ => "ports".to_owned(),
+                };
+                evidence.reasons.push(format!(
+                    "`{}` may reach {range} over `{}`{}",
+                    o.cidr,
+                    o.protocol.as_deref().unwrap_or_default(),
+                    if all || ports.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (admin ports {})",
+                            ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+                        )
+                    }
+                ));
             }
-        ));
+            Exposed::Unknown(fields) => {
+                let paths: Vec<String> = fields.iter().map(|f| format!("{}.{f}", o.path)).collect();
+                evidence.reasons.push(format!(
+                    "`{}` may reach the group, over protocols and ports that are unknown: {}",
+                    o.cidr,
+                    paths
+                        .iter()
+                        .map(|p| payload::lacks(p))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+                lacks.extend(paths);
+            }
+        }
         open.push(json!({"cidr": o.cidr, "protocol": o.protocol, "from_port": o.from, "to_port": o.to}));
     }
     if open.is_empty() {
         return Ok(Vec::new());
     }
     evidence.details.insert("openings".into(), Value::Array(open));
+    if !lacks.is_empty() {
+        evidence
+            .details
+            .insert("record_lacks".into(), json!(lacks.clone()));
+    }
     let group = str_at(req, &["groupId"]).or_else(|| str_at(req, &["groupName"]));
     let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
+    // Security group ARNs carry the id; a group named only by `groupName` has no derivable ARN.
     let resource = payload::resource(c, "AWS::EC2::SecurityGroup", group, |g| {
-        format!("arn:{part}:ec2:{region}:{acct}:security-group/{g}")
+        if g.starts_with("sg-") {
+            format!("arn:{part}:ec2:{region}:{acct}:security-group/{g}")
+        } else {
+            String::new()
+        }
     });
-    let g = resource.name.clone().unwrap_or_default();
-    Ok(vec![payload::payload_hit(
+    let g = resource.name_or_unknown().to_owned();
+    let mut hit = payload::payload_hit(
         resource,
         if any_all {
             Severity::Critical
@@ -216,7 +276,10 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         },
         format!("security group {g} opened to the internet by {}", payload::who(c)),
         evidence,
-    )])
+    );
+    // What the record lacks is unknown: the finding is not confirmed.
+    hit.state_confirmed = lacks.is_empty();
+    Ok(vec![hit])
 }
 
 /// Whether a `{add: {items: [{group: "all"}]}}` permission change adds the `all` group.
@@ -237,9 +300,10 @@ fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let resource = payload::resource(c, "AWS::EC2::Snapshot", id, |s| {
         format!("arn:{part}:ec2:{region}::snapshot/{s}")
     });
-    let s = resource.name.clone().unwrap_or_default();
+    let s = resource.name_or_unknown().to_owned();
     let mut evidence = payload::reasons(vec![format!(
-        "create-volume permission on `{s}` granted to group `all` (every AWS account)"
+        "create-volume permission on {} granted to group `all` (every AWS account)",
+        payload::quoted_name(&resource, "requestParameters.snapshotId")
     )]);
     evidence
         .statements
@@ -263,9 +327,10 @@ fn check_image(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let resource = payload::resource(c, "AWS::EC2::Image", id, |i| {
         format!("arn:{part}:ec2:{region}::image/{i}")
     });
-    let i = resource.name.clone().unwrap_or_default();
+    let i = resource.name_or_unknown().to_owned();
     let mut evidence = payload::reasons(vec![format!(
-        "launch permission on `{i}` granted to group `all` (every AWS account)"
+        "launch permission on {} granted to group `all` (every AWS account)",
+        payload::quoted_name(&resource, "requestParameters.imageId")
     )]);
     evidence.statements.push(at(req, &["launchPermission"]).clone());
     Ok(vec![payload::payload_hit(

@@ -100,19 +100,20 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             format!("arn:{part}:kms:{region}:{acct}:key/{k}")
         }
     });
-    let k = resource.name.clone().unwrap_or_default();
+    let k = resource.name_or_unknown().to_owned();
+    let quoted = payload::quoted_name(&resource, "requestParameters.keyId");
     let mut evidence = payload::reasons(Vec::new());
     if c.event_name == "ScheduleKeyDeletion" {
         let days = i64_at(req, &["pendingWindowInDays"]);
         evidence.reasons.push(format!(
-            "key `{k}` scheduled for deletion{}",
+            "key {quoted} scheduled for deletion{}",
             days.map(|d| format!(" in {d} days")).unwrap_or_default()
         ));
         if let Some(d) = str_at(payload::resp(c), &["deletionDate"]) {
             evidence.details.insert("deletion_date".into(), json!(d));
         }
     } else {
-        evidence.reasons.push(format!("key `{k}` disabled"));
+        evidence.reasons.push(format!("key {quoted} disabled"));
     }
     Ok(vec![payload::payload_hit(
         resource,

@@ -115,23 +115,24 @@ fn actor_user(c: &Change) -> Option<&str> {
 fn check_login_profile(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
-    let user = str_at(req, &["userName"]).or_else(|| str_at(payload::resp(c), &["loginProfile", "userName"]));
+    // Without `userName` the API acts on the calling IAM user; for any other caller the record does not
+    // say whose password it is.
+    let user = str_at(req, &["userName"])
+        .or_else(|| str_at(payload::resp(c), &["loginProfile", "userName"]))
+        .or_else(|| actor_user(c));
     let updating = c.event_name == "UpdateLoginProfile";
     // A user changing their own password is routine; another principal resetting it is not.
     if updating && user.is_some() && user == actor_user(c) {
         return Ok(Vec::new());
     }
-    let target = user.unwrap_or("unknown");
+    let target = match user {
+        Some(u) => format!("IAM user `{u}`"),
+        None => format!("an IAM user ({})", payload::lacks("requestParameters.userName")),
+    };
     let reason = if updating {
-        format!(
-            "{} reset the console password of IAM user `{target}`",
-            payload::who(c)
-        )
+        format!("{} reset the console password of {target}", payload::who(c))
     } else {
-        format!(
-            "{} created a console password for IAM user `{target}`",
-            payload::who(c)
-        )
+        format!("{} created a console password for {target}", payload::who(c))
     };
     let mut evidence = payload::reasons(vec![reason]);
     if let Some(reset) = payload::bool_at(req, &["passwordResetRequired"]) {
@@ -143,7 +144,8 @@ fn check_login_profile(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         user_resource(c, user),
         Severity::Medium,
         format!(
-            "console password set for IAM user {target} by {}",
+            "console password set for IAM user {} by {}",
+            user.unwrap_or("(not named in the record)"),
             payload::who(c)
         ),
         evidence,
@@ -158,10 +160,15 @@ fn check_mfa(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let (resource, whose) = match user {
         Some(u) => (user_resource(c, Some(u)), format!("IAM user {u}")),
         None if c.actor.identity_type == IdentityType::Root => (root_resource(c), "the root user".into()),
-        None => (
-            user_resource(c, actor_user(c)),
-            format!("IAM user {}", payload::who(c)),
-        ),
+        // Without `userName` the API acts on the calling IAM user; for any other caller the record does
+        // not say whose device it is.
+        None => match actor_user(c) {
+            Some(u) => (user_resource(c, Some(u)), format!("IAM user {u}")),
+            None => (
+                user_resource(c, None),
+                "an IAM user the record does not name".to_owned(),
+            ),
+        },
     };
     let mut evidence = payload::reasons(vec![format!(
         "{} {} an MFA device of {whose}",

@@ -141,7 +141,7 @@ fn principal_hit(
     summary: impl FnOnce(&str) -> String,
 ) -> Hit {
     let resource = principal_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Hit {
         summary: summary(&name),
         severity,
@@ -169,6 +169,19 @@ fn principal_resource(c: &Change) -> FindingResource {
             });
         }
     }
+    // A CloudTrail record naming none: the event says which kind of resource (no name, no ARN made up).
+    if c.source == ChangeSource::CloudTrail {
+        let rtype = if c.event_name.contains("PolicyVersion") {
+            "AWS::IAM::Policy"
+        } else if c.event_name.contains("Role") {
+            "AWS::IAM::Role"
+        } else if c.event_name.contains("User") {
+            "AWS::IAM::User"
+        } else {
+            "AWS::IAM::Group"
+        };
+        return payload::resource(c, rtype, None, |_| String::new());
+    }
     // Config items: the item's own resource.
     let conf = payload::configuration(c);
     let name = ["roleName", "userName", "groupName"]
@@ -176,9 +189,18 @@ fn principal_resource(c: &Change) -> FindingResource {
         .find_map(|k| str_at(conf, &[k]));
     let arn = str_at(conf, &["arn"]).map(str::to_owned);
     let rtype = c.service.clone();
+    // Without the item's `arn`, the IAM ARN format of its type (`role/`, `user/`, `group/`); none for
+    // another type (no ARN is made up).
+    let kind = match rtype.as_str() {
+        "AWS::IAM::Role" => Some("role"),
+        "AWS::IAM::User" => Some("user"),
+        "AWS::IAM::Group" => Some("group"),
+        _ => None,
+    };
     payload::resource(c, &rtype, name, |n| {
         arn.clone()
-            .unwrap_or_else(|| format!("arn:{part}:iam::{acct}:{n}"))
+            .or_else(|| kind.map(|k| format!("arn:{part}:iam::{acct}:{k}/{n}")))
+            .unwrap_or_default()
     })
 }
 
@@ -189,50 +211,82 @@ struct Pair {
     new: Value,
 }
 
-/// The document pairs a change carries.
-fn pairs(ctx: &Ctx<'_>) -> Vec<Pair> {
+/// The new document of a pair, parsed. An identity policy statement must name its resources (IAM rejects
+/// one without `Resource` or `NotResource`); a document from the record that lacks them cannot be judged,
+/// and the error says so rather than reading the statement as granting every resource. Trust policies
+/// have no `Resource`.
+fn parse_new(pair: &Pair) -> Result<Policy, String> {
+    if pair.label != "trust policy" {
+        let stmts: Vec<&Value> = match at(&pair.new, &["Statement"]) {
+            Value::Array(a) => a.iter().collect(),
+            v @ Value::Object(_) => vec![v],
+            _ => Vec::new(),
+        };
+        for (i, st) in stmts.iter().enumerate() {
+            if st.get("Resource").is_none() && st.get("NotResource").is_none() {
+                let label = str_at(st, &["Sid"]).map_or_else(|| format!("#{i}"), str::to_owned);
+                return Err(format!(
+                    "cannot judge {}: statement `{label}` has neither `Resource` nor `NotResource` \
+                     (the record does not include them; IAM requires one in identity policies)",
+                    pair.label
+                ));
+            }
+        }
+    }
+    engine::parse(&pair.new, &pair.label)
+}
+
+/// The document pairs a change carries. A CloudTrail record without the document its call requires
+/// (`policyDocument` of `Put*Policy`, or of `CreatePolicyVersion` made default) is an error: the rule
+/// cannot judge it, and says what the record lacks.
+fn pairs(ctx: &Ctx<'_>) -> Result<Vec<Pair>, String> {
     let c = ctx.change;
     let req = payload::req(c);
     let state = ctx.state;
-    match (&c.source, c.event_name.as_str()) {
+    let previous = || state.and_then(|s| s.previous_policy_document.clone());
+    Ok(match (&c.source, c.event_name.as_str()) {
         (ChangeSource::CloudTrail, "CreatePolicyVersion") => {
             // A version that is not made default changes nothing yet.
             if bool_at(req, &["setAsDefault"]) != Some(true) {
-                return Vec::new();
+                return Ok(Vec::new());
             }
-            payload::document(at(req, &["policyDocument"]))
-                .map(|new| Pair {
-                    label: "new default version".into(),
-                    old: state.and_then(|s| s.previous_policy_document.clone()),
-                    new,
-                })
-                .into_iter()
-                .collect()
+            vec![Pair {
+                label: "new default version".into(),
+                old: previous(),
+                new: payload::required_document(req, &["policyDocument"])?,
+            }]
         }
         (ChangeSource::CloudTrail, "SetDefaultPolicyVersion") => state
             .and_then(|s| s.current_policy_document.clone())
             .map(|new| Pair {
-                label: format!(
-                    "default version {}",
-                    str_at(req, &["versionId"]).unwrap_or("(unknown)")
-                ),
-                old: state.and_then(|s| s.previous_policy_document.clone()),
+                label: match str_at(req, &["versionId"]) {
+                    Some(v) => format!("default version {v}"),
+                    None => "the new default version (the record does not include \
+                             `requestParameters.versionId`)"
+                        .to_owned(),
+                },
+                old: previous(),
                 new,
             })
             .into_iter()
             .collect(),
-        (ChangeSource::CloudTrail, _) => payload::document(at(req, &["policyDocument"]))
-            .map(|new| Pair {
-                label: format!(
-                    "inline policy `{}`",
-                    str_at(req, &["policyName"]).unwrap_or("(unnamed)")
-                ),
-                old: state.and_then(|s| s.previous_policy_document.clone()),
-                new,
-            })
-            .into_iter()
-            .collect(),
+        (ChangeSource::CloudTrail, name) if name.starts_with("Put") && name.ends_with("Policy") => {
+            vec![Pair {
+                label: inline_label(str_at(req, &["policyName"]), "requestParameters.policyName"),
+                old: previous(),
+                new: payload::required_document(req, &["policyDocument"])?,
+            }]
+        }
+        (ChangeSource::CloudTrail, _) => Vec::new(),
         _ => config_pairs(c),
+    })
+}
+
+/// How an inline policy is named in reasons: by its name, or saying the record does not include it.
+fn inline_label(name: Option<&str>, path: &str) -> String {
+    match name {
+        Some(n) => format!("inline policy `{n}`"),
+        None => format!("an inline policy ({})", payload::lacks(path)),
     }
 }
 
@@ -249,21 +303,26 @@ fn config_pairs(c: &Change) -> Vec<Pair> {
     for (key, change) in props {
         let prev = at(change, &["previousValue"]);
         let next = at(change, &["updatedValue"]);
+        // A created property had no previous value; for any other change a missing previous value is
+        // unknown (every grant then counts as new, and the finding is not confirmed).
+        let created = str_at(change, &["changeType"]) == Some("CREATE");
+        let none_before = || created.then(|| json!({"Statement": []}));
         if key.ends_with("AssumeRolePolicyDocument") {
             if let Some(new) = payload::document(next) {
                 out.push(Pair {
                     label: "trust policy".into(),
-                    old: payload::document(prev).or_else(|| Some(json!({"Statement": []}))),
+                    old: payload::document(prev).or_else(none_before),
                     new,
                 });
             }
         } else if key.contains("PolicyList.") {
             if let Some(new) = payload::document(at(next, &["policyDocument"])) {
-                let name = str_at(next, &["policyName"]).unwrap_or("(unnamed)");
                 out.push(Pair {
-                    label: format!("inline policy `{name}`"),
-                    old: payload::document(at(prev, &["policyDocument"]))
-                        .or_else(|| Some(json!({"Statement": []}))),
+                    label: inline_label(
+                        str_at(next, &["policyName"]),
+                        &format!("configurationItemDiff.changedProperties.{key}.updatedValue.policyName"),
+                    ),
+                    old: payload::document(at(prev, &["policyDocument"])).or_else(none_before),
                     new,
                 });
             }
@@ -281,7 +340,7 @@ fn parse_or_empty(doc: &Value, what: &str) -> Result<Policy, String> {
 
 fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let pairs = pairs(ctx);
+    let pairs = pairs(ctx)?;
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
@@ -289,7 +348,7 @@ fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let mut confirmed = true;
     let mut widened = false;
     for pair in &pairs {
-        let new = engine::parse(&pair.new, &pair.label)?;
+        let new = parse_new(pair)?;
         let old = match &pair.old {
             Some(doc) => parse_or_empty(doc, &format!("previous {}", pair.label))?,
             None => {
@@ -340,8 +399,8 @@ fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let mut evidence = Evidence::default();
     let mut confirmed = true;
     let mut ids: Vec<String> = Vec::new();
-    for pair in pairs(ctx) {
-        let new = engine::parse(&pair.new, &pair.label)?;
+    for pair in pairs(ctx)? {
+        let new = parse_new(&pair)?;
         let old = match &pair.old {
             Some(doc) => parse_or_empty(doc, &format!("previous {}", pair.label))?,
             None => {
@@ -397,8 +456,8 @@ fn full_admin_hit(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let mut evidence = Evidence::default();
     let mut confirmed = true;
-    for pair in pairs(ctx) {
-        let new = engine::parse(&pair.new, &pair.label)?;
+    for pair in pairs(ctx)? {
+        let new = parse_new(&pair)?;
         if !policy::grants_full_admin(&new) {
             continue;
         }
@@ -439,7 +498,7 @@ fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     if !c.event_name.starts_with("Attach") {
         return full_admin_hit(ctx);
     }
-    let Some(arn) = str_at(req, &["policyArn"]) else {
+    let Some(arn) = payload::require(req, &["policyArn"])?.as_str() else {
         return Ok(Vec::new());
     };
     // AWS managed policies live at `arn:<partition>:iam::aws:policy/<path><name>`.
@@ -449,16 +508,21 @@ fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         return Ok(Vec::new());
     }
     let resource = principal_resource(c);
-    let who = resource.name.clone().unwrap_or_default();
-    let mut evidence = payload::reasons(vec![format!(
-        "AWS managed policy `{name}` attached to {} `{who}`",
-        resource
-            .resource_type
-            .rsplit("::")
-            .next()
-            .unwrap_or("principal")
-            .to_lowercase()
-    )]);
+    let who = resource.name_or_unknown().to_owned();
+    let kind = resource
+        .resource_type
+        .rsplit("::")
+        .next()
+        .unwrap_or("principal")
+        .to_lowercase();
+    let target = match &resource.name {
+        Some(n) => format!("{kind} `{n}`"),
+        None => format!(
+            "a {kind} the record does not name ({})",
+            payload::lacks(&format!("requestParameters.{kind}Name"))
+        ),
+    };
+    let mut evidence = payload::reasons(vec![format!("AWS managed policy `{name}` attached to {target}")]);
     evidence.details.insert("policy_arn".into(), json!(arn));
     Ok(vec![payload::payload_hit(
         resource,

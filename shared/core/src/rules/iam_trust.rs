@@ -54,16 +54,23 @@ pub static TRUST_EXTERNAL: Rule = Rule {
     check: check_external,
 };
 
-/// The trust policy in the change: the request's document, or the Config item's
-/// `assumeRolePolicyDocument`.
-fn trust_document(c: &Change) -> Option<Value> {
+/// The trust policy in the change: the request's document (`policyDocument` of UpdateAssumeRolePolicy,
+/// `assumeRolePolicyDocument` of CreateRole: both required, so a record without it is an error saying so),
+/// or the Config item's `assumeRolePolicyDocument`.
+fn trust_document(c: &Change) -> Result<Option<Value>, String> {
     match c.source {
         ChangeSource::CloudTrail => {
-            let req = payload::req(c);
-            payload::document(at(req, &["policyDocument"]))
-                .or_else(|| payload::document(at(req, &["assumeRolePolicyDocument"])))
+            let key = if c.event_name == "CreateRole" {
+                "assumeRolePolicyDocument"
+            } else {
+                "policyDocument"
+            };
+            payload::required_document(payload::req(c), &[key]).map(Some)
         }
-        _ => payload::document(at(payload::configuration(c), &["assumeRolePolicyDocument"])),
+        _ => Ok(payload::document(at(
+            payload::configuration(c),
+            &["assumeRolePolicyDocument"],
+        ))),
     }
 }
 
@@ -102,14 +109,14 @@ pub fn judge_external(
 
 fn check_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let Some(doc) = trust_document(c) else {
+    let Some(doc) = trust_document(c)? else {
         return Ok(Vec::new());
     };
     let Some(evidence) = judge_public(&doc)? else {
         return Ok(Vec::new());
     };
     let resource = role_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Ok(vec![payload::payload_hit(
         resource,
         Severity::Critical,
@@ -120,14 +127,14 @@ fn check_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 
 fn check_external(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let Some(doc) = trust_document(c) else {
+    let Some(doc) = trust_document(c)? else {
         return Ok(Vec::new());
     };
     let Some(evidence) = judge_external(&doc, ctx.config, &c.account)? else {
         return Ok(Vec::new());
     };
     let resource = role_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Ok(vec![payload::payload_hit(
         resource,
         Severity::High,

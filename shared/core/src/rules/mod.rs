@@ -460,11 +460,16 @@ pub fn assess_bucket(
     };
     let bpab = state.public_access_block.as_ref();
     let confirmed = account_pab.is_some();
+    // The bucket's settings were read (`None`: not configured); the account's may not have been.
+    let unread = s3_policy::Unread {
+        bucket: false,
+        account: account_pab.is_none(),
+    };
     if let Some(doc) = &state.policy {
         sweep_hit(
             &mut out,
             &s3_policy::POLICY_PUBLIC,
-            s3_policy::judge_policy(doc, bpab, account_pab),
+            s3_policy::judge_policy(doc, bpab, account_pab, unread),
             &resource,
             |sev| match sev {
                 Severity::Critical => format!("S3 bucket {bucket} is public"),
@@ -492,7 +497,7 @@ pub fn assess_bucket(
         sweep_hit(
             &mut out,
             &s3_policy::ACL_PUBLIC,
-            s3_policy::judge_acl(acl, bpab, account_pab, Severity::High),
+            s3_policy::judge_acl(acl, bpab, account_pab, Severity::High, unread),
             &resource,
             |_| format!("S3 bucket {bucket} has a public ACL"),
             confirmed,

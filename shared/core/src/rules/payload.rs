@@ -115,6 +115,31 @@ pub fn document(v: &Value) -> Option<Value> {
     }
 }
 
+/// A field the API requires in the request (`path` under `requestParameters`): the error a rule reports
+/// when the record lacks it, since an absent field is unknown and the rule cannot judge the call.
+pub fn require<'a>(req: &'a Value, path: &[&str]) -> Result<&'a Value, String> {
+    let v = at(req, path);
+    if v.is_null() {
+        return Err(format!(
+            "cannot judge the call: {}",
+            lacks(&format!("requestParameters.{}", path.join(".")))
+        ));
+    }
+    Ok(v)
+}
+
+/// A policy document the API requires in the request: parsed, or the error saying the record lacks it
+/// (or holds something that is not a document).
+pub fn required_document(req: &Value, path: &[&str]) -> Result<Value, String> {
+    let v = require(req, path)?;
+    document(v).ok_or_else(|| {
+        format!(
+            "cannot judge the call: `requestParameters.{}` is not a policy document",
+            path.join(".")
+        )
+    })
+}
+
 /// The change's first resource of a CloudFormation type, as `(arn, name)`.
 pub fn resource_of<'a>(
     change: &'a Change,
@@ -144,7 +169,9 @@ pub fn partition_of(region: &str) -> &'static str {
 }
 
 /// Builds a [`FindingResource`]: prefers the resource intake recorded for `resource_type`, else the given
-/// name and the ARN built by `arn_of(name)`.
+/// name and the ARN built by `arn_of(name)`. Without a name or a recorded ARN the ARN is empty: the record
+/// names no resource, and no placeholder ARN is made up (renderers show
+/// [`crate::finding::UNKNOWN_RESOURCE`]).
 pub fn resource(
     change: &Change,
     resource_type: &str,
@@ -159,18 +186,26 @@ pub fn resource(
         .and_then(|(a, _)| a)
         .map(str::to_owned)
         .or_else(|| name.as_deref().map(&arn_of))
-        .unwrap_or_else(|| {
-            format!(
-                "arn:{}:{}::{}:unknown",
-                partition(change),
-                change.service,
-                change.account
-            )
-        });
+        .unwrap_or_default();
     FindingResource {
         resource_type: resource_type.to_owned(),
         arn,
         name,
+    }
+}
+
+/// The sentence saying the record lacks a field (`path` as in the record, e.g.
+/// `requestParameters.principal`): what rules say instead of assuming a value.
+pub fn lacks(path: &str) -> String {
+    format!("the record does not include `{path}`")
+}
+
+/// The resource's name in backticks for a reason, or, when the record does not name it, the sentence
+/// saying the record lacks `path`.
+pub fn quoted_name(resource: &FindingResource, path: &str) -> String {
+    match &resource.name {
+        Some(n) => format!("`{n}`"),
+        None => format!("a resource the record does not name ({})", lacks(path)),
     }
 }
 

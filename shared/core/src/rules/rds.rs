@@ -30,7 +30,9 @@ pub static SNAPSHOT_PUBLIC: Rule = Rule {
 fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
-    let adds_all = str_at(req, &["attributeName"]).is_some_and(|a| a.eq_ignore_ascii_case("restore"))
+    // The call names the attribute it modifies; without it the record does not say what was shared.
+    let attribute = payload::require(req, &["attributeName"])?.as_str();
+    let adds_all = attribute.is_some_and(|a| a.eq_ignore_ascii_case("restore"))
         && items(at(req, &["valuesToAdd"]))
             .iter()
             .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("all")));
@@ -57,9 +59,15 @@ fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             format!("arn:{part}:rds:{region}:{acct}:{kind}:{s}")
         }
     });
-    let s = resource.name.clone().unwrap_or_default();
+    let s = resource.name_or_unknown().to_owned();
+    let id_path = if cluster {
+        "requestParameters.dBClusterSnapshotIdentifier"
+    } else {
+        "requestParameters.dBSnapshotIdentifier"
+    };
     let mut evidence = payload::reasons(vec![format!(
-        "restore attribute of `{s}` now includes `all` (every AWS account)"
+        "restore attribute of {} now includes `all` (every AWS account)",
+        payload::quoted_name(&resource, id_path)
     )]);
     evidence
         .details

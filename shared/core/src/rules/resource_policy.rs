@@ -144,7 +144,7 @@ fn judge(
     if !verdict.public {
         return Ok(Vec::new());
     }
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Ok(vec![payload::payload_hit(
         resource,
         severity,
@@ -177,9 +177,15 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         arn.clone()
             .unwrap_or_else(|| format!("arn:{part}:kms:{}:{}:key/{k}", c.region, c.account))
     });
+    // PutKeyPolicy requires the policy; CreateKey without one gets the default key policy.
+    let doc = if c.event_name == "PutKeyPolicy" {
+        Some(payload::required_document(req, &["policy"])?)
+    } else {
+        payload::document(at(req, &["policy"]))
+    };
     judge(
         c,
-        payload::document(at(req, &["policy"])),
+        doc,
         ResourceKind::KmsKey,
         resource,
         "KMS key",
@@ -190,10 +196,12 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 fn check_sns(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
+    // SetTopicAttributes names the attribute it sets; without the name the record does not say whether
+    // the policy changed.
     let doc = if c.event_name == "CreateTopic" {
         payload::document(at(req, &["attributes", "Policy"]))
-    } else if str_at(req, &["attributeName"]) == Some("Policy") {
-        payload::document(at(req, &["attributeValue"]))
+    } else if payload::require(req, &["attributeName"])?.as_str() == Some("Policy") {
+        Some(payload::required_document(req, &["attributeValue"])?)
     } else {
         None
     };
@@ -231,6 +239,10 @@ fn queue_from_url(url: &str) -> Option<(&str, &str)> {
 fn check_sqs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
+    // SetQueueAttributes requires its attributes (any of them; `Policy` only when the policy changes).
+    if c.event_name == "SetQueueAttributes" {
+        payload::require(req, &["attributes"])?;
+    }
     let doc = payload::document(at(req, &["attributes", "Policy"]));
     let url = str_at(req, &["queueUrl"]).or_else(|| str_at(payload::resp(c), &["queueUrl"]));
     let (account, name) = match url.and_then(queue_from_url) {
@@ -262,7 +274,7 @@ fn check_ecr(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     });
     judge(
         c,
-        payload::document(at(req, &["policyText"])),
+        Some(payload::required_document(req, &["policyText"])?),
         ResourceKind::EcrRepository,
         resource,
         "ECR repository",
@@ -287,7 +299,7 @@ fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     });
     judge(
         c,
-        payload::document(at(req, &["resourcePolicy"])),
+        Some(payload::required_document(req, &["resourcePolicy"])?),
         ResourceKind::SecretsManagerSecret,
         resource,
         "secret",
@@ -298,15 +310,30 @@ fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 /// The permission as a policy document: the response's `statement` when logged (intake decodes it),
 /// else one statement built from the request (`principal`, `action`, `sourceArn`, `sourceAccount`,
 /// `principalOrgID`, `functionUrlAuthType`), the way Lambda writes it into the function policy
-/// (Lambda Developer Guide, "Viewing resource-based IAM policies in Lambda").
-fn lambda_document(req: &Value, resp: &Value, function_arn: &str) -> Value {
+/// (Lambda Developer Guide, "Viewing resource-based IAM policies in Lambda"). A request without
+/// `principal` or `action` (both required by the API) cannot be judged: the error says what the record
+/// lacks, never a principal or action it does not hold. A missing `statementId` leaves the statement
+/// without `Sid` (the engine names it `#0`); an unknown function leaves it without `Resource`.
+fn lambda_document(req: &Value, resp: &Value, function_arn: &str) -> Result<Value, String> {
     if let Some(stmt) = payload::document(at(resp, &["statement"])) {
-        return json!({"Version": "2012-10-17", "Statement": [stmt]});
+        return Ok(json!({"Version": "2012-10-17", "Statement": [stmt]}));
+    }
+    let missing: Vec<String> = ["principal", "action"]
+        .iter()
+        .filter(|k| str_at(req, &[k]).is_none())
+        .map(|k| payload::lacks(&format!("requestParameters.{k}")))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "cannot judge the permission: {} (nor `responseElements.statement`)",
+            missing.join(", ")
+        ));
     }
     let principal = match str_at(req, &["principal"]) {
-        Some("*") | None => json!("*"),
         Some(p) if p.ends_with(".amazonaws.com") => json!({"Service": p}),
+        Some("*") => json!("*"),
         Some(p) => json!({"AWS": p}),
+        None => Value::Null,
     };
     let mut conditions = serde_json::Map::new();
     if let Some(arn) = str_at(req, &["sourceArn"]) {
@@ -325,17 +352,20 @@ fn lambda_document(req: &Value, resp: &Value, function_arn: &str) -> Value {
     if !equals.is_empty() {
         conditions.insert("StringEquals".into(), Value::Object(equals));
     }
-    let mut stmt = json!({
-        "Sid": str_at(req, &["statementId"]).unwrap_or("permission"),
-        "Effect": "Allow",
-        "Principal": principal,
-        "Action": str_at(req, &["action"]).unwrap_or("lambda:InvokeFunction"),
-        "Resource": function_arn,
-    });
-    if !conditions.is_empty() {
-        stmt["Condition"] = Value::Object(conditions);
+    let mut stmt = serde_json::Map::new();
+    if let Some(sid) = str_at(req, &["statementId"]) {
+        stmt.insert("Sid".into(), json!(sid));
     }
-    json!({"Version": "2012-10-17", "Statement": [stmt]})
+    stmt.insert("Effect".into(), json!("Allow"));
+    stmt.insert("Principal".into(), principal);
+    stmt.insert("Action".into(), at(req, &["action"]).clone());
+    if !function_arn.is_empty() {
+        stmt.insert("Resource".into(), json!(function_arn));
+    }
+    if !conditions.is_empty() {
+        stmt.insert("Condition".into(), Value::Object(conditions));
+    }
+    Ok(json!({"Version": "2012-10-17", "Statement": [Value::Object(stmt)]}))
 }
 
 fn check_lambda(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
@@ -351,7 +381,7 @@ fn check_lambda(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let resource = payload::resource(c, "AWS::Lambda::Function", name.as_deref(), |_| {
         arn.clone().unwrap_or_default()
     });
-    let doc = lambda_document(req, payload::resp(c), &resource.arn);
+    let doc = lambda_document(req, payload::resp(c), &resource.arn)?;
     judge(
         c,
         Some(doc),

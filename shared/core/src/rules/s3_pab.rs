@@ -4,6 +4,9 @@
 //! RestrictPublicBuckets); any of them turned off (or the configuration deleted, which turns all off) removes
 //! a guard against public buckets (Amazon S3 User Guide, "Blocking public access to your Amazon S3
 //! storage"). CloudTrail logs both levels with `eventSource` `s3.amazonaws.com`.
+//!
+//! A setting the Put record does not include is unknown, never off (issue 15): the bucket's current
+//! settings, when fetched, decide; otherwise the finding says what the record lacks and is not confirmed.
 
 use serde_json::{json, Value};
 
@@ -21,7 +24,11 @@ pub static BUCKET_PAB_WEAKENED: Rule = Rule {
         names: &["PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock"],
     }],
     config_types: &[],
-    needs: &[StateNeed::AccountPublicAccessBlock],
+    // The bucket's own settings decide what a Put record leaves out; the account's may still cover them.
+    needs: &[
+        StateNeed::BucketPublicAccessBlock,
+        StateNeed::AccountPublicAccessBlock,
+    ],
     extra_permissions: &[],
     remediation: Some(crate::remediation::S3_RESTORE_BUCKET_PUBLIC_ACCESS_BLOCK),
     doc: "A bucket's Block Public Access settings were turned off or deleted. These settings are the guard \
@@ -65,17 +72,33 @@ const SETTINGS: [&str; 4] = [
     "RestrictPublicBuckets",
 ];
 
-/// The settings a Put leaves off (missing counts as off, as in the S3 API), or all of them for a Delete.
-fn turned_off(event_name: &str, req: &Value) -> Vec<&'static str> {
+/// What a change does to the four settings: `(off, unknown)`. A Delete turns all four off. A Put turns off
+/// the settings its logged configuration sets to `false`; a setting the record does not include is unknown
+/// (never assumed off), and so are all four when the record has no configuration.
+fn turned_off(event_name: &str, req: &Value) -> (Vec<&'static str>, Vec<&'static str>) {
     if event_name.starts_with("Delete") {
-        return SETTINGS.to_vec();
+        return (SETTINGS.to_vec(), Vec::new());
     }
     let cfg = at(req, &["PublicAccessBlockConfiguration"]);
-    SETTINGS
-        .iter()
-        .copied()
-        .filter(|s| bool_at(cfg, &[s]) != Some(true))
-        .collect()
+    let mut off = Vec::new();
+    let mut unknown = Vec::new();
+    for s in SETTINGS {
+        match bool_at(cfg, &[s]) {
+            Some(true) => {}
+            Some(false) => off.push(s),
+            None => unknown.push(s),
+        }
+    }
+    (off, unknown)
+}
+
+/// The record path of a setting the record lacks (or of the whole configuration when it lacks all four).
+fn lacking_paths(req: &Value, unknown: &[&str]) -> Vec<String> {
+    const CFG: &str = "requestParameters.PublicAccessBlockConfiguration";
+    if at(req, &["PublicAccessBlockConfiguration"]).is_null() {
+        return vec![CFG.to_owned()];
+    }
+    unknown.iter().map(|s| format!("{CFG}.{s}")).collect()
 }
 
 fn covered_by(pab: &PublicAccessBlock, setting: &str) -> bool {
@@ -88,11 +111,28 @@ fn covered_by(pab: &PublicAccessBlock, setting: &str) -> bool {
     }
 }
 
-fn evidence(off: &[&str], req: &Value, scope: &str) -> Evidence {
-    let mut e = payload::reasons(vec![format!(
-        "{scope} Block Public Access now has {} off",
-        off.join(", ")
-    )]);
+fn evidence(off: &[&str], unknown: &[&str], req: &Value, scope: &str) -> Evidence {
+    let mut e = payload::reasons(Vec::new());
+    if !off.is_empty() {
+        e.reasons.push(format!(
+            "{scope} Block Public Access now has {} off",
+            off.join(", ")
+        ));
+    }
+    if !unknown.is_empty() {
+        let lacks = lacking_paths(req, unknown);
+        e.reasons.push(format!(
+            "{}: whether {} {} now off is unknown",
+            lacks
+                .iter()
+                .map(|p| payload::lacks(p))
+                .collect::<Vec<_>>()
+                .join("; "),
+            unknown.join(", "),
+            if unknown.len() == 1 { "is" } else { "are" }
+        ));
+        e.details.insert("record_lacks".into(), json!(lacks));
+    }
     e.details.insert("settings_off".into(), json!(off));
     let cfg = at(req, &["PublicAccessBlockConfiguration"]);
     if !cfg.is_null() {
@@ -104,30 +144,73 @@ fn evidence(off: &[&str], req: &Value, scope: &str) -> Evidence {
 fn check_bucket(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
-    let off = turned_off(&c.event_name, req);
-    if off.is_empty() {
+    let (mut off, mut unknown) = turned_off(&c.event_name, req);
+    // Settings the record leaves out are decided by the bucket's current settings when the shell fetched
+    // them (a fetched bucket without a configuration has all four off).
+    let current = ctx
+        .state
+        .and_then(|s| s.bucket.as_ref())
+        .map(|b| b.public_access_block.unwrap_or_default());
+    let mut from_state: Vec<&'static str> = Vec::new();
+    let lacks = if unknown.is_empty() {
+        Vec::new()
+    } else {
+        lacking_paths(req, &unknown)
+    };
+    if let Some(now) = current.filter(|_| !unknown.is_empty()) {
+        from_state = std::mem::take(&mut unknown)
+            .into_iter()
+            .filter(|s| !covered_by(&now, s))
+            .collect();
+        off.extend(from_state.iter().copied());
+    }
+    if off.is_empty() && unknown.is_empty() {
         return Ok(Vec::new());
     }
     let bucket = str_at(req, &["bucketName"]);
     let part = payload::partition(c);
     let resource = payload::resource(c, "AWS::S3::Bucket", bucket, |b| format!("arn:{part}:s3:::{b}"));
-    let mut evidence = evidence(&off, req, "the bucket's");
+    let mut evidence = evidence(&off, &unknown, req, "the bucket's");
+    if current.is_some() && !lacks.is_empty() && unknown.is_empty() {
+        evidence.reasons.push(format!(
+            "{}: the bucket's current settings (read after the change) decide{}",
+            lacks
+                .iter()
+                .map(|p| payload::lacks(p))
+                .collect::<Vec<_>>()
+                .join("; "),
+            if from_state.is_empty() {
+                String::new()
+            } else {
+                format!(", and they have {} off", from_state.join(", "))
+            }
+        ));
+        evidence.details.insert("record_lacks".into(), json!(lacks));
+    }
     let account = ctx.state.and_then(|s| s.account_public_access_block.as_ref());
+    // Settings still unknown count as possibly off: only the account level covering them too lowers the
+    // severity. A finding with unknown settings is never confirmed.
+    let maybe_off: Vec<&str> = off.iter().chain(unknown.iter()).copied().collect();
     let (severity, confirmed) = match account {
-        Some(pab) if off.iter().all(|s| covered_by(pab, s)) => {
+        Some(pab) if maybe_off.iter().all(|s| covered_by(pab, s)) => {
             evidence.reasons.push(format!(
                 "account-level Block Public Access still has {} on, so the bucket stays protected",
-                off.join(", ")
+                maybe_off.join(", ")
             ));
-            (Severity::Low, true)
+            (Severity::Low, unknown.is_empty())
         }
-        Some(_) => (Severity::High, true),
+        Some(_) => (Severity::High, unknown.is_empty()),
         None => (Severity::High, false),
     };
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Ok(vec![Hit {
         summary: format!(
-            "Block Public Access of S3 bucket {name} weakened by {}",
+            "Block Public Access of S3 bucket {name} {} by {}",
+            if off.is_empty() {
+                "changed (settings not in the record)"
+            } else {
+                "weakened"
+            },
             payload::who(c)
         ),
         resource,
@@ -140,8 +223,8 @@ fn check_bucket(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 fn check_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
-    let off = turned_off(&c.event_name, req);
-    if off.is_empty() {
+    let (off, unknown) = turned_off(&c.event_name, req);
+    if off.is_empty() && unknown.is_empty() {
         return Ok(Vec::new());
     }
     let account = str_at(req, &["accountId"]).unwrap_or(&c.account).to_owned();
@@ -153,13 +236,21 @@ fn check_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         ),
         name: Some(account.clone()),
     };
-    Ok(vec![payload::payload_hit(
+    let mut hit = payload::payload_hit(
         resource,
         Severity::High,
         format!(
-            "account-level S3 Block Public Access of {account} weakened by {}",
+            "account-level S3 Block Public Access of {account} {} by {}",
+            if off.is_empty() {
+                "changed (settings not in the record)"
+            } else {
+                "weakened"
+            },
             payload::who(c)
         ),
-        evidence(&off, req, "the account's"),
-    )])
+        evidence(&off, &unknown, req, "the account's"),
+    );
+    // Judged from the record alone: confirmed only when the record holds every setting.
+    hit.state_confirmed = unknown.is_empty();
+    Ok(vec![hit])
 }

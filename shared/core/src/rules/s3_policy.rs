@@ -129,30 +129,42 @@ fn bucket_resource(c: &Change) -> FindingResource {
     payload::resource(c, "AWS::S3::Bucket", name, |b| format!("arn:{part}:s3:::{b}"))
 }
 
-/// Block Public Access from a Config item's supplementary configuration (camelCase keys).
+/// Block Public Access from a Config item's supplementary configuration (camelCase keys). A setting the
+/// item does not include makes the configuration unknown (`None`), never off.
 fn config_pab(c: &Change) -> Option<PublicAccessBlock> {
     let v = at(payload::supplementary(c), &["PublicAccessBlockConfiguration"]);
     if !v.is_object() {
         return None;
     }
-    let b = |k: &str| bool_at(v, &[k]).unwrap_or(false);
+    let b = |k: &str| bool_at(v, &[k]);
     Some(PublicAccessBlock {
-        block_public_acls: b("blockPublicAcls"),
-        ignore_public_acls: b("ignorePublicAcls"),
-        block_public_policy: b("blockPublicPolicy"),
-        restrict_public_buckets: b("restrictPublicBuckets"),
+        block_public_acls: b("blockPublicAcls")?,
+        ignore_public_acls: b("ignorePublicAcls")?,
+        block_public_policy: b("blockPublicPolicy")?,
+        restrict_public_buckets: b("restrictPublicBuckets")?,
     })
 }
 
-/// What is known of Block Public Access: `(bucket, account, confirmed)`. `confirmed` when both levels
-/// were fetched (a Config item carries the bucket level).
-fn pab_state(ctx: &Ctx<'_>) -> (Option<PublicAccessBlock>, Option<PublicAccessBlock>, bool) {
+/// Which Block Public Access levels were not read: their `None` is unknown, not "not configured".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unread {
+    pub bucket: bool,
+    pub account: bool,
+}
+
+/// What is known of Block Public Access: `(bucket, account, unread)`; confirmed when nothing is unread
+/// (a Config item carries the bucket level).
+fn pab_state(ctx: &Ctx<'_>) -> (Option<PublicAccessBlock>, Option<PublicAccessBlock>, Unread) {
     let from_config = config_pab(ctx.change);
     let bucket_state = ctx.state.and_then(|s| s.bucket.as_ref());
     let bucket_known = bucket_state.is_some() || from_config.is_some();
     let bucket = bucket_state.and_then(|b| b.public_access_block).or(from_config);
     let account = ctx.state.and_then(|s| s.account_public_access_block);
-    (bucket, account, bucket_known && account.is_some())
+    let unread = Unread {
+        bucket: !bucket_known,
+        account: account.is_none(),
+    };
+    (bucket, account, unread)
 }
 
 /// Severity of an exposure: public -> `base`; blocked only at bucket level -> one step lower; blocked at
@@ -170,7 +182,44 @@ fn exposure_severity(base: Severity, exposure: &Exposure) -> Severity {
     }
 }
 
-fn add_exposure(e: &mut Evidence, exposure: &Exposure) {
+/// The engine's sentence for a public policy / ACL that nothing neutralises, and the setting it names.
+const NOT_NEUTRALISED: [(&str, &str, &str); 2] = [
+    (
+        "the bucket policy is public and RestrictPublicBuckets is off",
+        "the bucket policy is public",
+        "RestrictPublicBuckets",
+    ),
+    (
+        "the ACL is public and IgnorePublicAcls is off",
+        "the ACL is public",
+        "IgnorePublicAcls",
+    ),
+];
+
+/// The engine reads a `None` level as "not configured" (off). A level that was not read is unknown: the
+/// sentence saying the setting is off is restated to say which level was read and which is unknown.
+fn restate_unread(reason: &str, unread: Unread) -> String {
+    let Some((_, head, setting)) = NOT_NEUTRALISED.iter().find(|(r, _, _)| *r == reason) else {
+        return reason.to_owned();
+    };
+    match (unread.bucket, unread.account) {
+        (false, false) => reason.to_owned(),
+        (true, true) => format!(
+            "{head}; whether {setting} neutralises it is unknown: bucket- and account-level Block Public \
+             Access were not read"
+        ),
+        (true, false) => format!(
+            "{head} and account-level {setting} is off; whether bucket-level {setting} neutralises it is \
+             unknown: it was not read"
+        ),
+        (false, true) => format!(
+            "{head} and bucket-level {setting} is off; whether account-level {setting} neutralises it is \
+             unknown: it was not read"
+        ),
+    }
+}
+
+fn add_exposure(e: &mut Evidence, exposure: &Exposure, unread: Unread) {
     // Each rule judges one of policy / ACL and passes `None` for the other on purpose: drop the engine's
     // "not fetched" remark about the other one.
     e.reasons.extend(
@@ -178,7 +227,7 @@ fn add_exposure(e: &mut Evidence, exposure: &Exposure) {
             .reasons
             .iter()
             .filter(|r| !r.starts_with("no bucket policy verdict") && !r.starts_with("no ACL verdict"))
-            .cloned(),
+            .map(|r| restate_unread(r, unread)),
     );
     if !exposure.blocked_by.is_empty() {
         e.details.insert("blocked_by".into(), json!(exposure.blocked_by));
@@ -186,19 +235,25 @@ fn add_exposure(e: &mut Evidence, exposure: &Exposure) {
     e.details.insert("exposure".into(), json!(exposure.status));
 }
 
-/// The bucket policy of the change: the PutBucketPolicy document, or the Config item's policy text.
-fn policy_document(c: &Change) -> Option<Value> {
+/// The bucket policy of the change: the PutBucketPolicy document (required: a record without it is an
+/// error, not a private bucket), or the Config item's policy text (`None`: the bucket has no policy).
+fn policy_document(c: &Change) -> Result<Option<Value>, String> {
     match c.source {
-        ChangeSource::CloudTrail => payload::document(at(payload::req(c), &["bucketPolicy"])),
-        _ => payload::document(at(payload::supplementary(c), &["BucketPolicy", "policyText"])),
+        ChangeSource::CloudTrail => payload::required_document(payload::req(c), &["bucketPolicy"]).map(Some),
+        _ => Ok(payload::document(at(
+            payload::supplementary(c),
+            &["BucketPolicy", "policyText"],
+        ))),
     }
 }
 
-/// Judges a bucket policy document against Block Public Access; shared with the sweep.
+/// Judges a bucket policy document against Block Public Access; shared with the sweep. `unread` says which
+/// `None` level was not read (unknown) rather than not configured.
 pub fn judge_policy(
     doc: &Value,
     bucket: Option<&PublicAccessBlock>,
     account: Option<&PublicAccessBlock>,
+    unread: Unread,
 ) -> Result<Option<(Severity, Evidence)>, String> {
     let policy = engine::parse(doc, "bucket policy")?;
     let verdict = policy::bucket_policy_public(&policy);
@@ -207,21 +262,22 @@ pub fn judge_policy(
     }
     let exposure = policy::bucket_exposure(Some(&verdict), None, bucket, account);
     let mut evidence = engine::public_evidence(doc, &verdict);
-    add_exposure(&mut evidence, &exposure);
+    add_exposure(&mut evidence, &exposure, unread);
     Ok(Some((exposure_severity(Severity::Critical, &exposure), evidence)))
 }
 
 fn check_policy_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let Some(doc) = policy_document(c) else {
+    let Some(doc) = policy_document(c)? else {
         return Ok(Vec::new());
     };
-    let (bucket, account, confirmed) = pab_state(ctx);
-    let Some((severity, evidence)) = judge_policy(&doc, bucket.as_ref(), account.as_ref())? else {
+    let (bucket, account, unread) = pab_state(ctx);
+    let confirmed = !unread.bucket && !unread.account;
+    let Some((severity, evidence)) = judge_policy(&doc, bucket.as_ref(), account.as_ref(), unread)? else {
         return Ok(Vec::new());
     };
     let resource = bucket_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     let blocked = severity < Severity::Critical;
     Ok(vec![Hit {
         summary: format!(
@@ -254,14 +310,14 @@ pub fn judge_cross_account(
 
 fn check_cross_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
-    let Some(doc) = policy_document(c) else {
+    let Some(doc) = policy_document(c)? else {
         return Ok(Vec::new());
     };
     let Some(evidence) = judge_cross_account(&doc, ctx.config, &c.account)? else {
         return Ok(Vec::new());
     };
     let resource = bucket_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Ok(vec![payload::payload_hit(
         resource,
         Severity::High,
@@ -289,12 +345,13 @@ fn is_acl_key(key: &str) -> bool {
 }
 
 /// Judges an ACL (request parameters or GetBucketAcl response) against Block Public Access; shared with
-/// the sweep.
+/// the sweep. `unread` as for [`judge_policy`].
 pub fn judge_acl(
     acl: &Value,
     bucket: Option<&PublicAccessBlock>,
     account: Option<&PublicAccessBlock>,
     base: Severity,
+    unread: Unread,
 ) -> Result<Option<(Severity, Evidence)>, String> {
     let verdict: PublicVerdict = policy::acl_public(acl).map_err(|e| format!("invalid acl: {e}"))?;
     if !verdict.public {
@@ -324,7 +381,7 @@ pub fn judge_acl(
             evidence.statements.push(Value::Object(headers));
         }
     }
-    add_exposure(&mut evidence, &exposure);
+    add_exposure(&mut evidence, &exposure, unread);
     Ok(Some((exposure_severity(base, &exposure), evidence)))
 }
 
@@ -366,6 +423,11 @@ fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         ChangeSource::CloudTrail => {
             let req = payload::req(c);
             if !has_acl(req) {
+                // CreateBucket may set no ACL; PutBucketAcl always sets one, so a record without it is
+                // unknown, not private.
+                if c.event_name == "PutBucketAcl" {
+                    return Err(acl_lacking());
+                }
                 return Ok(Vec::new());
             }
             req.clone()
@@ -375,13 +437,15 @@ fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             None => return Ok(Vec::new()),
         },
     };
-    let (bucket, account, confirmed) = pab_state(ctx);
-    let Some((severity, evidence)) = judge_acl(&acl, bucket.as_ref(), account.as_ref(), Severity::High)?
+    let (bucket, account, unread) = pab_state(ctx);
+    let confirmed = !unread.bucket && !unread.account;
+    let Some((severity, evidence)) =
+        judge_acl(&acl, bucket.as_ref(), account.as_ref(), Severity::High, unread)?
     else {
         return Ok(Vec::new());
     };
     let resource = bucket_resource(c);
-    let name = resource.name.clone().unwrap_or_default();
+    let name = resource.name_or_unknown().to_owned();
     Ok(vec![Hit {
         summary: format!("S3 bucket {name} ACL made public by {}", payload::who(c)),
         resource,
@@ -391,30 +455,50 @@ fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     }])
 }
 
+/// The error for a PutBucketAcl / PutObjectAcl record that holds none of the ways to set an ACL.
+fn acl_lacking() -> String {
+    format!(
+        "cannot judge the call: {} (nor `x-amz-acl` or an `x-amz-grant-*` header)",
+        payload::lacks("requestParameters.AccessControlPolicy")
+    )
+}
+
 fn check_object_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let c = ctx.change;
     let req = payload::req(c);
     if !has_acl(req) {
-        return Ok(Vec::new());
+        return Err(acl_lacking());
     }
-    let (bucket, account, confirmed) = pab_state(ctx);
-    let Some((severity, evidence)) = judge_acl(req, bucket.as_ref(), account.as_ref(), Severity::High)?
+    let (bucket, account, unread) = pab_state(ctx);
+    let confirmed = !unread.bucket && !unread.account;
+    let Some((severity, evidence)) =
+        judge_acl(req, bucket.as_ref(), account.as_ref(), Severity::High, unread)?
     else {
         return Ok(Vec::new());
     };
-    let b = str_at(req, &["bucketName"]).unwrap_or("unknown");
-    let key = str_at(req, &["key"]).unwrap_or("");
+    // An object is named by its bucket and key; without either the record names no object (no ARN, no
+    // name made up).
+    let b = str_at(req, &["bucketName"]);
+    let key = str_at(req, &["key"]);
     let part = payload::partition(c);
     let recorded = payload::resource_of(c, "AWS::S3::Object").and_then(|(a, _)| a);
+    let named = b.zip(key).map(|(b, k)| format!("{b}/{k}"));
     let resource = FindingResource {
         resource_type: "AWS::S3::Object".into(),
         arn: recorded
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("arn:{part}:s3:::{b}/{key}")),
-        name: Some(format!("{b}/{key}")),
+            .or_else(|| named.as_ref().map(|n| format!("arn:{part}:s3:::{n}")))
+            .unwrap_or_default(),
+        name: named.or_else(|| recorded.map(|a| a.rsplit(":::").next().unwrap_or(a).to_owned())),
+    };
+    let shown = match (&resource.name, b, key) {
+        (Some(n), _, _) => n.clone(),
+        (None, Some(b), _) => format!("in bucket {b} (key not in the record)"),
+        (None, None, Some(k)) => format!("{k} (bucket not in the record)"),
+        (None, None, None) => "(not named in the record)".to_owned(),
     };
     Ok(vec![Hit {
-        summary: format!("S3 object {b}/{key} made public by {}", payload::who(c)),
+        summary: format!("S3 object {shown} made public by {}", payload::who(c)),
         resource,
         severity,
         evidence,
@@ -464,7 +548,7 @@ mod tests {
         for (req, sets, public) in cases {
             assert_eq!(has_acl(req), *sets, "{req}");
             if *sets {
-                let judged = judge_acl(req, None, None, Severity::High).unwrap();
+                let judged = judge_acl(req, None, None, Severity::High, Unread::default()).unwrap();
                 assert_eq!(judged.is_some(), *public, "{req}");
                 if let Some((_, evidence)) = judged {
                     assert!(!evidence.statements.is_empty(), "{req}: evidence names the grant");
