@@ -58,7 +58,7 @@ pub fn invocation_facts(event: &Envelope) -> InvocationFacts {
         .cloned()
         .unwrap_or(Value::Null);
     InvocationFacts {
-        result_token: s(&v, "resultToken"),
+        result_token: s(v, "resultToken"),
         event_left_scope: v.get("eventLeftScope").and_then(Value::as_bool).unwrap_or(false),
         resource_type: s(&item, "resourceType"),
         resource_id: s(&item, "resourceId"),

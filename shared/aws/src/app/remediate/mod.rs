@@ -193,6 +193,10 @@ where
         return Ok((String::new(), skipped("the rule has no remediation")));
     };
     let id = plan.id.clone();
+    if f.resource.arn.is_empty() {
+        // The record named no resource (the finding says so): there is nothing to act on.
+        return Ok((id, skipped("the finding names no resource (the record does not include it)")));
+    }
     let mode = cfg.detector.rules.remediation_mode_for(&f.rule);
     if mode == RemediationMode::Off {
         return Ok((id, skipped("remediation mode is off for this rule")));
