@@ -108,7 +108,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
     // The same `TRIPLINE_*` variables as the functions (trusted accounts, allow-list, name prefix...).
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    let config = match tripline_core::settings::RuleConfig::from_env_map(&env) {
+    let config = match tripline_core::rules::config_from_env(&env) {
         Ok(c) => c,
         Err(e) => return io::bad_input(&e.to_string()),
     };

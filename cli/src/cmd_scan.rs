@@ -74,7 +74,7 @@ struct Report {
 
 pub fn run(args: &Args) -> ExitCode {
     let vars = env::env_map();
-    let rules_cfg = match RuleConfig::from_env_map(&vars) {
+    let rules_cfg = match tripline_core::rules::config_from_env(&vars) {
         Ok(c) => c,
         Err(e) => return bad_input(&e.to_string()),
     };
@@ -131,7 +131,7 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
     }
     let region = sdk.region().map(ToString::to_string).unwrap_or_default();
     let account = match &args.account {
-        Some(a) if tripline_core::settings::is_account_id(a) => a.clone(),
+        Some(a) if tripline_core::resource_kind::is_account_id(a) => a.clone(),
         Some(a) => {
             return Err(format!(
                 "`--account` should be a 12-digit account id, found `{a}`"

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tripline_aws::handlers::notify_slack::{handle_slack, webhook_url_from_secret, SlackConfig};
-use tripline_aws::slack::RetryPolicy;
+use tripline_aws::sdk::webhook::RetryPolicy;
 use tripline_aws::{ReadSecret, SlackWebhook};
 use tripline_core::finding::Severity;
 use tripline_core::intake::{intake, Intake};

@@ -5,7 +5,7 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tripline_aws::env::{env_map, slack_min_severity, slack_secret_arn, SLACK_MIN_SEVERITY};
 use tripline_aws::handlers::notify_slack::{handle_slack, webhook_url_from_secret, SlackConfig};
-use tripline_aws::slack::RetryPolicy;
+use tripline_aws::sdk::webhook::RetryPolicy;
 use tripline_aws::{AwsClients, ReadSecret, SlackWebhook};
 use tripline_core::finding::Severity;
 use tripline_core::Envelope;

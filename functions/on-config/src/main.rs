@@ -5,9 +5,10 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tripline_aws::app::assess::SweepConfig;
 use tripline_aws::app::{ConfigError, DetectorConfig};
-use tripline_aws::env::{arn_account, env_map, member_role, sweep_concurrency};
+use tripline_aws::env::{env_map, member_role, sweep_concurrency};
 use tripline_aws::handlers::config::handle_config;
 use tripline_aws::{load_sdk_config, AccountRouter, MemberRole};
+use tripline_core::resource_kind::arn_account;
 use tripline_core::Envelope;
 
 fn config() -> Result<(SweepConfig, Option<MemberRole>), ConfigError> {

@@ -10,9 +10,10 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tripline_aws::app::remediate::RemediateConfig;
 use tripline_aws::app::{ConfigError, DetectorConfig};
-use tripline_aws::env::{arn_account, env_map, remediation_role_arn};
+use tripline_aws::env::{env_map, remediation_role_arn};
 use tripline_aws::handlers::remediate::handle_remediate;
 use tripline_aws::{load_sdk_config, AccountRouter};
+use tripline_core::resource_kind::arn_account;
 use tripline_core::Envelope;
 
 fn config() -> Result<RemediateConfig, ConfigError> {

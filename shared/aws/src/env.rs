@@ -1,7 +1,7 @@
 //! Function settings read from environment variables at cold start. Every error names the variable.
 //!
 //! Rule-level settings (remediation mode, trusted accounts, exemption tag...) are parsed by
-//! `settings::RuleConfig::from_env_map` in the pure part; this module covers what only the AWS shell uses.
+//! `rules::config_from_env` in the pure part; this module covers what only the AWS shell uses.
 //! Functions read the environment once (`env_map()`), validate everything, and refuse to start otherwise.
 
 use std::collections::BTreeMap;
@@ -170,11 +170,6 @@ pub fn member_role(env: &BTreeMap<String, String>) -> Result<Option<super::Membe
     }))
 }
 
-/// The account of an ARN (its fifth field), e.g. the alert topic's: the functions' home account.
-pub fn arn_account(arn: &str) -> &str {
-    arn.split(':').nth(4).unwrap_or_default()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -259,10 +254,6 @@ mod tests {
                 "{name:?} {ext:?}"
             );
         }
-        assert_eq!(
-            arn_account("arn:aws:sns:us-east-1:111122223333:t"),
-            "111122223333"
-        );
     }
 
     #[test]

@@ -21,9 +21,10 @@ use serde_json::{json, Value};
 
 use super::{
     AwsError, ConfigEvaluation, ConfigRecorder, ErrorKind, FetchObject, IamRead, IamWrite, ManagedPolicyInfo,
-    PolicyVersionInfo, PostWebhook, PrincipalRef, Publication, Publish, PutEvaluations, ReadSecret, RoleInfo,
-    S3Read, S3Write, WebhookError,
+    PolicyVersionInfo, PostWebhook, PrincipalRef, Publish, PutEvaluations, ReadSecret, RoleInfo, S3Read,
+    S3Write, WebhookError,
 };
+use tripline_core::render::sns::SnsMessage;
 use tripline_core::state::PublicAccessBlock;
 
 /// The owner's canonical id in fake ACLs.
@@ -91,7 +92,7 @@ pub struct FakeWorld {
     pub objects: BTreeMap<(String, String), Vec<u8>>,
     pub secrets: BTreeMap<String, String>,
     /// `(topic ARN, message)` in publish order.
-    pub published: Vec<(String, Publication)>,
+    pub published: Vec<(String, SnsMessage)>,
     /// `(result token, evaluations)` per PutEvaluations call.
     pub evaluations: Vec<(String, Vec<ConfigEvaluation>)>,
     pub webhook_posts: Vec<Value>,
@@ -201,7 +202,7 @@ impl FakeAws {
     }
 
     /// Published messages so far.
-    pub fn published(&self) -> Vec<(String, Publication)> {
+    pub fn published(&self) -> Vec<(String, SnsMessage)> {
         self.world().published.clone()
     }
 
@@ -510,7 +511,7 @@ impl IamWrite for FakeAws {
 }
 
 impl Publish for FakeAws {
-    async fn publish(&self, topic_arn: &str, message: &Publication) -> Result<String, AwsError> {
+    async fn publish(&self, topic_arn: &str, message: &SnsMessage) -> Result<String, AwsError> {
         let mut w = self.call("sns:Publish", topic_arn)?;
         w.published.push((topic_arn.to_owned(), message.clone()));
         Ok(format!("fake-message-{}", w.published.len()))

@@ -28,22 +28,16 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use tripline_core::render::sns::SnsMessage;
 use tripline_core::state::PublicAccessBlock;
 
 pub mod app;
-pub mod clients;
-pub mod config;
 pub mod env;
 pub mod error;
 pub mod handlers;
-pub mod iam;
 pub mod routing;
 pub mod runtime;
-pub mod s3;
-pub mod secrets;
-pub mod slack;
-pub mod sns;
-pub mod timing;
+pub mod sdk;
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
@@ -59,22 +53,10 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-pub use clients::{https_client, load_sdk_config, sdk_config_loader, AwsClients};
 pub use error::{AwsError, ErrorKind};
 pub use routing::{AccountRouter, MemberRole, Routed};
-pub use slack::{SlackWebhook, WebhookError};
-
-/// One SNS publish: what `render::sns` produces, in the shape `sns:Publish` takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Publication {
-    /// At most 100 characters (SNS limit for email subjects).
-    pub subject: String,
-    /// With `message_structure = Some("json")`: a JSON object of protocol -> text (`default` required).
-    pub message: String,
-    pub message_structure: Option<String>,
-    /// String message attributes (`kind`, `severity`, `rule`, `account`, `remediation`).
-    pub attributes: BTreeMap<String, String>,
-}
+pub use sdk::clients::{https_client, load_sdk_config, sdk_config_loader, AwsClients};
+pub use sdk::webhook::{SlackWebhook, WebhookError};
 
 /// One version of a customer-managed policy (`iam:ListPolicyVersions`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,7 +145,7 @@ impl ConfigEvaluation {
         let annotation = if annotation.trim().is_empty() {
             compliance.as_str().to_owned()
         } else {
-            truncate_chars(annotation, MAX_ANNOTATION_CHARS)
+            tripline_core::text::truncate_chars(annotation, MAX_ANNOTATION_CHARS)
         };
         Self {
             resource_type: resource_type.into(),
@@ -173,15 +155,6 @@ impl ConfigEvaluation {
             ordering_timestamp: ordering_timestamp.into(),
         }
     }
-}
-
-/// Truncates to at most `max` characters, marking a cut with `...`.
-pub fn truncate_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let keep: String = s.chars().take(max.saturating_sub(3)).collect();
-    format!("{keep}...")
 }
 
 /// Read access to S3 bucket state and the account-level Block Public Access.
@@ -252,7 +225,7 @@ pub trait Publish: Send + Sync {
     fn publish(
         &self,
         topic_arn: &str,
-        message: &Publication,
+        message: &SnsMessage,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
 }
 

@@ -19,9 +19,10 @@ use tokio::sync::Mutex;
 
 use super::{
     AwsClients, AwsError, ConfigEvaluation, ConfigRecorder, FetchObject, IamRead, IamWrite,
-    ManagedPolicyInfo, PolicyVersionInfo, PrincipalRef, Publication, Publish, PutEvaluations, ReadSecret,
-    RoleInfo, S3Read, S3Write,
+    ManagedPolicyInfo, PolicyVersionInfo, PrincipalRef, Publish, PutEvaluations, ReadSecret, RoleInfo,
+    S3Read, S3Write,
 };
+use tripline_core::render::sns::SnsMessage;
 use tripline_core::state::PublicAccessBlock;
 
 /// The role the functions assume in member accounts.
@@ -212,7 +213,7 @@ impl PutEvaluations for Routed {
 
 impl Publish for Routed {
     delegate! { home:
-        fn publish(&self, topic_arn: &str, message: &Publication) -> Result<String, AwsError>;
+        fn publish(&self, topic_arn: &str, message: &SnsMessage) -> Result<String, AwsError>;
     }
 }
 

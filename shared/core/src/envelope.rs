@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use crate::error::IntakeError;
+use crate::intake::IntakeError;
 use crate::intake::{self, Intake};
 
 /// One invocation's payload, parsed once.

@@ -7,13 +7,13 @@
 
 pub mod change;
 pub mod envelope;
-pub mod error;
 pub mod exempt;
 pub mod finding;
 pub mod intake;
 pub mod policy;
 pub mod remediation;
 pub mod render;
+pub mod resource_kind;
 pub mod rules;
 pub mod settings;
 pub mod state;
@@ -21,6 +21,6 @@ pub mod text;
 
 pub use change::{Actor, Change, ChangeSource, IdentityType, Outcome, Payload, Resource};
 pub use envelope::Envelope;
-pub use error::IntakeError;
+pub use intake::IntakeError;
 pub use intake::{intake, intake_oversized_item, Intake, OversizedContext, MAX_PAYLOAD_BYTES};
 pub use state::{PublicAccessBlock, State, StateNeed};

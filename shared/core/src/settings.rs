@@ -2,7 +2,7 @@
 //! organization, exemption tag, allow-list, name prefix, extra admin ports) and the remediation mode of
 //! each rule.
 //!
-//! [`RuleConfig::from_env_map`] is pure: the function binaries pass `std::env::vars()` collected into a map,
+//! [`RuleConfig::from_env_map`] (through `rules::config_from_env`) is pure: the function binaries pass `std::env::vars()` collected into a map,
 //! tests pass literal maps. Environment variables (see `COMMON.md`):
 //!
 //! | variable | meaning | default |
@@ -135,8 +135,13 @@ impl RuleConfig {
     }
 
     /// Builds the configuration from environment variables (pure: pass `std::env::vars().collect()`).
-    /// Unset or empty variables take their defaults.
-    pub fn from_env_map(env: &BTreeMap<String, String>) -> Result<RuleConfig, SettingsError> {
+    /// Unset or empty variables take their defaults. Rule ids in the variables must be among `rule_ids`:
+    /// the catalog is the rules module's to know, so callers use `rules::config_from_env`, which passes it
+    /// (settings never imports the rules).
+    pub fn from_env_map(
+        env: &BTreeMap<String, String>,
+        rule_ids: &[&str],
+    ) -> Result<RuleConfig, SettingsError> {
         let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         let mut cfg = RuleConfig::default();
 
@@ -149,13 +154,13 @@ impl RuleConfig {
         }
         if let Some(v) = get("TRIPLINE_REMEDIATION_RULES") {
             for id in split_list(v) {
-                check_rule_id("TRIPLINE_REMEDIATION_RULES", id)?;
+                check_rule_id("TRIPLINE_REMEDIATION_RULES", id, rule_ids)?;
                 cfg.remediation_rules.insert(id.to_owned());
             }
         }
         if let Some(v) = get("TRIPLINE_TRUSTED_ACCOUNT_IDS") {
             for id in split_list(v) {
-                if !is_account_id(id) {
+                if !crate::resource_kind::is_account_id(id) {
                     return Err(SettingsError::InvalidValue {
                         variable: "TRIPLINE_TRUSTED_ACCOUNT_IDS".into(),
                         value: id.into(),
@@ -213,7 +218,7 @@ impl RuleConfig {
                 ))
             })?;
             for id in map.keys() {
-                check_rule_id("TRIPLINE_ALLOW_LIST", id)?;
+                check_rule_id("TRIPLINE_ALLOW_LIST", id, rule_ids)?;
             }
             cfg.allow_list = map;
         }
@@ -225,20 +230,15 @@ fn split_list(v: &str) -> impl Iterator<Item = &str> {
     v.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn check_rule_id(variable: &str, id: &str) -> Result<(), SettingsError> {
-    if crate::rules::by_id(id).is_some() {
+fn check_rule_id(variable: &str, id: &str, rule_ids: &[&str]) -> Result<(), SettingsError> {
+    if rule_ids.contains(&id) {
         return Ok(());
     }
     Err(SettingsError::UnknownRule {
         variable: variable.into(),
         id: id.into(),
-        valid: crate::rules::ids().join(", "),
+        valid: rule_ids.join(", "),
     })
-}
-
-/// A 12-digit AWS account id.
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `o-` followed by 10-32 lowercase letters or digits (AWS Organizations id pattern `^o-[a-z0-9]{10,32}$`).

@@ -77,6 +77,16 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// Truncates to at most `max` characters, marking a cut with `...` (for texts with a hard limit: Slack
+/// sections, Config annotations).
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let keep: String = s.chars().take(max.saturating_sub(3)).collect();
+    format!("{keep}...")
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -278,7 +278,7 @@ const MODE_CASES: &[(&str, &str, &str, RemediationMode)] = &[
 #[test]
 fn remediation_modes() {
     for (mode, list, rule, want) in MODE_CASES {
-        let cfg = RuleConfig::from_env_map(&env(&[
+        let cfg = tripline_core::rules::config_from_env(&env(&[
             ("TRIPLINE_REMEDIATION_MODE", mode),
             ("TRIPLINE_REMEDIATION_RULES", list),
         ]))
@@ -307,7 +307,7 @@ const BAD_ENV: &[(&str, &str, &str)] = &[
 #[test]
 fn bad_configuration_names_the_variable() {
     for (var, value, mention) in BAD_ENV {
-        let err = RuleConfig::from_env_map(&env(&[(var, value)]))
+        let err = tripline_core::rules::config_from_env(&env(&[(var, value)]))
             .unwrap_err()
             .to_string();
         assert!(err.contains(var) && err.contains(mention), "{var}={value}: {err}");
@@ -316,7 +316,7 @@ fn bad_configuration_names_the_variable() {
 
 #[test]
 fn good_configuration() {
-    let cfg = RuleConfig::from_env_map(&env(&[
+    let cfg = tripline_core::rules::config_from_env(&env(&[
         ("TRIPLINE_TRUSTED_ACCOUNT_IDS", "111122223333, 444455556666"),
         ("TRIPLINE_ORGANIZATION_ID", "o-a1b2c3d4e5"),
         ("TRIPLINE_EXEMPT_TAG_KEY", "sec:exempt"),
@@ -338,7 +338,7 @@ fn good_configuration() {
         cfg.allow_list["s3-bucket-policy-public"],
         vec!["arn:aws:s3:::public-*"]
     );
-    let defaults = RuleConfig::from_env_map(&BTreeMap::new()).unwrap();
+    let defaults = tripline_core::rules::config_from_env(&BTreeMap::new()).unwrap();
     assert_eq!(defaults, RuleConfig::default());
     assert_eq!(defaults.exempt_tag_key, "tripline:exempt");
     assert_eq!(defaults.name_prefix, "tripline");

@@ -236,12 +236,60 @@ fn unknown_rule_ids_in_configuration_list_the_valid_ones() {
     )]
     .into_iter()
     .collect();
-    let err = RuleConfig::from_env_map(&env).unwrap_err().to_string();
+    let err = tripline_core::rules::config_from_env(&env)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("`nope`") && err.contains("TRIPLINE_REMEDIATION_RULES"),
         "{err}"
     );
     for r in REGISTRY {
         assert!(err.contains(r.id), "error does not list `{}`: {err}", r.id);
+    }
+}
+
+/// The resource-kind registry covers every rule: each finding a rule raises on its samples names a
+/// registered kind with a console page, and every AWS Config type a rule evaluates is registered. A rule
+/// registered without its resource kind or console link fails here.
+#[test]
+fn every_rule_s_resource_kinds_are_registered_with_a_console_page() {
+    use tripline_core::resource_kind;
+    let cfg = RuleConfig::default();
+    for r in REGISTRY {
+        for file in r.fires {
+            let change = change_of(file);
+            for f in rules::evaluate(&change, None, &cfg)
+                .findings
+                .iter()
+                .filter(|f| f.rule == r.id)
+            {
+                let kind = resource_kind::by_type(&f.resource.resource_type).unwrap_or_else(|| {
+                    panic!(
+                        "rule `{}` on {file}: resource type `{}` has no row in resource_kind::KINDS",
+                        r.id, f.resource.resource_type
+                    )
+                });
+                assert!(
+                    kind.console.is_some(),
+                    "rule `{}`: kind `{}` has no console page",
+                    r.id,
+                    kind.resource_type
+                );
+                if !f.resource.arn.is_empty() {
+                    assert!(
+                        f.links.console.is_some(),
+                        "rule `{}` on {file}: the finding has no console link",
+                        r.id
+                    );
+                }
+            }
+        }
+        for t in r.config_types {
+            assert!(
+                resource_kind::by_type(t).is_some(),
+                "rule `{}` evaluates Config type `{t}`, which has no row in resource_kind::KINDS",
+                r.id
+            );
+        }
     }
 }

@@ -374,7 +374,8 @@ fn finding_json_schema_is_stable() {
 /// (`https://<region>.console.aws.amazon.com/cloudtrail/home?region=<region>#/events/<eventId>`).
 #[test]
 fn console_links() {
-    use tripline_core::finding::{cloudtrail_event_url, console_url};
+    use tripline_core::finding::cloudtrail_event_url;
+    use tripline_core::resource_kind::console_url;
     #[rustfmt::skip]
     let cases: &[(&str, &str, Option<&str>, Option<&str>)] = &[
         ("AWS::S3::Bucket", "arn:aws:s3:::reports-prod", Some("reports-prod"),

@@ -7,7 +7,7 @@
 //! errors (the assessment goes on); a failure to list at all is an error (retryable when transient).
 //!
 //! Buckets live in many regions: each bucket's reads go to its own region (ListBuckets' `BucketRegion`,
-//! else S3's wrong-region answer; see `crate::s3`), so a bucket elsewhere is judged like any other.
+//! else S3's wrong-region answer; see `crate::sdk::s3`), so a bucket elsewhere is judged like any other.
 //!
 //! Used by the `sweep` function, on-config's scheduled evaluations and `tripline scan`.
 

@@ -27,10 +27,9 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 use crate::env::{self, EnvError};
-use crate::{AwsError, Publication, WebhookError};
-use tripline_core::error::IntakeError;
-use tripline_core::render::sns::SnsMessage;
+use crate::{AwsError, WebhookError};
 use tripline_core::settings::{RuleConfig, SettingsError};
+use tripline_core::IntakeError;
 
 /// Why an invocation failed.
 #[derive(Debug, Error)]
@@ -97,19 +96,8 @@ impl DetectorConfig {
     pub fn from_env_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         Ok(Self {
             alert_topic_arn: env::alert_topic_arn(vars)?,
-            rules: RuleConfig::from_env_map(vars)?,
+            rules: tripline_core::rules::config_from_env(vars)?,
         })
-    }
-}
-
-impl From<SnsMessage> for Publication {
-    fn from(m: SnsMessage) -> Self {
-        Publication {
-            subject: m.subject,
-            message: m.message,
-            message_structure: Some(m.message_structure),
-            attributes: m.attributes,
-        }
     }
 }
 

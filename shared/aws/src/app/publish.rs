@@ -4,7 +4,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::HandlerError;
-use crate::{AwsError, Publication, Publish};
+use crate::{AwsError, Publish};
 use tripline_core::finding::{Finding, Severity};
 
 /// A short reference to a published finding, for handler outcomes and logs.
@@ -39,7 +39,7 @@ pub async fn publish_findings<P: Publish>(
     // deterministic whatever order SNS answers in.
     let results: Vec<Result<String, AwsError>> = stream::iter(findings)
         .map(|f| async move {
-            let msg: Publication = tripline_core::render::sns::message(f).into();
+            let msg = tripline_core::render::sns::message(f);
             aws.publish(topic_arn, &msg).await
         })
         .buffered(PUBLISH_CONCURRENCY)
@@ -94,6 +94,7 @@ pub async fn publish_findings<P: Publish>(
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use tripline_core::render::sns::SnsMessage;
     use tripline_core::settings::RuleConfig;
 
     /// A publisher that fails (transiently) for messages about one resource, records every attempt and
@@ -107,7 +108,7 @@ mod tests {
     }
 
     impl Publish for FlakySns {
-        async fn publish(&self, _topic_arn: &str, message: &Publication) -> Result<String, AwsError> {
+        async fn publish(&self, _topic_arn: &str, message: &SnsMessage) -> Result<String, AwsError> {
             use std::sync::atomic::Ordering::SeqCst;
             let now = self.in_flight.fetch_add(1, SeqCst) + 1;
             self.max_in_flight.fetch_max(now, SeqCst);

@@ -6,14 +6,14 @@
 //! as an error (retryable for 429/5xx/connection failures), so SNS delivers the message again.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::app::HandlerError;
 use crate::PostWebhook;
-use tripline_core::error::IntakeError;
-use tripline_core::finding::{Finding, Severity};
-use tripline_core::render::sns::{RemediationOutcome, SweepSummary};
+use tripline_core::finding::Severity;
+use tripline_core::render::slack::payload_for;
 use tripline_core::Envelope;
+use tripline_core::IntakeError;
 
 /// Configuration of notify-slack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,72 +89,6 @@ pub struct Delivery {
     pub result: String,
 }
 
-/// The Slack payload of one SNS message, or `None` with the reason to skip it.
-pub fn payload_for(
-    kind: Option<&str>,
-    subject: Option<&str>,
-    message: &str,
-    cfg: &SlackConfig,
-) -> Result<Value, String> {
-    let parsed: Option<Value> = serde_json::from_str(message).ok();
-    match (kind, parsed) {
-        (Some("finding") | None, Some(v)) if v.get("rule").is_some() && v.get("evidence").is_some() => {
-            let f: Finding = serde_json::from_value(v).map_err(|e| format!("finding does not parse: {e}"))?;
-            if f.severity < cfg.min_severity {
-                return Err(format!(
-                    "severity `{}` is below the minimum `{}`",
-                    f.severity.as_str(),
-                    cfg.min_severity.as_str()
-                ));
-            }
-            Ok(tripline_core::render::slack::blocks(&f))
-        }
-        (Some("remediation"), Some(v)) => {
-            let o: RemediationOutcome =
-                serde_json::from_value(v).map_err(|e| format!("remediation outcome does not parse: {e}"))?;
-            let mut text = format!(
-                "*Remediation {}* `{}` on `{}` ({} in {})\n{}",
-                o.status.as_str(),
-                o.remediation_id,
-                o.resource_arn,
-                o.account,
-                o.region,
-                o.detail
-            );
-            for a in &o.actions {
-                text.push_str(&format!("\n• {a}"));
-            }
-            Ok(text_payload(&text))
-        }
-        (Some("summary"), Some(v)) => {
-            let s: SweepSummary =
-                serde_json::from_value(v).map_err(|e| format!("summary does not parse: {e}"))?;
-            let total: u64 = s.findings.values().sum();
-            Ok(text_payload(&format!(
-                "*Tripline sweep* of {} in {}: {total} finding(s), {} suppressed, {} resource(s) unreadable",
-                s.account,
-                s.region,
-                s.suppressed,
-                s.errors.len()
-            )))
-        }
-        _ => {
-            // Anything else on the topic (a CloudWatch alarm...): its subject and start of the message.
-            let head: String = message.chars().take(2800).collect();
-            Ok(text_payload(&format!(
-                "*{}*\n{head}",
-                subject.unwrap_or("Tripline notification")
-            )))
-        }
-    }
-}
-
-/// A plain Slack message: a fallback `text` and one mrkdwn section (Slack caps section text at 3000).
-fn text_payload(text: &str) -> Value {
-    let t = crate::truncate_chars(text, 2900);
-    json!({"text": t, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": t}}]})
-}
-
 /// The notify-slack handler: posts every record of an SNS event.
 pub async fn handle_slack<W: PostWebhook>(
     webhook: &W,
@@ -179,7 +113,12 @@ pub async fn handle_slack<W: PostWebhook>(
         let sns = r.sns;
         let kind = sns.attribute("kind").map(str::to_owned);
         let rule = sns.attribute("rule").unwrap_or_default().to_owned();
-        let result = match payload_for(kind.as_deref(), sns.subject.as_deref(), &sns.message, cfg) {
+        let result = match payload_for(
+            kind.as_deref(),
+            sns.subject.as_deref(),
+            &sns.message,
+            cfg.min_severity,
+        ) {
             Err(why) => {
                 tracing::info!(event_id = %sns.message_id, rule = %rule, reason = %why, "not posted to slack");
                 format!("skipped: {why}")
@@ -211,6 +150,7 @@ mod tests {
     use super::*;
     use crate::fakes::FakeAws;
     use crate::ErrorKind;
+    use serde_json::json;
     use tripline_core::Envelope;
 
     #[test]

@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use crate::app::remediate::{remediate_finding, RemediateConfig};
 use crate::app::HandlerError;
-use crate::{ConfigRecorder, IamRead, IamWrite, Publication, Publish, S3Read, S3Write};
-use tripline_core::error::IntakeError;
+use crate::{ConfigRecorder, IamRead, IamWrite, Publish, S3Read, S3Write};
 use tripline_core::finding::Finding;
 use tripline_core::render::sns::RemediationOutcome;
 use tripline_core::Envelope;
+use tripline_core::IntakeError;
 
 /// The remediate handler: every SNS record's finding is handled and its outcome published.
 pub async fn handle_remediate<D>(
@@ -76,7 +76,7 @@ where
             detail = %outcome.detail,
             "remediation outcome"
         );
-        let msg: Publication = tripline_core::render::sns::remediation_outcome(&outcome).into();
+        let msg = tripline_core::render::sns::remediation_outcome(&outcome);
         aws.publish(&cfg.detector.alert_topic_arn, &msg)
             .await
             .map_err(|e| HandlerError::aws(&f.event.id, e))?;

@@ -24,11 +24,11 @@ use serde_json::Value;
 use crate::app::assess::{assess_account, SweepConfig};
 use crate::app::publish::{publish_findings, FindingRef};
 use crate::app::HandlerError;
-use crate::{IamRead, Publication, Publish, S3Read};
-use tripline_core::error::IntakeError;
+use crate::{IamRead, Publish, S3Read};
 use tripline_core::render::sns::SweepSummary;
 use tripline_core::rules::SweepContext;
 use tripline_core::Envelope;
+use tripline_core::IntakeError;
 
 /// What one sweep did (the Lambda response; also logged).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -102,7 +102,7 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
     }
     let refs = publish_findings(aws, &cfg.detector.alert_topic_arn, &event_id, &findings).await?;
     summary.duration_ms = started.elapsed().as_millis() as u64;
-    let msg: Publication = tripline_core::render::sns::summary(&summary).into();
+    let msg = tripline_core::render::sns::summary(&summary);
     let summary_message_id = aws
         .publish(&cfg.detector.alert_topic_arn, &msg)
         .await

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::IntakeError;
+use crate::intake::IntakeError;
 
 /// The JSON type name of `v`, as used in error messages.
 pub(crate) fn type_name(v: &Value) -> &'static str {

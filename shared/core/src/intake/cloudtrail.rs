@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::change::{Actor, Change, ChangeSource, IdentityType, Outcome, Payload};
-use crate::error::IntakeError;
+use crate::intake::IntakeError;
 
 use super::access::Obj;
 use super::decode::decode_documents;

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::change::{Actor, Change, ChangeSource, Outcome, Payload, Resource};
-use crate::error::IntakeError;
+use crate::intake::IntakeError;
 
 use super::access::Obj;
 use super::cloudtrail::EventFields;

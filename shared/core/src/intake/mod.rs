@@ -21,6 +21,7 @@ mod access;
 mod cloudtrail;
 mod config;
 mod decode;
+mod error;
 mod resources;
 mod sns;
 
@@ -28,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::change::Change;
-use crate::error::IntakeError;
+pub use error::IntakeError;
 
 use access::Obj;
 use cloudtrail::EventFields;

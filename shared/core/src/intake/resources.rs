@@ -1,4 +1,5 @@
-//! The resources a CloudTrail call touched, derived from its request/response by a per-service table.
+//! The resources a CloudTrail call touched, derived from its request/response by the resource-kind
+//! registry ([`crate::resource_kind::KINDS`]: the fields that name each kind, its ARN template).
 //!
 //! CloudTrail's own `resources[]` array is optional and absent for most management events, so the primary
 //! resource is derived from the parameter that names it (`bucketName`, `roleName`, `groupId`...). ARN
@@ -8,95 +9,9 @@
 use serde_json::Value;
 
 use crate::change::Resource;
+use crate::resource_kind::{arn_name, partition, Field, Holds, Kind, KINDS};
 
 use super::access::str_at;
-
-/// Where a resource's identifier is read from.
-#[derive(Debug, Clone, Copy)]
-enum Src {
-    Request(&'static [&'static str]),
-    Response(&'static [&'static str]),
-}
-
-/// How the ARN is built from the identifier `{v}`: `{p}` partition, `{r}` region, `{a}` account.
-#[derive(Debug, Clone, Copy)]
-enum ArnRule {
-    /// The identifier is already an ARN.
-    AsIs,
-    /// The identifier is an ARN or a name; a name is put into the template.
-    Template(&'static str),
-    /// The identifier is an ARN or a name; a name yields no ARN (it has a random suffix or unknown id).
-    ArnOrName,
-    /// An SQS queue URL `https://sqs.{region}.amazonaws.com/{account}/{name}`.
-    SqsUrl,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Mapping {
-    event_source: &'static str,
-    from: Src,
-    resource_type: &'static str,
-    arn: ArnRule,
-}
-
-const fn m(event_source: &'static str, from: Src, resource_type: &'static str, arn: ArnRule) -> Mapping {
-    Mapping {
-        event_source,
-        from,
-        resource_type,
-        arn,
-    }
-}
-
-use ArnRule::{ArnOrName, AsIs, SqsUrl, Template};
-use Src::{Request as Req, Response as Resp};
-
-/// Per-service mapping, in precedence order: the first match is the primary resource. For IAM, the
-/// principal (role/user/group) comes before the managed policy attached to it.
-#[rustfmt::skip]
-const MAPPINGS: &[Mapping] = &[
-    m("s3.amazonaws.com", Req(&["bucketName"]), "AWS::S3::Bucket", Template("arn:{p}:s3:::{v}")),
-    m("iam.amazonaws.com", Resp(&["role", "arn"]), "AWS::IAM::Role", AsIs),
-    m("iam.amazonaws.com", Req(&["roleName"]), "AWS::IAM::Role", Template("arn:{p}:iam::{a}:role/{v}")),
-    m("iam.amazonaws.com", Resp(&["user", "arn"]), "AWS::IAM::User", AsIs),
-    m("iam.amazonaws.com", Req(&["userName"]), "AWS::IAM::User", Template("arn:{p}:iam::{a}:user/{v}")),
-    m("iam.amazonaws.com", Resp(&["group", "arn"]), "AWS::IAM::Group", AsIs),
-    m("iam.amazonaws.com", Req(&["groupName"]), "AWS::IAM::Group", Template("arn:{p}:iam::{a}:group/{v}")),
-    m("iam.amazonaws.com", Req(&["policyArn"]), "AWS::IAM::Policy", AsIs),
-    m("iam.amazonaws.com", Resp(&["policy", "arn"]), "AWS::IAM::Policy", AsIs),
-    m("iam.amazonaws.com", Resp(&["accessKey", "accessKeyId"]), "AWS::IAM::AccessKey", ArnOrName),
-    m("iam.amazonaws.com", Req(&["accessKeyId"]), "AWS::IAM::AccessKey", ArnOrName),
-    m("iam.amazonaws.com", Req(&["serialNumber"]), "AWS::IAM::VirtualMFADevice", ArnOrName),
-    m("iam.amazonaws.com", Req(&["instanceProfileName"]), "AWS::IAM::InstanceProfile", Template("arn:{p}:iam::{a}:instance-profile/{v}")),
-    m("cloudtrail.amazonaws.com", Req(&["name"]), "AWS::CloudTrail::Trail", Template("arn:{p}:cloudtrail:{r}:{a}:trail/{v}")),
-    m("cloudtrail.amazonaws.com", Req(&["trailName"]), "AWS::CloudTrail::Trail", Template("arn:{p}:cloudtrail:{r}:{a}:trail/{v}")),
-    m("config.amazonaws.com", Req(&["configurationRecorderName"]), "AWS::Config::ConfigurationRecorder", ArnOrName),
-    m("config.amazonaws.com", Req(&["configurationRecorder", "name"]), "AWS::Config::ConfigurationRecorder", ArnOrName),
-    m("config.amazonaws.com", Req(&["deliveryChannelName"]), "AWS::Config::DeliveryChannel", ArnOrName),
-    m("config.amazonaws.com", Req(&["configRuleName"]), "AWS::Config::ConfigRule", ArnOrName),
-    m("ec2.amazonaws.com", Req(&["groupId"]), "AWS::EC2::SecurityGroup", Template("arn:{p}:ec2:{r}:{a}:security-group/{v}")),
-    m("ec2.amazonaws.com", Resp(&["groupId"]), "AWS::EC2::SecurityGroup", Template("arn:{p}:ec2:{r}:{a}:security-group/{v}")),
-    m("ec2.amazonaws.com", Req(&["groupName"]), "AWS::EC2::SecurityGroup", ArnOrName),
-    // Snapshot and image ARNs carry no account id.
-    m("ec2.amazonaws.com", Req(&["snapshotId"]), "AWS::EC2::Snapshot", Template("arn:{p}:ec2:{r}::snapshot/{v}")),
-    m("ec2.amazonaws.com", Req(&["imageId"]), "AWS::EC2::Image", Template("arn:{p}:ec2:{r}::image/{v}")),
-    m("ec2.amazonaws.com", Req(&["instanceId"]), "AWS::EC2::Instance", Template("arn:{p}:ec2:{r}:{a}:instance/{v}")),
-    m("lambda.amazonaws.com", Req(&["functionName"]), "AWS::Lambda::Function", Template("arn:{p}:lambda:{r}:{a}:function:{v}")),
-    m("lambda.amazonaws.com", Req(&["layerName"]), "AWS::Lambda::LayerVersion", Template("arn:{p}:lambda:{r}:{a}:layer:{v}")),
-    m("kms.amazonaws.com", Resp(&["keyMetadata", "arn"]), "AWS::KMS::Key", AsIs),
-    m("kms.amazonaws.com", Req(&["keyId"]), "AWS::KMS::Key", Template("arn:{p}:kms:{r}:{a}:key/{v}")),
-    m("sns.amazonaws.com", Req(&["topicArn"]), "AWS::SNS::Topic", AsIs),
-    m("sns.amazonaws.com", Resp(&["topicArn"]), "AWS::SNS::Topic", AsIs),
-    m("sqs.amazonaws.com", Req(&["queueUrl"]), "AWS::SQS::Queue", SqsUrl),
-    m("sqs.amazonaws.com", Resp(&["queueUrl"]), "AWS::SQS::Queue", SqsUrl),
-    m("ecr.amazonaws.com", Req(&["repositoryName"]), "AWS::ECR::Repository", Template("arn:{p}:ecr:{r}:{a}:repository/{v}")),
-    m("secretsmanager.amazonaws.com", Req(&["secretId"]), "AWS::SecretsManager::Secret", ArnOrName),
-    m("secretsmanager.amazonaws.com", Resp(&["arn"]), "AWS::SecretsManager::Secret", AsIs),
-    m("rds.amazonaws.com", Req(&["dBSnapshotIdentifier"]), "AWS::RDS::DBSnapshot", Template("arn:{p}:rds:{r}:{a}:snapshot:{v}")),
-    m("rds.amazonaws.com", Req(&["dBClusterSnapshotIdentifier"]), "AWS::RDS::DBClusterSnapshot", Template("arn:{p}:rds:{r}:{a}:cluster-snapshot:{v}")),
-    m("guardduty.amazonaws.com", Req(&["detectorId"]), "AWS::GuardDuty::Detector", Template("arn:{p}:guardduty:{r}:{a}:detector/{v}")),
-    m("access-analyzer.amazonaws.com", Req(&["analyzerName"]), "AWS::AccessAnalyzer::Analyzer", Template("arn:{p}:access-analyzer:{r}:{a}:analyzer/{v}")),
-];
 
 /// Event names on `s3.amazonaws.com` that act on the account-level Block Public Access configuration
 /// (Amazon S3 User Guide, "Amazon S3 CloudTrail events": account-level actions).
@@ -135,17 +50,6 @@ const IAM_SELF_EVENTS: &[&str] = &[
     "DeleteVirtualMFADevice",
     "ChangePassword",
 ];
-
-/// The AWS partition of a region.
-pub(crate) fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
 
 /// Where the call happened and by whom: what ARN templates need.
 pub(crate) struct Scope<'a> {
@@ -200,16 +104,18 @@ pub(crate) fn cloudtrail_resources(
         }
     }
 
-    for mapping in MAPPINGS.iter().filter(|m| m.event_source == scope.event_source) {
-        let (doc, keys) = match mapping.from {
-            Src::Request(k) => (request, k),
-            Src::Response(k) => (response, k),
-        };
-        let Some(value) = str_at(doc, keys) else {
-            continue;
-        };
-        if let Some(r) = build(mapping, value, scope, p) {
-            push(&mut out, r);
+    for kind in KINDS.iter().filter(|k| k.service == scope.event_source) {
+        for named in kind.named_by {
+            let (doc, keys) = match named.field {
+                Field::Request(k) => (request, k),
+                Field::Response(k) => (response, k),
+            };
+            let Some(value) = str_at(doc, keys) else {
+                continue;
+            };
+            if let Some(r) = build(kind, named.holds, value, scope, p) {
+                push(&mut out, r);
+            }
         }
     }
 
@@ -247,23 +153,14 @@ fn caller_as_user(scope: &Scope<'_>, p: &str) -> Option<Resource> {
     }
 }
 
-fn build(mapping: &Mapping, value: &str, scope: &Scope<'_>, p: &str) -> Option<Resource> {
+fn build(kind: &Kind, holds: Holds, value: &str, scope: &Scope<'_>, p: &str) -> Option<Resource> {
     let is_arn = value.starts_with("arn:");
-    let (arn, name) = match mapping.arn {
-        ArnRule::AsIs => (Some(value.to_owned()), arn_name(value).to_owned()),
-        ArnRule::ArnOrName if is_arn => (Some(value.to_owned()), arn_name(value).to_owned()),
-        ArnRule::ArnOrName => (None, value.to_owned()),
-        ArnRule::Template(_) if is_arn => (Some(value.to_owned()), arn_name(value).to_owned()),
-        ArnRule::Template(t) => (
-            Some(
-                t.replace("{p}", p)
-                    .replace("{r}", scope.region)
-                    .replace("{a}", scope.account)
-                    .replace("{v}", value),
-            ),
-            value.to_owned(),
-        ),
-        ArnRule::SqsUrl => {
+    let (arn, name) = match holds {
+        Holds::Arn => (Some(value.to_owned()), arn_name(value).to_owned()),
+        Holds::NameOnly | Holds::Id if is_arn => (Some(value.to_owned()), arn_name(value).to_owned()),
+        Holds::NameOnly => (None, value.to_owned()),
+        Holds::Id => (kind.arn_of(scope.region, scope.account, value), value.to_owned()),
+        Holds::QueueUrl => {
             let mut parts = value.trim_end_matches('/').rsplit('/');
             let name = parts.next()?.to_owned();
             let account = parts.next().unwrap_or(scope.account);
@@ -274,7 +171,7 @@ fn build(mapping: &Mapping, value: &str, scope: &Scope<'_>, p: &str) -> Option<R
         }
     };
     Some(Resource {
-        resource_type: mapping.resource_type.to_owned(),
+        resource_type: kind.resource_type.to_owned(),
         arn,
         name: Some(name),
     })
@@ -298,33 +195,6 @@ fn push(out: &mut Vec<Resource>, r: Resource) {
         }
     }
     out.push(r);
-}
-
-/// A resource's name from its ARN (`arn:partition:service:region:account:resource`): IAM names are the
-/// last path segment (`role/path/name` -> `name`); Secrets Manager keeps the full secret name
-/// (`secret:prod/db-AbCdEf` -> `prod/db-AbCdEf`); S3 keeps `bucket` or `bucket/key`; other services drop
-/// the resource-type prefix (`security-group/sg-1` -> `sg-1`, `function:f` -> `f`,
-/// `repository/team/app` -> `team/app`).
-pub(crate) fn arn_name(arn: &str) -> &str {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_partition), Some(service), Some(_region), Some(_account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return arn;
-    };
-    match service {
-        "iam" | "sts" => resource.rsplit('/').next().unwrap_or(resource),
-        "s3" => resource,
-        _ => match resource.find(['/', ':']) {
-            Some(i) => &resource[i + 1..],
-            None => resource,
-        },
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::error::IntakeError;
+use crate::intake::IntakeError;
 
 use crate::text::quote;
 

@@ -37,7 +37,7 @@ pub struct ExternalGrant {
 
 /// The account a principal value names, if it names one.
 pub fn principal_account(value: &str) -> Option<String> {
-    if crate::settings::is_account_id(value) {
+    if crate::resource_kind::is_account_id(value) {
         return Some(value.to_string());
     }
     let parts: Vec<&str> = value.splitn(6, ':').collect();

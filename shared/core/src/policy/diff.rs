@@ -751,7 +751,7 @@ fn principal_patterns(s: &Statement, vars: bool, checked: bool) -> GlobSpec {
                         PrincipalType::Aws => {
                             // An account (id or `:root`) stands for every principal of that account.
                             let acct = super::cross_account::principal_account(v);
-                            let root = crate::settings::is_account_id(v) || v.ends_with(":root");
+                            let root = crate::resource_kind::is_account_id(v) || v.ends_with(":root");
                             match acct {
                                 Some(a) if root => out.push((format!("AWS:arn:*::{a}:*"), false)),
                                 _ => out.push((format!("AWS:{v}"), vars)),

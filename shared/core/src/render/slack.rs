@@ -8,6 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::finding::{Finding, Severity};
+use crate::render::sns::{RemediationOutcome, SweepSummary};
 
 pub const MAX_HEADER_CHARS: usize = 150;
 pub const MAX_SECTION_CHARS: usize = 3000;
@@ -177,4 +178,72 @@ pub fn blocks(f: &Finding) -> Value {
         "text": super::sns::finding_subject(f),
         "blocks": blocks,
     })
+}
+
+/// The Slack payload of one message of the alert topic (`kind` is its `kind` attribute): a finding's
+/// Block Kit blocks, a short text for remediation outcomes, sweep summaries and anything else (a CloudWatch
+/// alarm...); or the reason to skip it (a finding below `min_severity`, a message that does not parse).
+pub fn payload_for(
+    kind: Option<&str>,
+    subject: Option<&str>,
+    message: &str,
+    min_severity: Severity,
+) -> Result<Value, String> {
+    let parsed: Option<Value> = serde_json::from_str(message).ok();
+    match (kind, parsed) {
+        (Some("finding") | None, Some(v)) if v.get("rule").is_some() && v.get("evidence").is_some() => {
+            let f: Finding = serde_json::from_value(v).map_err(|e| format!("finding does not parse: {e}"))?;
+            if f.severity < min_severity {
+                return Err(format!(
+                    "severity `{}` is below the minimum `{}`",
+                    f.severity.as_str(),
+                    min_severity.as_str()
+                ));
+            }
+            Ok(blocks(&f))
+        }
+        (Some("remediation"), Some(v)) => {
+            let o: RemediationOutcome =
+                serde_json::from_value(v).map_err(|e| format!("remediation outcome does not parse: {e}"))?;
+            let mut text = format!(
+                "*Remediation {}* `{}` on `{}` ({} in {})\n{}",
+                o.status.as_str(),
+                o.remediation_id,
+                o.resource_arn,
+                o.account,
+                o.region,
+                o.detail
+            );
+            for a in &o.actions {
+                text.push_str(&format!("\n• {a}"));
+            }
+            Ok(text_payload(&text))
+        }
+        (Some("summary"), Some(v)) => {
+            let s: SweepSummary =
+                serde_json::from_value(v).map_err(|e| format!("summary does not parse: {e}"))?;
+            let total: u64 = s.findings.values().sum();
+            Ok(text_payload(&format!(
+                "*Tripline sweep* of {} in {}: {total} finding(s), {} suppressed, {} resource(s) unreadable",
+                s.account,
+                s.region,
+                s.suppressed,
+                s.errors.len()
+            )))
+        }
+        _ => {
+            // Anything else on the topic (a CloudWatch alarm...): its subject and start of the message.
+            let head: String = message.chars().take(2800).collect();
+            Ok(text_payload(&format!(
+                "*{}*\n{head}",
+                subject.unwrap_or("Tripline notification")
+            )))
+        }
+    }
+}
+
+/// A plain Slack message: a fallback `text` and one mrkdwn section (Slack caps section text at 3000).
+fn text_payload(text: &str) -> Value {
+    let t = crate::text::truncate_chars(text, 2900);
+    json!({"text": t, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": t}}]})
 }

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::payload::{self, at, bool_at, items, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::Change;
 use crate::finding::{FindingResource, Severity};
@@ -140,15 +141,7 @@ pub static TRIPLINE_TAMPERED: Rule = Rule {
 };
 
 fn trail_resource(c: &Change, name: Option<&str>) -> FindingResource {
-    let part = payload::partition(c);
-    let (region, acct) = (c.region.clone(), c.account.clone());
-    let mut r = payload::resource(c, "AWS::CloudTrail::Trail", name, |n| {
-        if n.starts_with("arn:") {
-            n.to_owned()
-        } else {
-            format!("arn:{part}:cloudtrail:{region}:{acct}:trail/{n}")
-        }
-    });
+    let mut r = payload::registered(c, "AWS::CloudTrail::Trail", name);
     if let Some(n) = r.name.as_deref().filter(|n| n.starts_with("arn:")) {
         r.name = n.rsplit('/').next().map(str::to_owned);
     }
@@ -183,7 +176,7 @@ fn advanced_selectors_record_writes(selectors: &[&Value]) -> bool {
     })
 }
 
-fn check_cloudtrail(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_cloudtrail(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let name = str_at(req, &["name"]).or_else(|| str_at(req, &["trailName"]));
@@ -209,10 +202,11 @@ fn check_cloudtrail(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             // The call sets one of the two lists; a record holding neither does not say what the trail
             // records now (unknown, not "nothing").
             if at(req, &["eventSelectors"]).is_null() && at(req, &["advancedEventSelectors"]).is_null() {
-                return Err(format!(
-                    "cannot judge the call: {} (nor `requestParameters.advancedEventSelectors`)",
-                    payload::lacks("requestParameters.eventSelectors")
-                ));
+                return Err(CheckError::Lacks {
+                    subject: "the call",
+                    missing: vec!["requestParameters.eventSelectors".into()],
+                    nor: Some("`requestParameters.advancedEventSelectors`"),
+                });
             }
             let basic = items(at(req, &["eventSelectors"]));
             let advanced = items(at(req, &["advancedEventSelectors"]));
@@ -254,7 +248,7 @@ fn name_key(event_name: &str) -> &'static str {
     }
 }
 
-fn check_config(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_config(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let (rtype, name, what) = match c.event_name.as_str() {
@@ -274,15 +268,7 @@ fn check_config(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             "stopped the configuration recorder",
         ),
     };
-    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let kind = if rtype.ends_with("DeliveryChannel") {
-        "delivery-channel"
-    } else {
-        "configuration-recorder"
-    };
-    let resource = payload::resource(c, rtype, name, |n| {
-        format!("arn:{part}:config:{region}:{acct}:{kind}/{n}")
-    });
+    let resource = payload::registered(c, rtype, name);
     let n = resource.name_or_unknown().to_owned();
     let reason = match &resource.name {
         Some(n) => format!("{} {what} `{n}`", payload::who(c)),
@@ -326,17 +312,17 @@ fn has_prefixed_segment(value: &str, prefix: &str) -> bool {
 /// Reference); `None` when the format needs more than the name (a stack's or a Config rule's id), or the
 /// name comes from another parameter: no ARN is made up.
 fn tampered_arn(c: &Change, key: &str, name: &str) -> Option<String> {
-    let (p, r, a) = (payload::partition(c), &c.region, &c.account);
-    match (c.service.as_str(), key) {
-        ("lambda.amazonaws.com", "functionName") => Some(format!("arn:{p}:lambda:{r}:{a}:function:{name}")),
-        ("events.amazonaws.com", "name" | "rule") => Some(format!("arn:{p}:events:{r}:{a}:rule/{name}")),
-        ("iam.amazonaws.com", "roleName") => Some(format!("arn:{p}:iam::{a}:role/{name}")),
-        ("logs.amazonaws.com", "logGroupName") => Some(format!("arn:{p}:logs:{r}:{a}:log-group:{name}")),
-        _ => None,
-    }
+    let resource_type = match (c.service.as_str(), key) {
+        ("lambda.amazonaws.com", "functionName") => "AWS::Lambda::Function",
+        ("events.amazonaws.com", "name" | "rule") => "AWS::Events::Rule",
+        ("iam.amazonaws.com", "roleName") => "AWS::IAM::Role",
+        ("logs.amazonaws.com", "logGroupName") => "AWS::Logs::LogGroup",
+        _ => return None,
+    };
+    crate::resource_kind::arn(resource_type, &c.region, &c.account, name)
 }
 
-fn check_tampered(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_tampered(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let prefix = ctx.config.name_prefix.as_str();
     if prefix.is_empty() {

@@ -7,6 +7,7 @@ use ipnet::IpNet;
 use serde_json::{json, Value};
 
 use super::payload::{self, at, i64_at, items, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::Severity;
 
@@ -188,7 +189,7 @@ fn exposure(o: &Opening, admin: &BTreeSet<u16>) -> Option<Exposed> {
     (all || !ports.is_empty()).then_some(Exposed::Ports(all, ports))
 }
 
-fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     // A Config item carries the group's whole current configuration (same `ipPermissions` shape).
     let (req, root) = match c.source {
@@ -257,11 +258,10 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
             .insert("record_lacks".into(), json!(lacks.clone()));
     }
     let group = str_at(req, &["groupId"]).or_else(|| str_at(req, &["groupName"]));
-    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
     // Security group ARNs carry the id; a group named only by `groupName` has no derivable ARN.
     let resource = payload::resource(c, "AWS::EC2::SecurityGroup", group, |g| {
         if g.starts_with("sg-") {
-            format!("arn:{part}:ec2:{region}:{acct}:security-group/{g}")
+            payload::arn_in(c, "AWS::EC2::SecurityGroup", g)
         } else {
             String::new()
         }
@@ -289,17 +289,14 @@ fn adds_all(perm: &Value) -> bool {
         .any(|i| str_at(i, &["group"]) == Some("all"))
 }
 
-fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     if !adds_all(at(req, &["createVolumePermission"])) {
         return Ok(Vec::new());
     }
     let id = str_at(req, &["snapshotId"]);
-    let (part, region) = (payload::partition(c), c.region.clone());
-    let resource = payload::resource(c, "AWS::EC2::Snapshot", id, |s| {
-        format!("arn:{part}:ec2:{region}::snapshot/{s}")
-    });
+    let resource = payload::registered(c, "AWS::EC2::Snapshot", id);
     let s = resource.name_or_unknown().to_owned();
     let mut evidence = payload::reasons(vec![format!(
         "create-volume permission on {} granted to group `all` (every AWS account)",
@@ -316,17 +313,14 @@ fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )])
 }
 
-fn check_image(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_image(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     if !adds_all(at(req, &["launchPermission"])) {
         return Ok(Vec::new());
     }
     let id = str_at(req, &["imageId"]);
-    let (part, region) = (payload::partition(c), c.region.clone());
-    let resource = payload::resource(c, "AWS::EC2::Image", id, |i| {
-        format!("arn:{part}:ec2:{region}::image/{i}")
-    });
+    let resource = payload::registered(c, "AWS::EC2::Image", id);
     let i = resource.name_or_unknown().to_owned();
     let mut evidence = payload::reasons(vec![format!(
         "launch permission on {} granted to group `all` (every AWS account)",

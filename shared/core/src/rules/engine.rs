@@ -1,6 +1,7 @@
 //! Glue between rules and the policy engine ([`crate::policy`]): parse documents, turn engine reasons into
 //! evidence, pick the offending statements out of a document. No policy logic lives here.
 
+use super::CheckError;
 use serde_json::Value;
 
 use crate::finding::Evidence;
@@ -8,8 +9,11 @@ use crate::policy::{ExternalGrant, Policy, PublicVerdict, Reason, Trusted};
 use crate::settings::RuleConfig;
 
 /// Parses a policy document, or says why it cannot (the rule then reports an error, not a finding).
-pub fn parse(doc: &Value, what: &str) -> Result<Policy, String> {
-    Policy::parse(doc).map_err(|e| format!("invalid {what}: {e}"))
+pub fn parse(doc: &Value, what: &str) -> Result<Policy, CheckError> {
+    Policy::parse(doc).map_err(|source| CheckError::Invalid {
+        what: what.to_owned(),
+        source,
+    })
 }
 
 /// One engine reason as a sentence naming the statement.

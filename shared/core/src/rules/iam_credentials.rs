@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::payload::{self, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::{Change, IdentityType};
 use crate::finding::{FindingResource, Severity};
@@ -70,22 +71,18 @@ pub static MFA_DEACTIVATED: Rule = Rule {
 };
 
 fn user_resource(c: &Change, user: Option<&str>) -> FindingResource {
-    let part = payload::partition(c);
-    let acct = c.account.clone();
-    payload::resource(c, "AWS::IAM::User", user, |u| {
-        format!("arn:{part}:iam::{acct}:user/{u}")
-    })
+    payload::registered(c, "AWS::IAM::User", user)
 }
 
 fn root_resource(c: &Change) -> FindingResource {
     FindingResource {
         resource_type: "AWS::IAM::RootAccount".into(),
-        arn: format!("arn:{}:iam::{}:root", payload::partition(c), c.account),
+        arn: payload::arn_in(c, "AWS::IAM::RootAccount", "root"),
         name: Some("root".into()),
     }
 }
 
-fn check_root_key(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_root_key(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     // Root creating a key for itself logs no `userName`; root creating a key for an IAM user names the user.
     if c.actor.identity_type != IdentityType::Root || str_at(payload::req(c), &["userName"]).is_some() {
@@ -112,7 +109,7 @@ fn actor_user(c: &Change) -> Option<&str> {
     c.actor.arn.as_deref().and_then(|a| a.rsplit('/').next())
 }
 
-fn check_login_profile(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_login_profile(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     // Without `userName` the API acts on the calling IAM user; for any other caller the record does not
@@ -152,7 +149,7 @@ fn check_login_profile(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )])
 }
 
-fn check_mfa(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_mfa(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let serial = str_at(req, &["serialNumber"]);

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::engine;
 use super::payload::{self, at, bool_at, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::{Change, ChangeSource, Payload};
 use crate::finding::{AccessWitness, Evidence, FindingResource, Severity};
@@ -153,20 +154,17 @@ fn principal_hit(
 
 fn principal_resource(c: &Change) -> FindingResource {
     let req = payload::req(c);
-    let (part, acct) = (payload::partition(c), c.account.clone());
     if let Some(arn) = str_at(req, &["policyArn"]).filter(|_| c.event_name.contains("PolicyVersion")) {
         let name = arn.rsplit('/').next().map(str::to_owned);
         return payload::resource(c, "AWS::IAM::Policy", name.as_deref(), |_| arn.to_owned());
     }
-    for (key, rtype, kind) in [
-        ("roleName", "AWS::IAM::Role", "role"),
-        ("userName", "AWS::IAM::User", "user"),
-        ("groupName", "AWS::IAM::Group", "group"),
+    for (key, rtype) in [
+        ("roleName", "AWS::IAM::Role"),
+        ("userName", "AWS::IAM::User"),
+        ("groupName", "AWS::IAM::Group"),
     ] {
         if let Some(name) = str_at(req, &[key]) {
-            return payload::resource(c, rtype, Some(name), |n| {
-                format!("arn:{part}:iam::{acct}:{kind}/{n}")
-            });
+            return payload::registered(c, rtype, Some(name));
         }
     }
     // A CloudTrail record naming none: the event says which kind of resource (no name, no ARN made up).
@@ -191,15 +189,13 @@ fn principal_resource(c: &Change) -> FindingResource {
     let rtype = c.service.clone();
     // Without the item's `arn`, the IAM ARN format of its type (`role/`, `user/`, `group/`); none for
     // another type (no ARN is made up).
-    let kind = match rtype.as_str() {
-        "AWS::IAM::Role" => Some("role"),
-        "AWS::IAM::User" => Some("user"),
-        "AWS::IAM::Group" => Some("group"),
-        _ => None,
-    };
+    let principal = matches!(
+        rtype.as_str(),
+        "AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group"
+    );
     payload::resource(c, &rtype, name, |n| {
         arn.clone()
-            .or_else(|| kind.map(|k| format!("arn:{part}:iam::{acct}:{k}/{n}")))
+            .or_else(|| principal.then(|| payload::arn_in(c, &rtype, n)))
             .unwrap_or_default()
     })
 }
@@ -215,7 +211,7 @@ struct Pair {
 /// one without `Resource` or `NotResource`); a document from the record that lacks them cannot be judged,
 /// and the error says so rather than reading the statement as granting every resource. Trust policies
 /// have no `Resource`.
-fn parse_new(pair: &Pair) -> Result<Policy, String> {
+fn parse_new(pair: &Pair) -> Result<Policy, CheckError> {
     if pair.label != "trust policy" {
         let stmts: Vec<&Value> = match at(&pair.new, &["Statement"]) {
             Value::Array(a) => a.iter().collect(),
@@ -225,11 +221,10 @@ fn parse_new(pair: &Pair) -> Result<Policy, String> {
         for (i, st) in stmts.iter().enumerate() {
             if st.get("Resource").is_none() && st.get("NotResource").is_none() {
                 let label = str_at(st, &["Sid"]).map_or_else(|| format!("#{i}"), str::to_owned);
-                return Err(format!(
-                    "cannot judge {}: statement `{label}` has neither `Resource` nor `NotResource` \
-                     (the record does not include them; IAM requires one in identity policies)",
-                    pair.label
-                ));
+                return Err(CheckError::NoResource {
+                    subject: pair.label.clone(),
+                    statement: label,
+                });
             }
         }
     }
@@ -239,7 +234,7 @@ fn parse_new(pair: &Pair) -> Result<Policy, String> {
 /// The document pairs a change carries. A CloudTrail record without the document its call requires
 /// (`policyDocument` of `Put*Policy`, or of `CreatePolicyVersion` made default) is an error: the rule
 /// cannot judge it, and says what the record lacks.
-fn pairs(ctx: &Ctx<'_>) -> Result<Vec<Pair>, String> {
+fn pairs(ctx: &Ctx<'_>) -> Result<Vec<Pair>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let state = ctx.state;
@@ -331,14 +326,14 @@ fn config_pairs(c: &Change) -> Vec<Pair> {
     out
 }
 
-fn parse_or_empty(doc: &Value, what: &str) -> Result<Policy, String> {
+fn parse_or_empty(doc: &Value, what: &str) -> Result<Policy, CheckError> {
     if at(doc, &["Statement"]).as_array().is_some_and(Vec::is_empty) {
         return Ok(empty_policy());
     }
     engine::parse(doc, what)
 }
 
-fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let pairs = pairs(ctx)?;
     if pairs.is_empty() {
@@ -394,7 +389,7 @@ fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )])
 }
 
-fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let mut evidence = Evidence::default();
     let mut confirmed = true;
@@ -452,7 +447,7 @@ fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 }
 
 /// Documents of the change that newly grant `*` on `*` (the engine's `grants_full_admin`).
-fn full_admin_hit(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn full_admin_hit(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let mut evidence = Evidence::default();
     let mut confirmed = true;
@@ -492,7 +487,7 @@ fn full_admin_hit(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )])
 }
 
-fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     if !c.event_name.starts_with("Attach") {
@@ -533,7 +528,7 @@ fn check_admin(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 }
 
 /// Sweep: a managed policy's default version that allows `*` on `*`.
-pub fn judge_managed_admin(doc: &Value) -> Result<Option<(Severity, Evidence)>, String> {
+pub fn judge_managed_admin(doc: &Value) -> Result<Option<(Severity, Evidence)>, CheckError> {
     let policy = engine::parse(doc, "policy")?;
     if !policy::grants_full_admin(&policy) {
         return Ok(None);
@@ -546,7 +541,7 @@ pub fn judge_managed_admin(doc: &Value) -> Result<Option<(Severity, Evidence)>, 
 }
 
 /// Sweep: the escalation combos a managed policy's default version enables.
-pub fn judge_managed_escalation(doc: &Value) -> Result<Option<(Severity, Evidence)>, String> {
+pub fn judge_managed_escalation(doc: &Value) -> Result<Option<(Severity, Evidence)>, CheckError> {
     let policy = engine::parse(doc, "policy")?;
     let combos = policy::escalation_combos(&policy);
     if combos.is_empty() {

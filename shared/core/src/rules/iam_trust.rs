@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::engine;
 use super::payload::{self, at, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::{Change, ChangeSource};
 use crate::finding::{Evidence, FindingResource, Severity};
@@ -57,7 +58,7 @@ pub static TRUST_EXTERNAL: Rule = Rule {
 /// The trust policy in the change: the request's document (`policyDocument` of UpdateAssumeRolePolicy,
 /// `assumeRolePolicyDocument` of CreateRole: both required, so a record without it is an error saying so),
 /// or the Config item's `assumeRolePolicyDocument`.
-fn trust_document(c: &Change) -> Result<Option<Value>, String> {
+fn trust_document(c: &Change) -> Result<Option<Value>, CheckError> {
     match c.source {
         ChangeSource::CloudTrail => {
             let key = if c.event_name == "CreateRole" {
@@ -81,15 +82,14 @@ pub fn role_resource(c: &Change) -> FindingResource {
     let arn = str_at(payload::resp(c), &["role", "arn"])
         .or_else(|| str_at(payload::configuration(c), &["arn"]))
         .map(str::to_owned);
-    let (part, acct) = (payload::partition(c), c.account.clone());
     payload::resource(c, "AWS::IAM::Role", name, |n| {
         arn.clone()
-            .unwrap_or_else(|| format!("arn:{part}:iam::{acct}:role/{n}"))
+            .unwrap_or_else(|| payload::arn_in(c, "AWS::IAM::Role", n))
     })
 }
 
 /// Judges a trust policy for public access; shared with the sweep.
-pub fn judge_public(doc: &Value) -> Result<Option<Evidence>, String> {
+pub fn judge_public(doc: &Value) -> Result<Option<Evidence>, CheckError> {
     let policy = engine::parse(doc, "trust policy")?;
     let verdict = policy::resource_policy_public(&policy, ResourceKind::IamRoleTrust);
     Ok(verdict.public.then(|| engine::public_evidence(doc, &verdict)))
@@ -100,14 +100,14 @@ pub fn judge_external(
     doc: &Value,
     config: &RuleConfig,
     own_account: &str,
-) -> Result<Option<Evidence>, String> {
+) -> Result<Option<Evidence>, CheckError> {
     let policy = engine::parse(doc, "trust policy")?;
     let public = policy::resource_policy_public(&policy, ResourceKind::IamRoleTrust).public;
     let grants = engine::external_grants(&policy, &engine::trusted(config, own_account), public);
     Ok((!grants.is_empty()).then(|| engine::external_evidence(doc, &grants)))
 }
 
-fn check_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let Some(doc) = trust_document(c)? else {
         return Ok(Vec::new());
@@ -125,7 +125,7 @@ fn check_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )])
 }
 
-fn check_external(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_external(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let Some(doc) = trust_document(c)? else {
         return Ok(Vec::new());

@@ -14,7 +14,7 @@
 mod audit;
 mod ec2;
 mod engine;
-mod extra;
+mod error;
 mod iam_credentials;
 mod iam_policy;
 mod iam_trust;
@@ -23,6 +23,7 @@ mod rds;
 mod resource_policy;
 mod s3_pab;
 mod s3_policy;
+mod safeguards;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,8 +33,8 @@ use serde_json::Value;
 use crate::change::{Change, ChangeSource, IdentityType, Payload};
 use crate::exempt;
 use crate::finding::{
-    cloudtrail_event_url, console_url, finding_id, Evidence, Finding, FindingActor, FindingEvent,
-    FindingResource, Links, RemediationPlan, SCHEMA_VERSION,
+    cloudtrail_event_url, finding_id, Evidence, Finding, FindingActor, FindingEvent, FindingResource, Links,
+    RemediationPlan, SCHEMA_VERSION,
 };
 use crate::settings::RuleConfig;
 use crate::state::{BucketState, PublicAccessBlock, State, StateNeed};
@@ -50,6 +51,7 @@ pub struct Trigger {
 }
 
 pub use crate::remediation::Remediation;
+pub use error::CheckError;
 
 /// What a rule's check sees.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +75,7 @@ pub struct Hit {
 
 /// A rule's check: the hits of one change. An error is reported in [`Evaluation::errors`] and does not
 /// hide the other rules' findings.
-pub type Check = fn(&Ctx<'_>) -> Result<Vec<Hit>, String>;
+pub type Check = fn(&Ctx<'_>) -> Result<Vec<Hit>, CheckError>;
 
 /// One rule of the catalog.
 #[derive(Debug, Clone, Copy)]
@@ -154,9 +156,9 @@ pub static REGISTRY: &[&Rule] = &[
     &resource_policy::ECR,
     &resource_policy::SECRETS,
     &resource_policy::LAMBDA,
-    &extra::GUARDDUTY_DISABLED,
-    &extra::KMS_KEY_DELETION,
-    &extra::EBS_DEFAULT_ENCRYPTION_DISABLED,
+    &safeguards::GUARDDUTY_DISABLED,
+    &safeguards::KMS_KEY_DELETION,
+    &safeguards::EBS_DEFAULT_ENCRYPTION_DISABLED,
 ];
 
 /// The rule with this id.
@@ -167,6 +169,14 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
 /// Every rule id, in catalog order.
 pub fn ids() -> Vec<&'static str> {
     REGISTRY.iter().map(|r| r.id).collect()
+}
+
+/// The rule configuration from environment variables, every rule id in them checked against this
+/// catalog (see [`RuleConfig::from_env_map`]).
+pub fn config_from_env(
+    env: &std::collections::BTreeMap<String, String>,
+) -> Result<RuleConfig, crate::settings::SettingsError> {
+    RuleConfig::from_env_map(env, &ids())
 }
 
 /// The rules a change triggers. A failed call (errorCode present) changed nothing and triggers none.
@@ -280,7 +290,7 @@ fn build(
     config: &RuleConfig,
 ) -> Finding {
     let links = Links {
-        console: console_url(
+        console: crate::resource_kind::console_url(
             &hit.resource.resource_type,
             &hit.resource.arn,
             hit.resource.name.as_deref(),
@@ -322,7 +332,7 @@ fn build(
     }
 }
 
-fn run_rule(rule: &Rule, ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn run_rule(rule: &Rule, ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     (rule.check)(ctx)
 }
 
@@ -361,9 +371,9 @@ pub fn evaluate(change: &Change, state: Option<&State>, config: &RuleConfig) -> 
                 hits.into_iter()
                     .map(|h| build(rule, h, &ev, tags.as_ref(), config)),
             ),
-            Err(message) => out.errors.push(RuleError {
+            Err(e) => out.errors.push(RuleError {
                 rule: rule.id.to_owned(),
-                message,
+                message: e.to_string(),
             }),
         }
     }
@@ -397,7 +407,7 @@ impl SweepContext<'_> {
 fn collect(
     out: &mut Evaluation,
     rule: &Rule,
-    res: Result<Vec<Hit>, String>,
+    res: Result<Vec<Hit>, CheckError>,
     ev: &EventInfo<'_>,
     tags: Option<&BTreeMap<String, String>>,
     config: &RuleConfig,
@@ -406,9 +416,9 @@ fn collect(
         Ok(hits) => out
             .findings
             .extend(hits.into_iter().map(|h| build(rule, h, ev, tags, config))),
-        Err(message) => out.errors.push(RuleError {
+        Err(e) => out.errors.push(RuleError {
             rule: rule.id.to_owned(),
-            message,
+            message: e.to_string(),
         }),
     }
 }
@@ -418,7 +428,7 @@ fn collect(
 fn sweep_hit(
     out: &mut Evaluation,
     rule: &Rule,
-    judged: Result<Option<(Severity, Evidence)>, String>,
+    judged: Result<Option<(Severity, Evidence)>, CheckError>,
     resource: &FindingResource,
     summary: impl FnOnce(Severity) -> String,
     confirmed: bool,
@@ -455,7 +465,8 @@ pub fn assess_bucket(
     let tags = Some(&state.tags);
     let resource = FindingResource {
         resource_type: "AWS::S3::Bucket".into(),
-        arn: format!("arn:{}:s3:::{bucket}", payload::partition_of(sweep.region)),
+        arn: crate::resource_kind::arn("AWS::S3::Bucket", sweep.region, sweep.account, bucket)
+            .unwrap_or_default(),
         name: Some(bucket.to_owned()),
     };
     let bpab = state.public_access_block.as_ref();

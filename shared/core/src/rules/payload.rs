@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::change::{Change, Payload};
 use crate::finding::{Evidence, FindingResource, Severity};
 
+use super::CheckError;
 use super::Hit;
 
 static NULL: Value = Value::Null;
@@ -117,26 +118,20 @@ pub fn document(v: &Value) -> Option<Value> {
 
 /// A field the API requires in the request (`path` under `requestParameters`): the error a rule reports
 /// when the record lacks it, since an absent field is unknown and the rule cannot judge the call.
-pub fn require<'a>(req: &'a Value, path: &[&str]) -> Result<&'a Value, String> {
+pub fn require<'a>(req: &'a Value, path: &[&str]) -> Result<&'a Value, CheckError> {
     let v = at(req, path);
     if v.is_null() {
-        return Err(format!(
-            "cannot judge the call: {}",
-            lacks(&format!("requestParameters.{}", path.join(".")))
-        ));
+        return Err(CheckError::lacks_request(path));
     }
     Ok(v)
 }
 
 /// A policy document the API requires in the request: parsed, or the error saying the record lacks it
 /// (or holds something that is not a document).
-pub fn required_document(req: &Value, path: &[&str]) -> Result<Value, String> {
+pub fn required_document(req: &Value, path: &[&str]) -> Result<Value, CheckError> {
     let v = require(req, path)?;
-    document(v).ok_or_else(|| {
-        format!(
-            "cannot judge the call: `requestParameters.{}` is not a policy document",
-            path.join(".")
-        )
+    document(v).ok_or_else(|| CheckError::NotADocument {
+        path: format!("requestParameters.{}", path.join(".")),
     })
 }
 
@@ -150,22 +145,6 @@ pub fn resource_of<'a>(
         .iter()
         .find(|r| r.resource_type == resource_type)
         .map(|r| (r.arn.as_deref(), r.name.as_deref()))
-}
-
-/// The partition of the change's region (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn partition(change: &Change) -> &'static str {
-    partition_of(&change.region)
-}
-
-/// The partition of a region.
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 /// Builds a [`FindingResource`]: prefers the resource intake recorded for `resource_type`, else the given
@@ -192,6 +171,26 @@ pub fn resource(
         arn,
         name,
     }
+}
+
+/// The ARN of a resource of `resource_type` named `name` in the change's region and account, from the
+/// resource-kind registry's template (a name that is already an ARN is kept); `""` when AWS builds no ARN
+/// from a name.
+pub fn arn_in(change: &Change, resource_type: &str, name: &str) -> String {
+    arn_in_account(change, resource_type, &change.account, name)
+}
+
+/// [`arn_in`] for a resource of another account (an SQS queue URL's, an ECR `registryId`).
+pub fn arn_in_account(change: &Change, resource_type: &str, account: &str, name: &str) -> String {
+    if name.starts_with("arn:") {
+        return name.to_owned();
+    }
+    crate::resource_kind::arn(resource_type, &change.region, account, name).unwrap_or_default()
+}
+
+/// [`resource`] with the ARN from the resource-kind registry ([`arn_in`]).
+pub fn registered(change: &Change, resource_type: &str, name: Option<&str>) -> FindingResource {
+    resource(change, resource_type, name, |n| arn_in(change, resource_type, n))
 }
 
 /// The sentence saying the record lacks a field (`path` as in the record, e.g.

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::payload::{self, at, items, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::Severity;
 
@@ -27,7 +28,7 @@ pub static SNAPSHOT_PUBLIC: Rule = Rule {
     check: check_snapshot,
 };
 
-fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     // The call names the attribute it modifies; without it the record does not say what was shared.
@@ -46,19 +47,12 @@ fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     } else {
         str_at(req, &["dBSnapshotIdentifier"]).or_else(|| str_at(req, &["dbSnapshotIdentifier"]))
     };
-    let (rtype, kind) = if cluster {
-        ("AWS::RDS::DBClusterSnapshot", "cluster-snapshot")
+    let rtype = if cluster {
+        "AWS::RDS::DBClusterSnapshot"
     } else {
-        ("AWS::RDS::DBSnapshot", "snapshot")
+        "AWS::RDS::DBSnapshot"
     };
-    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let resource = payload::resource(c, rtype, id, |s| {
-        if s.starts_with("arn:") {
-            s.to_owned()
-        } else {
-            format!("arn:{part}:rds:{region}:{acct}:{kind}:{s}")
-        }
-    });
+    let resource = payload::registered(c, rtype, id);
     let s = resource.name_or_unknown().to_owned();
     let id_path = if cluster {
         "requestParameters.dBClusterSnapshotIdentifier"

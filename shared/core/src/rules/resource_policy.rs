@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::engine;
 use super::payload::{self, at, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::Change;
 use crate::finding::{FindingResource, Severity};
@@ -135,7 +136,7 @@ fn judge(
     resource: FindingResource,
     what: &str,
     severity: Severity,
-) -> Result<Vec<Hit>, String> {
+) -> Result<Vec<Hit>, CheckError> {
     let Some(doc) = doc else {
         return Ok(Vec::new());
     };
@@ -153,29 +154,17 @@ fn judge(
     )])
 }
 
-/// `v` when it is an ARN, else the ARN `build` makes of it.
-fn arn_or(v: Option<&str>, build: impl Fn(&str) -> String) -> Option<String> {
-    v.map(|s| {
-        if s.starts_with("arn:") {
-            s.to_owned()
-        } else {
-            build(s)
-        }
-    })
-}
-
-fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let key = str_at(req, &["keyId"]).or_else(|| str_at(payload::resp(c), &["keyMetadata", "arn"]));
-    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let arn = arn_or(key, |k| format!("arn:{part}:kms:{region}:{acct}:key/{k}"));
+    let arn = key.map(|k| payload::arn_in(c, "AWS::KMS::Key", k));
     let name = arn
         .as_deref()
         .map(|a| a.rsplit('/').next().unwrap_or(a).to_owned());
     let resource = payload::resource(c, "AWS::KMS::Key", name.as_deref(), |k| {
         arn.clone()
-            .unwrap_or_else(|| format!("arn:{part}:kms:{}:{}:key/{k}", c.region, c.account))
+            .unwrap_or_else(|| payload::arn_in(c, "AWS::KMS::Key", k))
     });
     // PutKeyPolicy requires the policy; CreateKey without one gets the default key policy.
     let doc = if c.event_name == "PutKeyPolicy" {
@@ -193,7 +182,7 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )
 }
 
-fn check_sns(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_sns(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     // SetTopicAttributes names the attribute it sets; without the name the record does not say whether
@@ -208,10 +197,7 @@ fn check_sns(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let arn = str_at(req, &["topicArn"])
         .or_else(|| str_at(payload::resp(c), &["topicArn"]))
         .map(str::to_owned)
-        .or_else(|| {
-            str_at(req, &["name"])
-                .map(|n| format!("arn:{}:sns:{}:{}:{n}", payload::partition(c), c.region, c.account))
-        });
+        .or_else(|| str_at(req, &["name"]).map(|n| payload::arn_in(c, "AWS::SNS::Topic", n)));
     let name = arn
         .as_deref()
         .map(|a| a.rsplit(':').next().unwrap_or(a).to_owned());
@@ -236,7 +222,7 @@ fn queue_from_url(url: &str) -> Option<(&str, &str)> {
     Some((account, name))
 }
 
-fn check_sqs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_sqs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     // SetQueueAttributes requires its attributes (any of them; `Policy` only when the policy changes).
@@ -249,9 +235,8 @@ fn check_sqs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         Some((a, n)) => (a.to_owned(), Some(n.to_owned())),
         None => (c.account.clone(), str_at(req, &["queueName"]).map(str::to_owned)),
     };
-    let (part, region) = (payload::partition(c), c.region.clone());
     let resource = payload::resource(c, "AWS::SQS::Queue", name.as_deref(), |n| {
-        format!("arn:{part}:sqs:{region}:{account}:{n}")
+        payload::arn_in_account(c, "AWS::SQS::Queue", &account, n)
     });
     judge(
         c,
@@ -263,14 +248,13 @@ fn check_sqs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )
 }
 
-fn check_ecr(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_ecr(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let name = str_at(req, &["repositoryName"]);
     let registry = str_at(req, &["registryId"]).unwrap_or(&c.account).to_owned();
-    let (part, region) = (payload::partition(c), c.region.clone());
     let resource = payload::resource(c, "AWS::ECR::Repository", name, |n| {
-        format!("arn:{part}:ecr:{region}:{registry}:repository/{n}")
+        payload::arn_in_account(c, "AWS::ECR::Repository", &registry, n)
     });
     judge(
         c,
@@ -282,14 +266,11 @@ fn check_ecr(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )
 }
 
-fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let id = str_at(req, &["secretId"]).or_else(|| str_at(payload::resp(c), &["aRN"]));
-    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let arn = arn_or(id, |s| {
-        format!("arn:{part}:secretsmanager:{region}:{acct}:secret:{s}")
-    });
+    let arn = id.map(|s| payload::arn_in(c, "AWS::SecretsManager::Secret", s));
     let name = arn
         .as_deref()
         .and_then(|a| a.split(":secret:").nth(1))
@@ -314,20 +295,21 @@ fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 /// `principal` or `action` (both required by the API) cannot be judged: the error says what the record
 /// lacks, never a principal or action it does not hold. A missing `statementId` leaves the statement
 /// without `Sid` (the engine names it `#0`); an unknown function leaves it without `Resource`.
-fn lambda_document(req: &Value, resp: &Value, function_arn: &str) -> Result<Value, String> {
+fn lambda_document(req: &Value, resp: &Value, function_arn: &str) -> Result<Value, CheckError> {
     if let Some(stmt) = payload::document(at(resp, &["statement"])) {
         return Ok(json!({"Version": "2012-10-17", "Statement": [stmt]}));
     }
     let missing: Vec<String> = ["principal", "action"]
         .iter()
         .filter(|k| str_at(req, &[k]).is_none())
-        .map(|k| payload::lacks(&format!("requestParameters.{k}")))
+        .map(|k| format!("requestParameters.{k}"))
         .collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "cannot judge the permission: {} (nor `responseElements.statement`)",
-            missing.join(", ")
-        ));
+        return Err(CheckError::Lacks {
+            subject: "the permission",
+            missing,
+            nor: Some("`responseElements.statement`"),
+        });
     }
     let principal = match str_at(req, &["principal"]) {
         Some(p) if p.ends_with(".amazonaws.com") => json!({"Service": p}),
@@ -368,12 +350,11 @@ fn lambda_document(req: &Value, resp: &Value, function_arn: &str) -> Result<Valu
     Ok(json!({"Version": "2012-10-17", "Statement": [Value::Object(stmt)]}))
 }
 
-fn check_lambda(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_lambda(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let f = str_at(req, &["functionName"]);
-    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let arn = arn_or(f, |n| format!("arn:{part}:lambda:{region}:{acct}:function:{n}"));
+    let arn = f.map(|n| payload::arn_in(c, "AWS::Lambda::Function", n));
     let name = arn
         .as_deref()
         .and_then(|a| a.split(":function:").nth(1))

@@ -11,6 +11,7 @@
 use serde_json::{json, Value};
 
 use super::payload::{self, at, bool_at, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::{Evidence, Severity};
 use crate::state::{PublicAccessBlock, StateNeed};
@@ -141,7 +142,7 @@ fn evidence(off: &[&str], unknown: &[&str], req: &Value, scope: &str) -> Evidenc
     e
 }
 
-fn check_bucket(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_bucket(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let (mut off, mut unknown) = turned_off(&c.event_name, req);
@@ -168,8 +169,7 @@ fn check_bucket(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         return Ok(Vec::new());
     }
     let bucket = str_at(req, &["bucketName"]);
-    let part = payload::partition(c);
-    let resource = payload::resource(c, "AWS::S3::Bucket", bucket, |b| format!("arn:{part}:s3:::{b}"));
+    let resource = payload::registered(c, "AWS::S3::Bucket", bucket);
     let mut evidence = evidence(&off, &unknown, req, "the bucket's");
     if current.is_some() && !lacks.is_empty() && unknown.is_empty() {
         evidence.reasons.push(format!(
@@ -220,7 +220,7 @@ fn check_bucket(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     }])
 }
 
-fn check_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let (off, unknown) = turned_off(&c.event_name, req);
@@ -230,10 +230,7 @@ fn check_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     let account = str_at(req, &["accountId"]).unwrap_or(&c.account).to_owned();
     let resource = crate::finding::FindingResource {
         resource_type: "AWS::S3::AccountPublicAccessBlock".into(),
-        arn: format!(
-            "arn:{}:s3::{account}:account-public-access-block",
-            payload::partition(c)
-        ),
+        arn: payload::arn_in_account(c, "AWS::S3::AccountPublicAccessBlock", &account, &account),
         name: Some(account.clone()),
     };
     let mut hit = payload::payload_hit(

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::engine;
 use super::payload::{self, at, bool_at, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::change::{Change, ChangeSource};
 use crate::finding::{Evidence, FindingResource, Severity};
@@ -125,8 +126,7 @@ pub static OBJECT_ACL_PUBLIC: Rule = Rule {
 fn bucket_resource(c: &Change) -> FindingResource {
     let name =
         str_at(payload::req(c), &["bucketName"]).or_else(|| str_at(payload::configuration(c), &["name"]));
-    let part = payload::partition(c);
-    payload::resource(c, "AWS::S3::Bucket", name, |b| format!("arn:{part}:s3:::{b}"))
+    payload::registered(c, "AWS::S3::Bucket", name)
 }
 
 /// Block Public Access from a Config item's supplementary configuration (camelCase keys). A setting the
@@ -237,7 +237,7 @@ fn add_exposure(e: &mut Evidence, exposure: &Exposure, unread: Unread) {
 
 /// The bucket policy of the change: the PutBucketPolicy document (required: a record without it is an
 /// error, not a private bucket), or the Config item's policy text (`None`: the bucket has no policy).
-fn policy_document(c: &Change) -> Result<Option<Value>, String> {
+fn policy_document(c: &Change) -> Result<Option<Value>, CheckError> {
     match c.source {
         ChangeSource::CloudTrail => payload::required_document(payload::req(c), &["bucketPolicy"]).map(Some),
         _ => Ok(payload::document(at(
@@ -254,7 +254,7 @@ pub fn judge_policy(
     bucket: Option<&PublicAccessBlock>,
     account: Option<&PublicAccessBlock>,
     unread: Unread,
-) -> Result<Option<(Severity, Evidence)>, String> {
+) -> Result<Option<(Severity, Evidence)>, CheckError> {
     let policy = engine::parse(doc, "bucket policy")?;
     let verdict = policy::bucket_policy_public(&policy);
     if !verdict.public {
@@ -266,7 +266,7 @@ pub fn judge_policy(
     Ok(Some((exposure_severity(Severity::Critical, &exposure), evidence)))
 }
 
-fn check_policy_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_policy_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let Some(doc) = policy_document(c)? else {
         return Ok(Vec::new());
@@ -301,14 +301,14 @@ pub fn judge_cross_account(
     doc: &Value,
     config: &crate::settings::RuleConfig,
     own_account: &str,
-) -> Result<Option<Evidence>, String> {
+) -> Result<Option<Evidence>, CheckError> {
     let policy = engine::parse(doc, "bucket policy")?;
     let public = policy::bucket_policy_public(&policy).public;
     let grants = engine::external_grants(&policy, &engine::trusted(config, own_account), public);
     Ok((!grants.is_empty()).then(|| engine::external_evidence(doc, &grants)))
 }
 
-fn check_cross_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_cross_account(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let Some(doc) = policy_document(c)? else {
         return Ok(Vec::new());
@@ -352,8 +352,11 @@ pub fn judge_acl(
     account: Option<&PublicAccessBlock>,
     base: Severity,
     unread: Unread,
-) -> Result<Option<(Severity, Evidence)>, String> {
-    let verdict: PublicVerdict = policy::acl_public(acl).map_err(|e| format!("invalid acl: {e}"))?;
+) -> Result<Option<(Severity, Evidence)>, CheckError> {
+    let verdict: PublicVerdict = policy::acl_public(acl).map_err(|source| CheckError::Invalid {
+        what: "acl".into(),
+        source,
+    })?;
     if !verdict.public {
         return Ok(None);
     }
@@ -417,7 +420,7 @@ fn config_acl(v: &Value) -> Option<Value> {
     Some(json!({"Owner": v.get("owner").cloned().unwrap_or(Value::Null), "Grants": grants}))
 }
 
-fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let acl = match c.source {
         ChangeSource::CloudTrail => {
@@ -456,14 +459,15 @@ fn check_bucket_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
 }
 
 /// The error for a PutBucketAcl / PutObjectAcl record that holds none of the ways to set an ACL.
-fn acl_lacking() -> String {
-    format!(
-        "cannot judge the call: {} (nor `x-amz-acl` or an `x-amz-grant-*` header)",
-        payload::lacks("requestParameters.AccessControlPolicy")
-    )
+fn acl_lacking() -> CheckError {
+    CheckError::Lacks {
+        subject: "the call",
+        missing: vec!["requestParameters.AccessControlPolicy".into()],
+        nor: Some("`x-amz-acl` or an `x-amz-grant-*` header"),
+    }
 }
 
-fn check_object_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_object_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     if !has_acl(req) {
@@ -480,14 +484,13 @@ fn check_object_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     // name made up).
     let b = str_at(req, &["bucketName"]);
     let key = str_at(req, &["key"]);
-    let part = payload::partition(c);
     let recorded = payload::resource_of(c, "AWS::S3::Object").and_then(|(a, _)| a);
     let named = b.zip(key).map(|(b, k)| format!("{b}/{k}"));
     let resource = FindingResource {
         resource_type: "AWS::S3::Object".into(),
         arn: recorded
             .map(str::to_owned)
-            .or_else(|| named.as_ref().map(|n| format!("arn:{part}:s3:::{n}")))
+            .or_else(|| named.as_ref().map(|n| payload::arn_in(c, "AWS::S3::Object", n)))
             .unwrap_or_default(),
         name: named.or_else(|| recorded.map(|a| a.rsplit(":::").next().unwrap_or(a).to_owned())),
     };

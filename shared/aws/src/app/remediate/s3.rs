@@ -1,7 +1,7 @@
 //! S3 remediations: bucket policy statements, ACL grants, bucket and account Block Public Access.
 use super::*;
 use tripline_core::policy::narrow;
-use tripline_core::settings::is_account_id;
+use tripline_core::resource_kind::is_account_id;
 use tripline_core::state::PublicAccessBlock;
 pub(super) async fn remove_public_policy_statements<D: S3Read + S3Write>(
     aws: &D,

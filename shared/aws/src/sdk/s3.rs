@@ -19,7 +19,7 @@ use aws_sdk_s3::types::{
 use serde_json::{json, Value};
 
 use super::clients::region_of_location_constraint;
-use super::{AwsClients, AwsError, ErrorKind, FetchObject, S3Read, S3Write};
+use crate::{AwsClients, AwsError, ErrorKind, FetchObject, S3Read, S3Write};
 use tripline_core::state::PublicAccessBlock;
 
 /// The four Block Public Access settings from S3's or S3 Control's configuration type (the same getters);

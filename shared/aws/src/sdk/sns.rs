@@ -2,20 +2,19 @@
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::{AwsClients, AwsError, ErrorKind, Publication, Publish};
+use crate::{AwsClients, AwsError, ErrorKind, Publish};
+use tripline_core::render::sns::SnsMessage;
 
 impl Publish for AwsClients {
-    async fn publish(&self, topic_arn: &str, message: &Publication) -> Result<String, AwsError> {
+    async fn publish(&self, topic_arn: &str, message: &SnsMessage) -> Result<String, AwsError> {
         const OP: &str = "sns:Publish";
         let mut req = self
             .sns
             .publish()
             .topic_arn(topic_arn)
             .subject(&message.subject)
-            .message(&message.message);
-        if let Some(s) = &message.message_structure {
-            req = req.message_structure(s);
-        }
+            .message(&message.message)
+            .message_structure(&message.message_structure);
         for (k, v) in &message.attributes {
             let attr = MessageAttributeValue::builder()
                 .data_type("String")

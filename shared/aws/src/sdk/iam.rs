@@ -12,7 +12,7 @@ use aws_sdk_iam::types::PolicyScopeType;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use super::{
+use crate::{
     AwsClients, AwsError, ErrorKind, IamRead, IamWrite, ManagedPolicyInfo, PolicyVersionInfo, PrincipalRef,
     RoleInfo,
 };

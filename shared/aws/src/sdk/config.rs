@@ -3,7 +3,7 @@
 use aws_sdk_config::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_config::types::{ComplianceType, Evaluation};
 
-use super::{AwsClients, AwsError, Compliance, ConfigEvaluation, ConfigRecorder, ErrorKind, PutEvaluations};
+use crate::{AwsClients, AwsError, Compliance, ConfigEvaluation, ConfigRecorder, ErrorKind, PutEvaluations};
 
 /// `PutEvaluations` accepts at most 100 evaluations per call (AWS Config API Reference, PutEvaluations,
 /// `Evaluations`: "Array Members: Minimum number of 0 items. Maximum number of 100 items.").

@@ -19,7 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use thiserror::Error;
 
-use super::PostWebhook;
+use crate::PostWebhook;
 
 /// A failed webhook post. The message never contains the URL.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -1,6 +1,6 @@
 //! Secrets Manager implementation of [`ReadSecret`]. The value is returned to the caller and never logged.
 
-use super::{AwsClients, AwsError, ErrorKind, ReadSecret};
+use crate::{AwsClients, AwsError, ErrorKind, ReadSecret};
 
 impl ReadSecret for AwsClients {
     async fn secret_string(&self, secret_id: &str) -> Result<String, AwsError> {

@@ -1,9 +1,11 @@
-//! Rules beyond the list that users of a security monitor expect, judged from the payload:
-//! `guardduty-detector-disabled`, `kms-key-deletion-scheduled`, `ebs-default-encryption-disabled`.
+//! Safeguards switched off, judged from the payload: threat detection (`guardduty-detector-disabled`),
+//! a key scheduled for deletion or disabled (`kms-key-deletion-scheduled`) and EBS encryption by default
+//! (`ebs-default-encryption-disabled`).
 
 use serde_json::json;
 
 use super::payload::{self, bool_at, i64_at, str_at};
+use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::{FindingResource, Severity};
 
@@ -65,7 +67,7 @@ pub static EBS_DEFAULT_ENCRYPTION_DISABLED: Rule = Rule {
     check: check_ebs,
 };
 
-fn check_guardduty(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_guardduty(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let reason = match c.event_name.as_str() {
@@ -76,10 +78,7 @@ fn check_guardduty(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
         _ => return Ok(Vec::new()),
     };
     let id = str_at(req, &["detectorId"]);
-    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let resource = payload::resource(c, "AWS::GuardDuty::Detector", id, |d| {
-        format!("arn:{part}:guardduty:{region}:{acct}:detector/{d}")
-    });
+    let resource = payload::registered(c, "AWS::GuardDuty::Detector", id);
     Ok(vec![payload::payload_hit(
         resource,
         Severity::High,
@@ -88,18 +87,11 @@ fn check_guardduty(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )])
 }
 
-fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
     let key = str_at(req, &["keyId"]);
-    let (part, region, acct) = (payload::partition(c), c.region.clone(), c.account.clone());
-    let resource = payload::resource(c, "AWS::KMS::Key", key, |k| {
-        if k.starts_with("arn:") {
-            k.to_owned()
-        } else {
-            format!("arn:{part}:kms:{region}:{acct}:key/{k}")
-        }
-    });
+    let resource = payload::registered(c, "AWS::KMS::Key", key);
     let k = resource.name_or_unknown().to_owned();
     let quoted = payload::quoted_name(&resource, "requestParameters.keyId");
     let mut evidence = payload::reasons(Vec::new());
@@ -131,16 +123,11 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
     )])
 }
 
-fn check_ebs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, String> {
+fn check_ebs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let resource = FindingResource {
         resource_type: "AWS::EC2::EBSDefaultEncryption".into(),
-        arn: format!(
-            "arn:{}:ec2:{}:{}:ebs-default-encryption",
-            payload::partition(c),
-            c.region,
-            c.account
-        ),
+        arn: payload::arn_in(c, "AWS::EC2::EBSDefaultEncryption", &c.region),
         name: Some(c.region.clone()),
     };
     Ok(vec![payload::payload_hit(
