@@ -91,7 +91,7 @@ struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    fn new(policy: &'a Policy) -> Prepared<'a> {
+    fn new(policy: &'a Policy, budget: Budget) -> Prepared<'a> {
         Prepared {
             policy,
             actions: policy
@@ -116,7 +116,7 @@ impl<'a> Prepared<'a> {
                 })
                 .collect(),
             targets: HashMap::new(),
-            budget: Budget::default(),
+            budget,
         }
     }
 }
@@ -186,9 +186,16 @@ fn may_target_service(prep: &mut Prepared<'_>, i: usize, service: &str) -> bool 
             } else if vars && r.values.iter().any(|v| glob::has_variable(v)) {
                 true
             } else {
-                let refs: Vec<&Glob> = prep.resources[i].iter().collect();
-                // Some ARN of the service left out by the excluded patterns (undecided: assume so).
+                // Some ARN of the service left out by the excluded patterns (undecided: assume so). Only
+                // the patterns that can match such an ARN can cover them (exact, cheap first step).
                 target_prefixes(service).iter().any(|pre| {
+                    let refs: Vec<&Glob> = prep.resources[i]
+                        .iter()
+                        .filter(|g| g.may_start_with(pre))
+                        .collect();
+                    if refs.is_empty() {
+                        return true;
+                    }
                     let t = Glob::parse(&format!("{pre}*"), false);
                     !matches!(glob::uncovered_within(&t, &refs, &prep.budget), Ok(None))
                 })
@@ -242,7 +249,12 @@ fn granted_by(prep: &mut Prepared<'_>, action: &str) -> Vec<String> {
 
 /// The escalation combos `policy` enables.
 pub fn escalation_combos(policy: &Policy) -> Vec<Combo> {
-    let mut prep = Prepared::new(policy);
+    escalation_combos_within(policy, Budget::default()).0
+}
+
+/// [`escalation_combos`] within `budget`; also returns the budget, spent.
+pub fn escalation_combos_within(policy: &Policy, budget: Budget) -> (Vec<Combo>, Budget) {
+    let mut prep = Prepared::new(policy, budget);
     let mut out = Vec::new();
     'methods: for m in methods() {
         let mut statements: Vec<String> = Vec::new();
@@ -273,7 +285,7 @@ pub fn escalation_combos(policy: &Policy) -> Vec<Combo> {
             budget,
         });
     }
-    out
+    (out, prep.budget)
 }
 
 /// The combos `new` enables that `old` does not. A combo of `old` reported only because of the

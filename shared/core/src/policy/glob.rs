@@ -97,7 +97,7 @@ pub const MAX_STATES: usize = 200_000;
 /// product states stored, cells of the diff's cross product. Counted, not timed, so verdicts are the same
 /// on every machine; sized so that every document within AWS's policy size limits is judged within about
 /// 50 ms on the reference machine (see `BENCHMARKS.md`).
-pub const WORK_UNITS: u64 = 8_000_000;
+pub const WORK_UNITS: u64 = 1_000_000;
 
 /// Estimated bytes one product-automaton exploration may hold (states, their index and the BFS tree);
 /// keeps the extra memory of a check well under 32 MiB.
@@ -482,6 +482,11 @@ pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
 /// Estimated bytes held per stored product state besides its positions (index entry, BFS node).
 const STATE_OVERHEAD: usize = 128;
 
+/// Work units of one transition of the product automaton (allocation, hashing, lookup) besides its
+/// positions, and of storing one new state. Work units are calibrated to a few nanoseconds each.
+const STEP_COST: u64 = 24;
+const STATE_COST: u64 = 48;
+
 /// [`atoms`] within `budget`: `None` (and the budget marked exceeded) when the exploration needs more
 /// states, memory or work than it allows.
 pub fn atoms_within(globs: &[&Glob], budget: &Budget) -> Option<Vec<Atom>> {
@@ -505,8 +510,9 @@ pub fn atoms_within(globs: &[&Glob], budget: &Budget) -> Option<Vec<Atom>> {
             continue; // dead state: only the empty signature, already recorded
         }
         next_chars(globs, &st, &mut chars);
+        // One transition per symbol: a new position vector, hashed and looked up.
         if !budget.spend(
-            (chars.len() as u64 + 1) * (st.len() as u64 + 1),
+            (chars.len() as u64 + 1) * (STEP_COST + 2 * st.len() as u64),
             "the product automaton of the patterns needs too many steps",
         ) {
             return None;
@@ -515,6 +521,12 @@ pub fn atoms_within(globs: &[&Glob], budget: &Budget) -> Option<Vec<Atom>> {
             let nx = step(globs, &st, c);
             if !seen.contains_key(&nx) {
                 held += STATE_OVERHEAD + 8 * nx.len();
+                if !budget.spend(
+                    STATE_COST + nx.len() as u64,
+                    "the product automaton of the patterns needs too many states",
+                ) {
+                    return None;
+                }
                 if nodes.len() >= MAX_STATES || held > budget.max_bytes {
                     budget.fail("the product automaton of the patterns needs too many states");
                     return None;
@@ -595,7 +607,10 @@ pub fn uncovered_within(p: &Glob, qs: &[&Glob], budget: &Budget) -> Result<Optio
         return Ok(None);
     }
     if let Some(text) = p.literal_text() {
-        let cost: u64 = qs.iter().map(|q| (q.toks.len() * text.len().max(1)) as u64).sum();
+        let cost: u64 = qs
+            .iter()
+            .map(|q| 8 + (q.toks.len() * text.len().max(1)) as u64)
+            .sum();
         if !budget.spend(cost, "matching the patterns needs too many steps") {
             return Err(());
         }
