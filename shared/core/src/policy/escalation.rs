@@ -291,6 +291,31 @@ pub fn escalation_combos_within(policy: &Policy, budget: Budget) -> (Vec<Combo>,
 /// The combos `new` enables that `old` does not. A combo of `old` reported only because of the
 /// complexity budget does not count as enabled before (conservative).
 pub fn newly_enabled_combos(old: &Policy, new: &Policy) -> Vec<Combo> {
+    // Cheap exact step: when every `Allow` of `new` is an `Allow` of `old` and every `Deny` of `old` is a
+    // `Deny` of `new`, `new` grants no action on no resource that `old` does not: nothing is newly enabled
+    // (however complex the patterns, e.g. a policy compared with itself).
+    let same = |a: &Statement, b: &Statement| {
+        a.effect == b.effect
+            && a.principal == b.principal
+            && a.action == b.action
+            && a.resource == b.resource
+            && a.conditions == b.conditions
+    };
+    let has = |p: &Policy, s: &Statement| p.statements.iter().any(|t| same(s, t));
+    if old.version.has_variables() == new.version.has_variables()
+        && new
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Allow)
+            .all(|s| has(old, s))
+        && old
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Deny)
+            .all(|s| has(new, s))
+    {
+        return Vec::new();
+    }
     let before: Vec<String> = escalation_combos(old)
         .into_iter()
         .filter(|c| c.budget.is_none())

@@ -741,6 +741,64 @@ mod tests {
         }
     }
 
+    /// The polynomial procedures (product-NFA intersection, prefix test, cheap inclusion steps) agree with
+    /// the partition into atoms on random patterns.
+    #[test]
+    fn cheap_procedures_agree_with_atoms() {
+        let alphabet = ['a', 'b', '*', '?'];
+        let mut seed = 11u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..3000 {
+            let mut pat = || -> String { (0..next(7)).map(|_| alphabet[next(4)]).collect() };
+            let (x, y) = (Glob::parse(&pat(), false), Glob::parse(&pat(), false));
+            let atoms = atoms(&[&x, &y]).unwrap();
+            let both = atoms.iter().any(|a| a.signature[0] & 0b11 == 0b11);
+            let b = Budget::default();
+            assert_eq!(intersects_within(&x, &y, &b), Some(both), "{x:?} & {y:?}");
+            let prefix: String = (0..next(4)).map(|_| alphabet[next(2)]).collect();
+            let pre = Glob::parse(&format!("{prefix}*"), false);
+            let atoms = super::atoms(&[&x, &pre]).unwrap();
+            let starts = atoms.iter().any(|a| a.signature[0] & 0b11 == 0b11);
+            assert_eq!(x.may_start_with(&prefix), starts, "{x:?} starts with {prefix}");
+            // Inclusion with the cheap steps equals inclusion on the automaton.
+            let with_steps = uncovered(&x, &[&y]).unwrap().is_none();
+            let all = super::atoms(&[&x, &y]).unwrap();
+            let exact = !all.iter().any(|a| a.signature[0] & 0b11 == 0b01);
+            assert_eq!(with_steps, exact, "{x:?} in {y:?}");
+        }
+        // Variables: only `*` or the same variable meets a variable.
+        let b = Budget::default();
+        assert_eq!(
+            intersects_within(&g("x${aws:username}"), &g("x*"), &b),
+            Some(true)
+        );
+        assert_eq!(
+            intersects_within(&g("x${aws:username}"), &g("x?"), &b),
+            Some(false)
+        );
+        assert_eq!(
+            intersects_within(&g("x${aws:username}"), &g("x${aws:userid}"), &b),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn an_exhausted_budget_leaves_the_question_open() {
+        let b = Budget::new(5, 1 << 20);
+        let (p, q) = (g("a*b?*a*b??*"), g("*a?b*"));
+        assert_eq!(uncovered_within(&p, &[&q], &b), Err(()));
+        assert!(b.message().unwrap().starts_with("complexity budget exceeded: "));
+        // Cheap exact steps need no budget.
+        let none = Budget::new(0, 0);
+        assert_eq!(uncovered_within(&p, &[&p], &none), Ok(None));
+        assert_eq!(uncovered_within(&p, &[&g("*")], &none), Ok(None));
+    }
+
     #[test]
     fn inclusion() {
         // (p, qs, included)
