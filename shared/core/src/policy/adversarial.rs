@@ -326,18 +326,18 @@ fn statement(place: Place, shape: Shape, rng: &mut Rng, i: usize) -> Value {
 pub fn generate(place: Place, shape: Shape, seed: u64) -> Value {
     let mut rng = Rng::new(seed ^ ((place as u64) << 8) ^ ((shape as u64) << 16));
     let mut statements: Vec<Value> = Vec::new();
-    let mut doc = json!({"Version": "2012-10-17", "Statement": []});
+    // Compact length, kept incrementally: the document is `{"Statement":[s1,s2,...],"Version":"..."}`.
+    let mut len = compact_len(&json!({"Version": "2012-10-17", "Statement": []}));
     for i in 0..10_000 {
         let s = statement(place, shape, &mut rng, i);
-        statements.push(s);
-        let candidate = json!({"Version": "2012-10-17", "Statement": statements});
-        if compact_len(&candidate) > place.limit() {
-            statements.pop();
+        let add = compact_len(&s) + usize::from(!statements.is_empty());
+        if len + add > place.limit() {
             break;
         }
-        doc = candidate;
+        len += add;
+        statements.push(s);
     }
-    doc
+    json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 /// The sample event under `events/` that carries a document of `place` (CloudTrail via EventBridge), if
