@@ -249,7 +249,13 @@ fn granted_by(prep: &mut Prepared<'_>, action: &str) -> Vec<String> {
 
 /// The escalation combos `policy` enables.
 pub fn escalation_combos(policy: &Policy) -> Vec<Combo> {
-    escalation_combos_within(policy, Budget::default()).0
+    escalation_combos_within(policy, escalation_budget()).0
+}
+
+/// Half the default budget: `policy diff` and the identity-policy rules run the report for both
+/// policies besides the diff itself, all within one check's time.
+fn escalation_budget() -> Budget {
+    Budget::new(glob::WORK_UNITS / 2, glob::MAX_EXPLORATION_BYTES)
 }
 
 /// [`escalation_combos`] within `budget`; also returns the budget, spent.
