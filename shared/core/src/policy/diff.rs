@@ -36,7 +36,9 @@ use serde::Serialize;
 
 use super::actions::catalog;
 use super::glob::{self, Budget, Glob};
-use super::grammar::{Condition, Effect, Operator, Policy, PrincipalType, Principals, SetOp, Statement};
+use super::grammar::{
+    Condition, Effect, NameBlock, Operator, Policy, PrincipalType, Principals, SetOp, Statement,
+};
 use super::public::Reason;
 
 /// One (principal, action, resource) the new policy allows and the old one does not.
@@ -959,6 +961,30 @@ fn same_scope(a: &Stmt, b: &Stmt) -> bool {
         && a.s.resource == b.s.resource
 }
 
+/// Whether statement `a` matches only principals, actions and resources that `b` matches, read from the
+/// elements as written (sets of patterns, whatever the patterns mean): same principals, `a`'s action and
+/// resource patterns among `b`'s (or `b`'s is `*`), for `NotAction` / `NotResource` `b`'s among `a`'s.
+fn within_scope(a: &Stmt, b: &Stmt) -> bool {
+    fn names_within(x: &NameBlock, y: &NameBlock, lower: bool) -> bool {
+        let eq = |u: &String, v: &String| if lower { u.eq_ignore_ascii_case(v) } else { u == v };
+        x.negated == y.negated
+            && if x.negated {
+                y.values.iter().all(|v| x.values.iter().any(|u| eq(u, v)))
+            } else {
+                y.values.iter().any(|v| v == "*")
+                    || x.values.iter().all(|u| y.values.iter().any(|v| eq(u, v)))
+            }
+    }
+    a.vars == b.vars
+        && a.s.principal == b.s.principal
+        && names_within(&a.s.action, &b.s.action, true)
+        && match (&a.s.resource, &b.s.resource) {
+            (None, None) => true,
+            (Some(x), Some(y)) => names_within(x, y, false),
+            _ => false,
+        }
+}
+
 /// Why the requests of one cell are not proven covered (empty when they are). `cell` holds the
 /// `(mask, def, poss)` masks of [`DimAtom`], intersected over the dimensions.
 fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt], bud: &Budget) -> Vec<Reason> {
@@ -1118,9 +1144,10 @@ pub fn diff_within(old: &Policy, new: &Policy, budget: &Budget) -> Diff {
     if let Some(e) = &catalog().error {
         return cannot(e);
     }
-    // Cheap exact step: new `Allow` statements covered by an old `Allow` of the same scope. Dropping them
-    // from `new` changes nothing when every old `Deny` is still applied by `new`: whatever a dropped
-    // statement allows, its old twin allowed and no old `Deny` refused (`new` would refuse it too).
+    // Cheap exact step: new `Allow` statements within the scope (as written) of an old `Allow`, with
+    // conditions at least as strict. Dropping them from `new` changes nothing when every old `Deny` is
+    // within a new `Deny` whose conditions are no stricter: whatever a dropped statement allows, an old
+    // `Allow` allowed and no old `Deny` refused (`new` would refuse it too).
     let denies_kept = stmts
         .iter()
         .filter(|d| !d.new && d.s.effect == Effect::Deny)
@@ -1128,7 +1155,7 @@ pub fn diff_within(old: &Policy, new: &Policy, budget: &Budget) -> Diff {
             stmts.iter().any(|d2| {
                 d2.new
                     && d2.s.effect == Effect::Deny
-                    && same_scope(d, d2)
+                    && within_scope(d, d2)
                     && implies(&d.conds, &d2.conds, bud)
             })
         });
@@ -1141,7 +1168,7 @@ pub fn diff_within(old: &Policy, new: &Policy, budget: &Budget) -> Diff {
                     && stmts.iter().any(|o| {
                         !o.new
                             && o.s.effect == Effect::Allow
-                            && same_scope(s, o)
+                            && within_scope(s, o)
                             && implies(&s.conds, &o.conds, bud)
                     })
             })
