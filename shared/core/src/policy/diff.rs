@@ -35,8 +35,10 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use super::actions::catalog;
-use super::glob::{self, Glob};
-use super::grammar::{Condition, Effect, Operator, Policy, PrincipalType, Principals, SetOp, Statement};
+use super::glob::{self, Budget, Glob};
+use super::grammar::{
+    Condition, Effect, NameBlock, Operator, Policy, PrincipalType, Principals, SetOp, Statement,
+};
 use super::public::Reason;
 
 /// One (principal, action, resource) the new policy allows and the old one does not.
@@ -388,13 +390,13 @@ fn langs(a: &Atomic) -> Vec<Glob> {
 
 /// Every language of `xs` is inside the union of `ys` (`false` when undecided). Variables are symbols that
 /// only `*` or the same variable matches, so an inclusion found holds for every value of the variables.
-fn lang_subset(xs: &[Glob], ys: &[Glob]) -> bool {
+fn lang_subset(xs: &[Glob], ys: &[Glob], bud: &Budget) -> bool {
     let refs: Vec<&Glob> = ys.iter().collect();
     xs.iter().all(|x| {
         if let Some(t) = x.literal_text() {
             return ys.iter().any(|y| y.matches(&t));
         }
-        matches!(glob::uncovered(x, &refs), Ok(None))
+        matches!(glob::uncovered_within(x, &refs, bud), Ok(None))
     })
 }
 
@@ -402,7 +404,7 @@ fn lang_subset(xs: &[Glob], ys: &[Glob]) -> bool {
 /// (reference_policies_elements_condition_operators.html, ARN condition operators). Every value of `xs`
 /// must fit, component by component, inside one value of `ys`; values with fewer than six components
 /// never fit (sound: the answer is only "yes" when it is certain).
-fn arn_subset(xs: &Atomic, ys: &Atomic) -> bool {
+fn arn_subset(xs: &Atomic, ys: &Atomic, bud: &Budget) -> bool {
     let split = |v: &str, vars: bool| -> Option<Vec<Glob>> {
         let parts: Vec<&str> = v.splitn(6, ':').collect();
         (parts.len() == 6).then(|| parts.iter().map(|p| Glob::parse(p, vars)).collect())
@@ -417,13 +419,13 @@ fn arn_subset(xs: &Atomic, ys: &Atomic) -> bool {
             let Some(yp) = split(y, ys.vars) else { return false };
             xp.iter()
                 .zip(&yp)
-                .all(|(a, b)| lang_subset(std::slice::from_ref(a), std::slice::from_ref(b)))
+                .all(|(a, b)| lang_subset(std::slice::from_ref(a), std::slice::from_ref(b), bud))
         })
     })
 }
 
 /// No string is in both unions. Never claimed when a variable is involved (its value may be any string).
-fn lang_disjoint(xs: &[Glob], ys: &[Glob]) -> bool {
+fn lang_disjoint(xs: &[Glob], ys: &[Glob], bud: &Budget) -> bool {
     let all: Vec<&Glob> = xs.iter().chain(ys).collect();
     if all.iter().any(|g| g.has_var()) {
         return false;
@@ -432,13 +434,10 @@ fn lang_disjoint(xs: &[Glob], ys: &[Glob]) -> bool {
         let a: BTreeSet<String> = xs.iter().filter_map(Glob::literal_text).collect();
         return ys.iter().filter_map(Glob::literal_text).all(|t| !a.contains(&t));
     }
-    let Some(atoms) = glob::atoms(&all) else {
-        return false;
-    };
-    atoms.iter().all(|at| {
-        let in_x = (0..xs.len()).any(|k| has_bit(&at.signature, k));
-        let in_y = (xs.len()..all.len()).any(|k| has_bit(&at.signature, k));
-        !(in_x && in_y)
+    // Disjoint unions: no pair intersects (decided on the product NFA, without subset construction).
+    xs.iter().all(|x| {
+        ys.iter()
+            .all(|y| glob::intersects_within(x, y, bud) == Some(false))
     })
 }
 
@@ -484,7 +483,7 @@ fn min(v: &[f64]) -> f64 {
 }
 
 /// Whether atomic condition `a` implies `b` (every context satisfying `a` satisfies `b`).
-fn implies_atom(a: &Atomic, b: &Atomic) -> bool {
+fn implies_atom_in(a: &Atomic, b: &Atomic, bud: &Budget) -> bool {
     if a.set == b.set && a.op == b.op && a.if_exists == b.if_exists && a.key == b.key && a.values == b.values
     {
         return true;
@@ -524,15 +523,15 @@ fn implies_atom(a: &Atomic, b: &Atomic) -> bool {
         (Fam::IcPos, Fam::IcNeg) => {
             a.set == SetOp::None && no_var(a) && no_var(b) && a.values.iter().all(|v| !b.values.contains(v))
         }
-        (Fam::StrPos, Fam::StrPos) => lang_subset(&langs(a), &langs(b)),
-        (Fam::StrNeg, Fam::StrNeg) => lang_subset(&langs(b), &langs(a)),
-        (Fam::ArnPos, Fam::ArnPos) => arn_subset(a, b),
-        (Fam::ArnNeg, Fam::ArnNeg) => arn_subset(b, a),
+        (Fam::StrPos, Fam::StrPos) => lang_subset(&langs(a), &langs(b), bud),
+        (Fam::StrNeg, Fam::StrNeg) => lang_subset(&langs(b), &langs(a), bud),
+        (Fam::ArnPos, Fam::ArnPos) => arn_subset(a, b, bud),
+        (Fam::ArnNeg, Fam::ArnNeg) => arn_subset(b, a, bud),
         (Fam::IcPos, Fam::IcPos) | (Fam::Eq, Fam::Eq) => text_subset(&a.values, &b.values),
         (Fam::IcNeg, Fam::IcNeg) => text_subset(&b.values, &a.values),
         // Presence with a value outside the excluded set.
         (Fam::StrPos, Fam::StrNeg) | (Fam::ArnPos, Fam::ArnNeg) => {
-            a.set == SetOp::None && lang_disjoint(&langs(a), &langs(b))
+            a.set == SetOp::None && lang_disjoint(&langs(a), &langs(b), bud)
         }
         (Fam::IpPos, Fam::IpPos) => cidr_subset(a, b),
         (Fam::IpNeg, Fam::IpNeg) => cidr_subset(b, a),
@@ -542,7 +541,7 @@ fn implies_atom(a: &Atomic, b: &Atomic) -> bool {
 }
 
 /// Whether no context satisfies both `a` and `b`.
-fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
+fn contradicts_atom_in(a: &Atomic, b: &Atomic, bud: &Budget) -> bool {
     if a.key != b.key || a.set != SetOp::None || b.set != SetOp::None {
         return false;
     }
@@ -559,8 +558,8 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
     let pos_neg = |p: &Atomic, n: &Atomic| {
         !p.if_exists
             && match (fam(p.op), fam(n.op)) {
-                (Fam::StrPos, Fam::StrNeg) => lang_subset(&langs(p), &langs(n)),
-                (Fam::ArnPos, Fam::ArnNeg) => arn_subset(p, n),
+                (Fam::StrPos, Fam::StrNeg) => lang_subset(&langs(p), &langs(n), bud),
+                (Fam::ArnPos, Fam::ArnNeg) => arn_subset(p, n, bud),
                 (Fam::IcPos, Fam::IcNeg) => text_subset(&p.values, &n.values),
                 (Fam::IpPos, Fam::IpNeg) => cidr_subset(p, n),
                 (Fam::NumEq, Fam::NumNe) => num_cmp(p, n, |x, y| x.iter().all(|v| y.contains(v))),
@@ -573,7 +572,7 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
     // Two presence-requiring equalities with disjoint literal values (single-valued key).
     if !a.if_exists && !b.if_exists && fam(a.op) == fam(b.op) {
         return match fam(a.op) {
-            Fam::StrPos | Fam::ArnPos => lang_disjoint(&langs(a), &langs(b)),
+            Fam::StrPos | Fam::ArnPos => lang_disjoint(&langs(a), &langs(b), bud),
             Fam::IcPos | Fam::Eq => {
                 let var = |x: &Atomic| x.values.iter().any(|v| glob::has_variable(v));
                 !var(a) && !var(b) && a.values.iter().all(|v| !b.values.contains(v))
@@ -588,8 +587,8 @@ fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
 /// has a condition on a key that `new` does not mention at all, false either when that key is absent or
 /// when it is present (so a request choosing the key that way passes `new`, which ignores the key, and
 /// fails `old`). Used only to tell a certain widening from an unproven one in the reasons.
-fn unconstrained_requirement(new: &[Atomic], old: &[Atomic]) -> bool {
-    !contradicts(new, new)
+fn unconstrained_requirement(new: &[Atomic], old: &[Atomic], bud: &Budget) -> bool {
+    !contradicts(new, new, bud)
         && old.iter().any(|y| {
             !new.iter().any(|x| x.key == y.key)
                 && (requires_key(y)
@@ -598,12 +597,12 @@ fn unconstrained_requirement(new: &[Atomic], old: &[Atomic]) -> bool {
 }
 
 /// Conjunction `a` implies conjunction `b`.
-fn implies(a: &[Atomic], b: &[Atomic]) -> bool {
-    b.iter().all(|y| a.iter().any(|x| implies_atom(x, y)))
+fn implies(a: &[Atomic], b: &[Atomic], bud: &Budget) -> bool {
+    b.iter().all(|y| a.iter().any(|x| implies_atom_in(x, y, bud)))
 }
 
-fn contradicts(a: &[Atomic], b: &[Atomic]) -> bool {
-    a.iter().any(|x| b.iter().any(|y| contradicts_atom(x, y)))
+fn contradicts(a: &[Atomic], b: &[Atomic], bud: &Budget) -> bool {
+    a.iter().any(|x| b.iter().any(|y| contradicts_atom_in(x, y, bud)))
 }
 
 fn unknown_operator(c: &[Atomic]) -> Option<&str> {
@@ -647,7 +646,7 @@ struct GlobSpec {
     checked: bool,
 }
 
-fn glob_dimension(specs: &[GlobSpec], words: usize) -> Option<Vec<DimAtom>> {
+fn glob_dimension(specs: &[GlobSpec], words: usize, bud: &Budget) -> Option<Vec<DimAtom>> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut globs: Vec<Glob> = Vec::new();
     let mut per_stmt: Vec<Vec<usize>> = Vec::with_capacity(specs.len());
@@ -686,8 +685,15 @@ fn glob_dimension(specs: &[GlobSpec], words: usize) -> Option<Vec<DimAtom>> {
             witness: "*".into(),
         }]
     } else {
-        glob::atoms(&refs)?
+        glob::atoms_within(&refs, bud)?
     };
+    // The atoms' masks: three bit sets of `words` words each.
+    if !bud.spend(
+        (atoms.len() * (specs.len() + 3 * words)) as u64,
+        "the pattern atoms need too much memory",
+    ) {
+        return None;
+    }
     Some(
         atoms
             .into_iter()
@@ -792,7 +798,7 @@ fn resource_patterns(s: &Statement, vars: bool, checked: bool) -> GlobSpec {
 }
 
 /// Action atoms over the finite universe (catalog + extras).
-fn action_dimension(stmts: &[Stmt], words: usize) -> Vec<DimAtom> {
+fn action_dimension(stmts: &[Stmt], words: usize, bud: &Budget) -> Option<Vec<DimAtom>> {
     let cat = catalog();
     let n_cat = cat.len();
     // Extra elements: literal actions outside the catalog, and samples of wildcard patterns whose service
@@ -860,6 +866,25 @@ fn action_dimension(stmts: &[Stmt], words: usize) -> Vec<DimAtom> {
         if !all {
             for p in &st.s.action.values {
                 let lower = p.to_ascii_lowercase();
+                if !cache.contains_key(&lower) {
+                    // Matching a wildcard pattern against every action of the catalog it may name.
+                    let g = Glob::parse(&lower, false);
+                    let scanned = if g.is_literal() {
+                        1
+                    } else {
+                        match lower.split_once(':') {
+                            Some((svc, _)) if !svc.contains(['*', '?']) => {
+                                cat.services.get(svc).map_or(0, |r| r.len())
+                            }
+                            _ => n_cat,
+                        }
+                    };
+                    // One match costs an allocation-free scan of the name, tens of nanoseconds.
+                    let cost = (scanned + extras.len()) * (16 + g.toks.len());
+                    if !bud.spend(cost as u64, "expanding the action patterns needs too many steps") {
+                        return None;
+                    }
+                }
                 let expanded = cache.entry(lower.clone()).or_insert_with(|| {
                     let mut v = cat.expand(&lower);
                     let g = Glob::parse(&lower, false);
@@ -876,6 +901,9 @@ fn action_dimension(stmts: &[Stmt], words: usize) -> Vec<DimAtom> {
             }
             m.sort_unstable();
             m.dedup();
+        }
+        if !bud.spend(8 * m.len() as u64, "the action sets need too much memory") {
+            return None;
         }
         member_lists.push(m);
     }
@@ -915,7 +943,7 @@ fn action_dimension(stmts: &[Stmt], words: usize) -> Vec<DimAtom> {
         })
         .collect();
     out.sort_by(|a, b| a.witness.cmp(&b.witness));
-    out
+    Some(out)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -933,9 +961,33 @@ fn same_scope(a: &Stmt, b: &Stmt) -> bool {
         && a.s.resource == b.s.resource
 }
 
+/// Whether statement `a` matches only principals, actions and resources that `b` matches, read from the
+/// elements as written (sets of patterns, whatever the patterns mean): same principals, `a`'s action and
+/// resource patterns among `b`'s (or `b`'s is `*`), for `NotAction` / `NotResource` `b`'s among `a`'s.
+fn within_scope(a: &Stmt, b: &Stmt) -> bool {
+    fn names_within(x: &NameBlock, y: &NameBlock, lower: bool) -> bool {
+        let eq = |u: &String, v: &String| if lower { u.eq_ignore_ascii_case(v) } else { u == v };
+        x.negated == y.negated
+            && if x.negated {
+                y.values.iter().all(|v| x.values.iter().any(|u| eq(u, v)))
+            } else {
+                y.values.iter().any(|v| v == "*")
+                    || x.values.iter().all(|u| y.values.iter().any(|v| eq(u, v)))
+            }
+    }
+    a.vars == b.vars
+        && a.s.principal == b.s.principal
+        && names_within(&a.s.action, &b.s.action, true)
+        && match (&a.s.resource, &b.s.resource) {
+            (None, None) => true,
+            (Some(x), Some(y)) => names_within(x, y, false),
+            _ => false,
+        }
+}
+
 /// Why the requests of one cell are not proven covered (empty when they are). `cell` holds the
 /// `(mask, def, poss)` masks of [`DimAtom`], intersected over the dimensions.
-fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt]) -> Vec<Reason> {
+fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt], bud: &Budget) -> Vec<Reason> {
     let (mask, def, poss) = cell;
     let pick = |bits: &[u64], new: bool, effect: Effect| -> Vec<&Stmt> {
         members(bits)
@@ -955,15 +1007,15 @@ fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt]) -> Vec<Reason> {
         .collect();
     let mut out = Vec::new();
     for s in na {
-        if nd.iter().any(|d| implies(&s.conds, &d.conds)) {
+        if nd.iter().any(|d| implies(&s.conds, &d.conds, bud)) {
             continue; // a new Deny always overrides s here
         }
         let label = s.s.label();
         // An old `Allow` of the same scope covers `s` wherever `s` applies, even where variables leave
         // the cell's symbolic answer uncertain.
-        let covered = oa.iter().any(|o| implies(&s.conds, &o.conds))
+        let covered = oa.iter().any(|o| implies(&s.conds, &o.conds, bud))
             || stmts.iter().any(|o| {
-                !o.new && o.s.effect == Effect::Allow && same_scope(s, o) && implies(&s.conds, &o.conds)
+                !o.new && o.s.effect == Effect::Allow && same_scope(s, o) && implies(&s.conds, &o.conds, bud)
             });
         if !covered {
             let unknown =
@@ -982,7 +1034,10 @@ fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt]) -> Vec<Reason> {
                 ));
             } else {
                 let labels: Vec<String> = oa.iter().map(|o| o.s.label()).collect();
-                if oa.iter().all(|o| unconstrained_requirement(&s.conds, &o.conds)) {
+                if oa
+                    .iter()
+                    .all(|o| unconstrained_requirement(&s.conds, &o.conds, bud))
+                {
                     out.push(reason(
                         &label,
                         "condition-not-implied",
@@ -1005,11 +1060,11 @@ fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt]) -> Vec<Reason> {
             continue;
         }
         for d in &od {
-            if nd.iter().any(|d2| implies(&d.conds, &d2.conds))
+            if nd.iter().any(|d2| implies(&d.conds, &d2.conds, bud))
                 || all_nd
                     .iter()
-                    .any(|d2| same_scope(d, d2) && implies(&d.conds, &d2.conds))
-                || contradicts(&s.conds, &d.conds)
+                    .any(|d2| same_scope(d, d2) && implies(&d.conds, &d2.conds, bud))
+                || contradicts(&s.conds, &d.conds, bud)
             {
                 continue;
             }
@@ -1044,7 +1099,20 @@ fn evaluate(cell: &(Bits, Bits, Bits), stmts: &[Stmt]) -> Vec<Reason> {
 }
 
 /// Does `new` allow any request `old` does not? See the module documentation.
+///
+/// Complexity budget (issue 15): the work is counted ([`Budget`]: automaton steps and states, action
+/// expansion, cells of the cross product); when the default budget runs out the answer is `widened` with
+/// one `cannot-prove` reason starting "complexity budget", never an unbounded search. Cheap exact steps
+/// come first: a new `Allow` with the same principals, actions and resources as an old `Allow` and
+/// conditions at least as strict is covered without automaton work, provided every old `Deny` survives
+/// in `new` (same scope, conditions no stricter); so `diff(p, p)` is never widened.
 pub fn diff(old: &Policy, new: &Policy) -> Diff {
+    diff_within(old, new, &Budget::default())
+}
+
+/// [`diff`] within `budget` (benches and tests use smaller or larger ones).
+pub fn diff_within(old: &Policy, new: &Policy, budget: &Budget) -> Diff {
+    let bud = budget;
     let mut stmts: Vec<Stmt> = Vec::new();
     for (p, is_new) in [(old, false), (new, true)] {
         let vars = p.version.has_variables();
@@ -1057,13 +1125,6 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
             });
         }
     }
-    let words = stmts.len().div_ceil(64).max(1);
-    let mut new_allow = vec![0u64; words];
-    for (i, st) in stmts.iter().enumerate() {
-        if st.new && st.s.effect == Effect::Allow {
-            set_bit(&mut new_allow, i);
-        }
-    }
     let cannot = |cause: &str| Diff {
         widened: true,
         new_access: Vec::new(),
@@ -1073,8 +1134,65 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
             format!("cannot prove no new access: {cause}"),
         )],
     };
+    let over_budget = |bud: &Budget| {
+        bud.message().map(|m| Diff {
+            widened: true,
+            new_access: Vec::new(),
+            reasons: vec![reason("policy", "cannot-prove", m)],
+        })
+    };
     if let Some(e) = &catalog().error {
         return cannot(e);
+    }
+    // Cheap exact step: new `Allow` statements within the scope (as written) of an old `Allow`, with
+    // conditions at least as strict. Dropping them from `new` changes nothing when every old `Deny` is
+    // within a new `Deny` whose conditions are no stricter: whatever a dropped statement allows, an old
+    // `Allow` allowed and no old `Deny` refused (`new` would refuse it too).
+    let denies_kept = stmts
+        .iter()
+        .filter(|d| !d.new && d.s.effect == Effect::Deny)
+        .all(|d| {
+            stmts.iter().any(|d2| {
+                d2.new
+                    && d2.s.effect == Effect::Deny
+                    && within_scope(d, d2)
+                    && implies(&d.conds, &d2.conds, bud)
+            })
+        });
+    if denies_kept {
+        let covered: Vec<bool> = stmts
+            .iter()
+            .map(|s| {
+                s.new
+                    && s.s.effect == Effect::Allow
+                    && stmts.iter().any(|o| {
+                        !o.new
+                            && o.s.effect == Effect::Allow
+                            && within_scope(s, o)
+                            && implies(&s.conds, &o.conds, bud)
+                    })
+            })
+            .collect();
+        let mut k = 0;
+        stmts.retain(|_| {
+            k += 1;
+            !covered[k - 1]
+        });
+    }
+    if !stmts.iter().any(|s| s.new && s.s.effect == Effect::Allow) {
+        // No new `Allow` left to check: nothing new is allowed (budget or not, this is exact).
+        return Diff {
+            widened: false,
+            new_access: Vec::new(),
+            reasons: Vec::new(),
+        };
+    }
+    let words = stmts.len().div_ceil(64).max(1);
+    let mut new_allow = vec![0u64; words];
+    for (i, st) in stmts.iter().enumerate() {
+        if st.new && st.s.effect == Effect::Allow {
+            set_bit(&mut new_allow, i);
+        }
     }
     let with_principals = stmts.iter().any(|s| s.s.principal.is_some());
     let principal_atoms = if with_principals {
@@ -1082,9 +1200,12 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
             .iter()
             .map(|s| principal_patterns(s.s, s.vars, s.new && s.s.effect == Effect::Allow))
             .collect();
-        match glob_dimension(&specs, words) {
+        match glob_dimension(&specs, words, bud) {
             Some(a) => a,
-            None => return cannot("the principal patterns are too complex to compare"),
+            None => {
+                return over_budget(bud)
+                    .unwrap_or_else(|| cannot("the principal patterns are too complex to compare"))
+            }
         }
     } else {
         vec![DimAtom {
@@ -1098,25 +1219,44 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
         .iter()
         .map(|s| resource_patterns(s.s, s.vars, s.new && s.s.effect == Effect::Allow))
         .collect();
-    let Some(resource_atoms) = glob_dimension(&resource_specs, words) else {
-        return cannot("the resource patterns are too complex to compare");
+    let Some(resource_atoms) = glob_dimension(&resource_specs, words, bud) else {
+        return over_budget(bud)
+            .unwrap_or_else(|| cannot("the resource patterns are too complex to compare"));
     };
-    let action_atoms = action_dimension(&stmts, words);
+    let Some(action_atoms) = action_dimension(&stmts, words, bud) else {
+        return over_budget(bud).unwrap_or_else(|| cannot("the action patterns are too complex to compare"));
+    };
 
     let mut cache: HashMap<(Bits, Bits, Bits), Vec<Reason>> = HashMap::new();
     let mut new_access = Vec::new();
     let mut reasons: Vec<Reason> = Vec::new();
+    // Work units of one cell of the cross product (mask intersections) and of one cached evaluation.
+    let cell_cost = 24 + 4 * words as u64;
+    let entry_cost = 256 + 24 * words as u64;
     for pa in &principal_atoms {
         let m1 = and(&pa.mask, &new_allow);
         if !m1.iter().any(|w| *w != 0) {
             continue;
         }
         for aa in &action_atoms {
+            if !bud.spend(
+                cell_cost,
+                "the cross product of principals, actions and resources is too large",
+            ) {
+                return over_budget(bud).unwrap_or_else(|| cannot("the policies are too complex to compare"));
+            }
             let m2 = and(&pa.mask, &aa.mask);
             if !intersects(&m2, &new_allow) {
                 continue;
             }
             for ra in &resource_atoms {
+                if !bud.spend(
+                    cell_cost,
+                    "the cross product of principals, actions and resources is too large",
+                ) {
+                    return over_budget(bud)
+                        .unwrap_or_else(|| cannot("the policies are too complex to compare"));
+                }
                 let m3 = and(&m2, &ra.mask);
                 if !intersects(&m3, &new_allow) {
                     continue;
@@ -1130,7 +1270,17 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
                         let poss = and(&and(&pa.poss, &aa.poss), &ra.poss);
                         (m3, def, poss)
                     };
-                let rs = cache.entry(key).or_insert_with_key(|k| evaluate(k, &stmts));
+                if !cache.contains_key(&key) {
+                    let pairs = 16 * members(&key.0).count() as u64 * (1 + members(&key.2).count() as u64);
+                    if !bud.spend(
+                        entry_cost + pairs,
+                        "the cross product of principals, actions and resources is too large",
+                    ) {
+                        return over_budget(bud)
+                            .unwrap_or_else(|| cannot("the policies are too complex to compare"));
+                    }
+                }
+                let rs = cache.entry(key).or_insert_with_key(|k| evaluate(k, &stmts, bud));
                 if rs.is_empty() {
                     continue;
                 }
@@ -1150,11 +1300,27 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
             }
         }
     }
+    // A relation left undecided for lack of budget may have turned a proof into a failure (or a definite
+    // reason into a guess): the verdict is then the conservative one, said so.
+    if let Some(d) = over_budget(bud) {
+        return d;
+    }
     Diff {
         widened: !reasons.is_empty(),
         new_access,
         reasons,
     }
+}
+
+/// The budgeted relations with a fresh default budget (unit tests).
+#[cfg(test)]
+fn implies_atom(a: &Atomic, b: &Atomic) -> bool {
+    implies_atom_in(a, b, &Budget::default())
+}
+
+#[cfg(test)]
+fn contradicts_atom(a: &Atomic, b: &Atomic) -> bool {
+    contradicts_atom_in(a, b, &Budget::default())
 }
 
 #[cfg(test)]

@@ -23,11 +23,12 @@
 //! a policy variable counts (its value may be any ARN), conditions on the `Allow` side are ignored, and
 //! only unconditional, all-resource Denies are credited.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::glob::{self, Glob};
+use super::glob::{self, Budget, Glob};
 use super::grammar::{Effect, Policy, Statement};
 
 const DATA: &str = include_str!("../../data/escalation.json");
@@ -70,14 +71,58 @@ pub struct Combo {
     pub description: String,
     /// The `Allow` statements granting the actions (`Sid` or `#<index>`).
     pub statements: Vec<String>,
+    /// Set when the combo is reported because deciding it exceeded the complexity budget (a
+    /// `NotResource` whose patterns could not be compared with the action's targets): the reason, starting
+    /// "complexity budget".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<String>,
 }
 
-fn action_in(stmt: &Statement, action: &str) -> bool {
-    let hit = stmt
-        .action
-        .values
-        .iter()
-        .any(|p| Glob::parse(&p.to_ascii_lowercase(), false).matches(action));
+/// A policy's action and resource patterns, parsed once per check.
+struct Prepared<'a> {
+    policy: &'a Policy,
+    /// Per statement: its action patterns (lowercase).
+    actions: Vec<Vec<Glob>>,
+    /// Per statement: its `Resource` / `NotResource` patterns (variables not read: see `may_target`).
+    resources: Vec<Vec<Glob>>,
+    /// `(statement, service)` -> whether the statement may target that service's resources.
+    targets: HashMap<(usize, String), bool>,
+    budget: Budget,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(policy: &'a Policy, budget: Budget) -> Prepared<'a> {
+        Prepared {
+            policy,
+            actions: policy
+                .statements
+                .iter()
+                .map(|s| {
+                    s.action
+                        .values
+                        .iter()
+                        .map(|p| Glob::parse(&p.to_ascii_lowercase(), false))
+                        .collect()
+                })
+                .collect(),
+            resources: policy
+                .statements
+                .iter()
+                .map(|s| {
+                    s.resource
+                        .iter()
+                        .flat_map(|r| r.values.iter().map(|v| Glob::parse(v, false)))
+                        .collect()
+                })
+                .collect(),
+            targets: HashMap::new(),
+            budget,
+        }
+    }
+}
+
+fn action_in(stmt: &Statement, globs: &[Glob], action: &str) -> bool {
+    let hit = globs.iter().any(|g| g.matches(action));
     hit != stmt.action.negated
 }
 
@@ -109,87 +154,119 @@ const PARTITIONS: &[&str] = &[
     "aws-eusc",
 ];
 
-/// The ARN patterns (`arn:<partition>:<service>:*`) of the resources `action` (lowercase) may act on,
-/// or `None` when the action has no service prefix (any resource).
-fn target_patterns(action: &str) -> Option<Vec<Glob>> {
+/// The services whose ARNs (`arn:<partition>:<service>:...`) `action` (lowercase) may act on, or `None`
+/// when the action has no service prefix (any resource).
+fn target_services(action: &str) -> Option<Vec<&str>> {
     let (svc, _) = action.split_once(':')?;
     let mut services = vec![svc];
     if let Some((_, more)) = OTHER_TARGETS.iter().find(|(p, _)| *p == svc) {
         services.extend_from_slice(more);
     }
-    Some(
-        services
-            .into_iter()
-            .flat_map(|s| {
-                PARTITIONS
-                    .iter()
-                    .map(move |p| Glob::parse(&format!("arn:{p}:{s}:*"), false))
-            })
-            .collect(),
-    )
+    Some(services)
 }
 
-/// Whether two glob languages share a string.
-fn intersect(a: &Glob, b: &Glob) -> bool {
-    match glob::atoms(&[a, b]) {
-        Some(atoms) => atoms.iter().any(|x| x.signature[0] & 0b11 == 0b11),
-        None => true, // too complex to decide: assume it may
+/// The ARN prefixes `arn:<partition>:<service>:` of a service, one per partition (the target languages
+/// are these prefixes followed by anything).
+fn target_prefixes(service: &str) -> Vec<String> {
+    PARTITIONS.iter().map(|p| format!("arn:{p}:{service}:")).collect()
+}
+
+/// Whether statement `i`'s `Resource` / `NotResource` may match a resource of `service`.
+fn may_target_service(prep: &mut Prepared<'_>, i: usize, service: &str) -> bool {
+    if let Some(&known) = prep.targets.get(&(i, service.to_string())) {
+        return known;
     }
+    let stmt = &prep.policy.statements[i];
+    let vars = prep.policy.version.has_variables();
+    let answer = match &stmt.resource {
+        None => true,
+        Some(r) if r.negated => {
+            if r.values.iter().any(|v| v == "*") {
+                false
+            } else if vars && r.values.iter().any(|v| glob::has_variable(v)) {
+                true
+            } else {
+                // Some ARN of the service left out by the excluded patterns (undecided: assume so). Only
+                // the patterns that can match such an ARN can cover them (exact, cheap first step).
+                target_prefixes(service).iter().any(|pre| {
+                    let refs: Vec<&Glob> = prep.resources[i]
+                        .iter()
+                        .filter(|g| g.may_start_with(pre))
+                        .collect();
+                    if refs.is_empty() {
+                        return true;
+                    }
+                    let t = Glob::parse(&format!("{pre}*"), false);
+                    !matches!(glob::uncovered_within(&t, &refs, &prep.budget), Ok(None))
+                })
+            }
+        }
+        Some(r) => {
+            let prefixes = target_prefixes(service);
+            r.values.iter().zip(&prep.resources[i]).any(|(v, g)| {
+                v == "*"
+                    || (vars && glob::has_variable(v))
+                    || prefixes.iter().any(|pre| g.may_start_with(pre))
+            })
+        }
+    };
+    prep.targets.insert((i, service.to_string()), answer);
+    answer
 }
 
-/// Whether the statement's `Resource` / `NotResource` may match a resource `action` acts on.
-fn may_target(stmt: &Statement, vars: bool, action: &str) -> bool {
-    let Some(r) = &stmt.resource else { return true };
-    let Some(targets) = target_patterns(action) else {
+/// Whether statement `i` may match a resource `action` (lowercase) acts on.
+fn may_target(prep: &mut Prepared<'_>, i: usize, action: &str) -> bool {
+    if prep.policy.statements[i].resource.is_none() {
+        return true;
+    }
+    let Some(services) = target_services(action) else {
         return true;
     };
-    if r.negated {
-        if r.values.iter().any(|v| v == "*") {
-            return false;
-        }
-        if vars && r.values.iter().any(|v| glob::has_variable(v)) {
-            return true;
-        }
-        let excluded: Vec<Glob> = r.values.iter().map(|v| Glob::parse(v, false)).collect();
-        let refs: Vec<&Glob> = excluded.iter().collect();
-        return targets
-            .iter()
-            .any(|t| !matches!(glob::uncovered(t, &refs), Ok(None)));
-    }
-    r.values.iter().any(|v| {
-        v == "*"
-            || (vars && glob::has_variable(v))
-            || targets.iter().any(|t| intersect(&Glob::parse(v, false), t))
-    })
+    services.into_iter().any(|s| may_target_service(prep, i, s))
 }
 
 /// The `Allow` statements that grant `action` (lowercase), or empty when it is not allowed.
-fn granted_by(policy: &Policy, action: &str) -> Vec<String> {
-    let denied = policy.statements.iter().any(|s| {
-        s.effect == Effect::Deny && s.conditions.is_empty() && all_resources(s) && action_in(s, action)
+fn granted_by(prep: &mut Prepared<'_>, action: &str) -> Vec<String> {
+    let policy = prep.policy;
+    let denied = policy.statements.iter().enumerate().any(|(i, s)| {
+        s.effect == Effect::Deny
+            && s.conditions.is_empty()
+            && all_resources(s)
+            && action_in(s, &prep.actions[i], action)
     });
     if denied {
         return Vec::new();
     }
-    policy
-        .statements
-        .iter()
-        .filter(|s| {
-            s.effect == Effect::Allow
-                && action_in(s, action)
-                && may_target(s, policy.version.has_variables(), action)
-        })
-        .map(Statement::label)
-        .collect()
+    let mut out = Vec::new();
+    for (i, s) in policy.statements.iter().enumerate() {
+        if s.effect == Effect::Allow && action_in(s, &prep.actions[i], action) && may_target(prep, i, action)
+        {
+            out.push(s.label());
+        }
+    }
+    out
 }
 
 /// The escalation combos `policy` enables.
 pub fn escalation_combos(policy: &Policy) -> Vec<Combo> {
+    escalation_combos_within(policy, escalation_budget()).0
+}
+
+/// Half the default budget: `policy diff` and the identity-policy rules run the report for both
+/// policies besides the diff itself, all within one check's time.
+fn escalation_budget() -> Budget {
+    Budget::new(glob::WORK_UNITS / 2, glob::MAX_EXPLORATION_BYTES)
+}
+
+/// [`escalation_combos`] within `budget`; also returns the budget, spent.
+pub fn escalation_combos_within(policy: &Policy, budget: Budget) -> (Vec<Combo>, Budget) {
+    let mut prep = Prepared::new(policy, budget);
     let mut out = Vec::new();
     'methods: for m in methods() {
         let mut statements: Vec<String> = Vec::new();
+        let before = prep.budget.exceeded().is_some();
         for a in &m.actions {
-            let by = granted_by(policy, &a.to_ascii_lowercase());
+            let by = granted_by(&mut prep, &a.to_ascii_lowercase());
             if by.is_empty() {
                 continue 'methods;
             }
@@ -199,20 +276,57 @@ pub fn escalation_combos(policy: &Policy) -> Vec<Combo> {
                 }
             }
         }
+        // Once the budget is out, undecided targets are assumed reachable: say so on the combos found since.
+        let budget = if before || prep.budget.exceeded().is_some() {
+            prep.budget.message()
+        } else {
+            None
+        };
         out.push(Combo {
             id: m.id.clone(),
             actions: m.actions.clone(),
             source: m.source.clone(),
             description: m.description.clone(),
             statements,
+            budget,
         });
     }
-    out
+    (out, prep.budget)
 }
 
-/// The combos `new` enables that `old` does not.
+/// The combos `new` enables that `old` does not. A combo of `old` reported only because of the
+/// complexity budget does not count as enabled before (conservative).
 pub fn newly_enabled_combos(old: &Policy, new: &Policy) -> Vec<Combo> {
-    let before: Vec<String> = escalation_combos(old).into_iter().map(|c| c.id).collect();
+    // Cheap exact step: when every `Allow` of `new` is an `Allow` of `old` and every `Deny` of `old` is a
+    // `Deny` of `new`, `new` grants no action on no resource that `old` does not: nothing is newly enabled
+    // (however complex the patterns, e.g. a policy compared with itself).
+    let same = |a: &Statement, b: &Statement| {
+        a.effect == b.effect
+            && a.principal == b.principal
+            && a.action == b.action
+            && a.resource == b.resource
+            && a.conditions == b.conditions
+    };
+    let has = |p: &Policy, s: &Statement| p.statements.iter().any(|t| same(s, t));
+    if old.version.has_variables() == new.version.has_variables()
+        && new
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Allow)
+            .all(|s| has(old, s))
+        && old
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Deny)
+            .all(|s| has(new, s))
+    {
+        return Vec::new();
+    }
+    let before: Vec<String> = escalation_combos(old)
+        .into_iter()
+        .filter(|c| c.budget.is_none())
+        .map(|c| c.id)
+        .collect();
     escalation_combos(new)
         .into_iter()
         .filter(|c| !before.contains(&c.id))

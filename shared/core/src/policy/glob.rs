@@ -7,6 +7,7 @@
 //! exact: a product state reached by some string is reached by a string over that alphabet. (`globset`
 //! and `wildmatch` only match; neither decides inclusion.)
 
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -92,6 +93,85 @@ pub fn as_2012(s: &str) -> String {
 /// Upper bound on explored product states; beyond it the caller must answer "cannot prove".
 pub const MAX_STATES: usize = 200_000;
 
+/// Work units one check (one `diff`, one escalation report) may spend: automaton positions stepped,
+/// product states stored, cells of the diff's cross product. Counted, not timed, so verdicts are the same
+/// on every machine; sized so that every document within AWS's policy size limits is judged within about
+/// 50 ms on the reference machine (see `BENCHMARKS.md`).
+pub const WORK_UNITS: u64 = 1_000_000;
+
+/// Estimated bytes one product-automaton exploration may hold (states, their index and the BFS tree);
+/// keeps the extra memory of a check well under 32 MiB.
+pub const MAX_EXPLORATION_BYTES: usize = 12 << 20;
+
+/// A counted budget of work shared by every glob decision of one check (issue 15: complexity budgets).
+/// When it runs out, the decision that needed more is left undecided and the caller answers
+/// conservatively with a `cannot-prove` reason starting "complexity budget".
+#[derive(Debug)]
+pub struct Budget {
+    units: u64,
+    left: Cell<u64>,
+    max_bytes: usize,
+    exceeded: Cell<Option<&'static str>>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget::new(WORK_UNITS, MAX_EXPLORATION_BYTES)
+    }
+}
+
+impl Budget {
+    /// A budget of `units` work units, each exploration holding at most about `max_bytes`.
+    pub fn new(units: u64, max_bytes: usize) -> Budget {
+        Budget {
+            units,
+            left: Cell::new(units),
+            max_bytes,
+            exceeded: Cell::new(None),
+        }
+    }
+
+    /// Spends `units`; `false` (and the budget is marked exceeded by `what`) when they are not left.
+    pub fn spend(&self, units: u64, what: &'static str) -> bool {
+        let left = self.left.get();
+        if units > left {
+            self.left.set(0);
+            self.fail(what);
+            return false;
+        }
+        self.left.set(left - units);
+        true
+    }
+
+    /// Records that `what` exceeded the budget (the first cause is kept).
+    pub fn fail(&self, what: &'static str) {
+        if self.exceeded.get().is_none() {
+            self.exceeded.set(Some(what));
+        }
+    }
+
+    /// What exceeded the budget, if anything did.
+    pub fn exceeded(&self) -> Option<&'static str> {
+        self.exceeded.get()
+    }
+
+    /// Work units left.
+    pub fn left(&self) -> u64 {
+        self.left.get()
+    }
+
+    /// The reason text for an exceeded budget (`complexity budget exceeded: ...`).
+    pub fn message(&self) -> Option<String> {
+        self.exceeded().map(|what| {
+            format!(
+                "complexity budget exceeded: {what} (limits: {} work units per check, {} MiB per automaton); the answer is the conservative one",
+                self.units,
+                self.max_bytes >> 20
+            )
+        })
+    }
+}
+
 impl Glob {
     /// Compiles `pattern`. With `variables` (policy Version 2012-10-17), `${*}`, `${?}` and `${$}` are the
     /// literal characters `*`, `?`, `$`; other `${...}` variables stay literal text (a variable stands for
@@ -140,6 +220,31 @@ impl Glob {
         // Collapse runs of `*`.
         toks.dedup_by(|a, b| *a == Tok::Star && *b == Tok::Star);
         Glob { toks, var_names }
+    }
+
+    /// Whether some string of the language starts with `prefix` (exact: the NFA's position set after
+    /// reading `prefix` is not empty; from every position some string reaches the end, a variable token
+    /// being matched by its own symbol).
+    pub fn may_start_with(&self, prefix: &str) -> bool {
+        let mut pos = vec![0u32];
+        closure_positions(&self.toks, &mut pos);
+        for c in prefix.chars() {
+            let mut next = Vec::with_capacity(pos.len());
+            for &p in &pos {
+                match self.toks.get(p as usize) {
+                    Some(Tok::Star) => next.push(p),
+                    Some(Tok::One) => next.push(p + 1),
+                    Some(Tok::Lit(l)) if *l == c => next.push(p + 1),
+                    _ => {}
+                }
+            }
+            if next.is_empty() {
+                return false;
+            }
+            closure_positions(&self.toks, &mut next);
+            pos = next;
+        }
+        true
     }
 
     /// Whether the pattern contains a policy variable.
@@ -369,8 +474,22 @@ pub struct Atom {
 }
 
 /// Partitions all strings by which of `globs` match them; returns every non-empty class with a witness,
-/// or `None` when the exploration exceeds [`MAX_STATES`].
+/// or `None` when the exploration exceeds [`MAX_STATES`] or the default [`Budget`].
 pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
+    atoms_within(globs, &Budget::default())
+}
+
+/// Estimated bytes held per stored product state besides its positions (index entry, BFS node).
+const STATE_OVERHEAD: usize = 128;
+
+/// Work units of one transition of the product automaton (allocation, hashing, lookup) besides its
+/// positions, and of storing one new state. Work units are calibrated to a few nanoseconds each.
+const STEP_COST: u64 = 24;
+const STATE_COST: u64 = 48;
+
+/// [`atoms`] within `budget`: `None` (and the budget marked exceeded) when the exploration needs more
+/// states, memory or work than it allows.
+pub fn atoms_within(globs: &[&Glob], budget: &Budget) -> Option<Vec<Atom>> {
     let words = globs.len().div_ceil(64).max(1);
     let other = other_char(globs);
     let mut seen: FastMap<State, usize> = FastMap::default();
@@ -378,6 +497,7 @@ pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
     let mut nodes: Vec<(State, usize, Sym)> = Vec::new();
     let mut found: FastMap<Vec<u64>, usize> = FastMap::default();
     let start = start_state(globs);
+    let mut held = STATE_OVERHEAD + 8 * start.len();
     seen.insert(start.clone(), 0);
     nodes.push((start, usize::MAX, Sym::Other));
     let mut queue = VecDeque::from([0usize]);
@@ -390,10 +510,25 @@ pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
             continue; // dead state: only the empty signature, already recorded
         }
         next_chars(globs, &st, &mut chars);
+        // One transition per symbol: a new position vector, hashed and looked up.
+        if !budget.spend(
+            (chars.len() as u64 + 1) * (STEP_COST + 2 * st.len() as u64),
+            "the product automaton of the patterns needs too many steps",
+        ) {
+            return None;
+        }
         for c in chars.iter().copied().chain([Sym::Other]) {
             let nx = step(globs, &st, c);
             if !seen.contains_key(&nx) {
-                if nodes.len() >= MAX_STATES {
+                held += STATE_OVERHEAD + 8 * nx.len();
+                if !budget.spend(
+                    STATE_COST + nx.len() as u64,
+                    "the product automaton of the patterns needs too many states",
+                ) {
+                    return None;
+                }
+                if nodes.len() >= MAX_STATES || held > budget.max_bytes {
+                    budget.fail("the product automaton of the patterns needs too many states");
                     return None;
                 }
                 seen.insert(nx.clone(), nodes.len());
@@ -457,12 +592,33 @@ pub fn atoms(globs: &[&Glob]) -> Option<Vec<Atom>> {
 }
 
 /// Whether `L(p) ⊆ L(q1) ∪ ... ∪ L(qn)`. `Ok(None)` when included, `Ok(Some(witness))` with a string of
-/// `p` matched by none of `qs` otherwise, `Err(())` when the exploration exceeds [`MAX_STATES`].
+/// `p` matched by none of `qs` otherwise, `Err(())` when the exploration exceeds [`MAX_STATES`] or the
+/// default [`Budget`].
 #[allow(clippy::result_unit_err)]
 pub fn uncovered(p: &Glob, qs: &[&Glob]) -> Result<Option<String>, ()> {
+    uncovered_within(p, qs, &Budget::default())
+}
+
+/// [`uncovered`] within `budget`. Cheap exact steps first: `p` equal to one of `qs`, or one of `qs` is
+/// `*`, is included without automaton work; a literal `p` is decided by matching.
+#[allow(clippy::result_unit_err)]
+pub fn uncovered_within(p: &Glob, qs: &[&Glob], budget: &Budget) -> Result<Option<String>, ()> {
+    if qs.iter().any(|q| q.toks == p.toks || q.is_universal()) {
+        return Ok(None);
+    }
+    if let Some(text) = p.literal_text() {
+        let cost: u64 = qs
+            .iter()
+            .map(|q| 8 + (q.toks.len() * text.len().max(1)) as u64)
+            .sum();
+        if !budget.spend(cost, "matching the patterns needs too many steps") {
+            return Err(());
+        }
+        return Ok((!qs.iter().any(|q| q.matches(&text))).then_some(text));
+    }
     let mut all: Vec<&Glob> = vec![p];
     all.extend_from_slice(qs);
-    let atoms = atoms(&all).ok_or(())?;
+    let atoms = atoms_within(&all, budget).ok_or(())?;
     Ok(atoms
         .into_iter()
         .find(|a| {
@@ -473,6 +629,52 @@ pub fn uncovered(p: &Glob, qs: &[&Glob]) -> Result<Option<String>, ()> {
                 })
         })
         .map(|a| a.witness))
+}
+
+/// Whether some string (symbolic: a variable is a symbol only `*` or the same variable matches) is in both
+/// languages. Exact and polynomial: reachability on the product of the two NFAs (`|a| × |b|` states, no
+/// subset construction). `None` when `budget` runs out.
+pub fn intersects_within(a: &Glob, b: &Glob, budget: &Budget) -> Option<bool> {
+    let (x, y) = (&a.toks, &b.toks);
+    let (n, m) = (x.len() + 1, y.len() + 1);
+    if !budget.spend((n * m) as u64, "intersecting the patterns needs too many steps") {
+        return None;
+    }
+    let one = |t: &Tok, u: &Tok| match (t, u) {
+        (Tok::One, Tok::One) | (Tok::One, Tok::Lit(_)) | (Tok::Lit(_), Tok::One) => true,
+        (Tok::Lit(c), Tok::Lit(d)) => c == d,
+        (Tok::Var(v), Tok::Var(w)) => v == w,
+        _ => false,
+    };
+    let mut seen = vec![false; n * m];
+    let mut stack = vec![(0usize, 0usize)];
+    seen[0] = true;
+    while let Some((i, j)) = stack.pop() {
+        if i == x.len() && j == y.len() {
+            return Some(true);
+        }
+        let (ti, tj) = (x.get(i), y.get(j));
+        let mut next: [Option<(usize, usize)>; 3] = [None; 3];
+        match (ti, tj) {
+            // A `*` may match nothing, or absorb a symbol the other side consumes.
+            (Some(Tok::Star), Some(Tok::Star)) => {
+                next = [Some((i + 1, j)), Some((i, j + 1)), None];
+            }
+            (Some(Tok::Star), Some(_)) => next = [Some((i + 1, j)), Some((i, j + 1)), None],
+            (Some(_), Some(Tok::Star)) => next = [Some((i, j + 1)), Some((i + 1, j)), None],
+            (Some(Tok::Star), None) => next[0] = Some((i + 1, j)),
+            (None, Some(Tok::Star)) => next[0] = Some((i, j + 1)),
+            (Some(t), Some(u)) if one(t, u) => next[0] = Some((i + 1, j + 1)),
+            _ => {}
+        }
+        for (i2, j2) in next.into_iter().flatten() {
+            if !seen[i2 * m + j2] {
+                seen[i2 * m + j2] = true;
+                stack.push((i2, j2));
+            }
+        }
+    }
+    Some(false)
 }
 
 #[cfg(test)]
@@ -537,6 +739,64 @@ mod tests {
             let chars: Vec<char> = s.chars().collect();
             assert_eq!(g.matches(&s), dp(&g.toks, &chars), "{pat} ~ {s}");
         }
+    }
+
+    /// The polynomial procedures (product-NFA intersection, prefix test, cheap inclusion steps) agree with
+    /// the partition into atoms on random patterns.
+    #[test]
+    fn cheap_procedures_agree_with_atoms() {
+        let alphabet = ['a', 'b', '*', '?'];
+        let mut seed = 11u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..3000 {
+            let mut pat = || -> String { (0..next(7)).map(|_| alphabet[next(4)]).collect() };
+            let (x, y) = (Glob::parse(&pat(), false), Glob::parse(&pat(), false));
+            let atoms = atoms(&[&x, &y]).unwrap();
+            let both = atoms.iter().any(|a| a.signature[0] & 0b11 == 0b11);
+            let b = Budget::default();
+            assert_eq!(intersects_within(&x, &y, &b), Some(both), "{x:?} & {y:?}");
+            let prefix: String = (0..next(4)).map(|_| alphabet[next(2)]).collect();
+            let pre = Glob::parse(&format!("{prefix}*"), false);
+            let atoms = super::atoms(&[&x, &pre]).unwrap();
+            let starts = atoms.iter().any(|a| a.signature[0] & 0b11 == 0b11);
+            assert_eq!(x.may_start_with(&prefix), starts, "{x:?} starts with {prefix}");
+            // Inclusion with the cheap steps equals inclusion on the automaton.
+            let with_steps = uncovered(&x, &[&y]).unwrap().is_none();
+            let all = super::atoms(&[&x, &y]).unwrap();
+            let exact = !all.iter().any(|a| a.signature[0] & 0b11 == 0b01);
+            assert_eq!(with_steps, exact, "{x:?} in {y:?}");
+        }
+        // Variables: only `*` or the same variable meets a variable.
+        let b = Budget::default();
+        assert_eq!(
+            intersects_within(&g("x${aws:username}"), &g("x*"), &b),
+            Some(true)
+        );
+        assert_eq!(
+            intersects_within(&g("x${aws:username}"), &g("x?"), &b),
+            Some(false)
+        );
+        assert_eq!(
+            intersects_within(&g("x${aws:username}"), &g("x${aws:userid}"), &b),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn an_exhausted_budget_leaves_the_question_open() {
+        let b = Budget::new(5, 1 << 20);
+        let (p, q) = (g("a*b?*a*b??*"), g("*a?b*"));
+        assert_eq!(uncovered_within(&p, &[&q], &b), Err(()));
+        assert!(b.message().unwrap().starts_with("complexity budget exceeded: "));
+        // Cheap exact steps need no budget.
+        let none = Budget::new(0, 0);
+        assert_eq!(uncovered_within(&p, &[&p], &none), Ok(None));
+        assert_eq!(uncovered_within(&p, &[&g("*")], &none), Ok(None));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod acl;
 pub mod actions;
+pub mod adversarial;
 pub mod cross_account;
 pub mod diff;
 pub mod escalation;
