@@ -1,6 +1,6 @@
 """`make bench`: runs every measurement and rewrites the generated tables in BENCHMARKS.md.
 
-Usage: run.py [--only criterion,cold,handler,sweep] [--quick]
+Usage: run.py [--only criterion,cold,handler,sweep,engine,hostile] [--quick]
 Results also go to bench/results.json (committed with BENCHMARKS.md, so the tables can be traced back to
 the raw samples) and target/bench/ (scratch: emulator seeds, tool outputs).
 """
@@ -333,7 +333,13 @@ def md_goals(r: dict) -> str:
 
 
 SECTIONS = {"goals": md_goals, "machine": md_machine, "criterion": md_criterion, "cold": md_cold, "handler": md_handler,
-            "sweep": md_sweep, "engine": md_engine, "growth": md_growth}
+            "sweep": md_sweep, "engine": md_engine, "growth": md_growth, "hostile": md_hostile}
+
+
+def md_hostile(r: dict) -> str:
+    import hostile
+
+    return hostile.markdown(r["hostile"])
 
 
 def rewrite_doc(r: dict) -> None:
@@ -354,7 +360,7 @@ def rewrite_doc(r: dict) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="criterion,cold,handler,sweep,engine")
+    ap.add_argument("--only", default="criterion,cold,handler,sweep,engine,hostile")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, N up to 200")
     ap.add_argument("--render", action="store_true", help="only re-render BENCHMARKS.md from bench/results.json")
     args = ap.parse_args()
@@ -396,6 +402,11 @@ def main() -> int:
 
         with Moto() as moto:
             r["engine"] = c7n_eval.engine_vs_engine(moto, seed_s3.seed(moto.url, 200))
+    if "hostile" in only:
+        import hostile
+
+        r["hostile"] = hostile.run(1 if args.quick else 3)
+        r["hostile"]["load"] = load()
     r["duration_s"] = time.time() - started
     write_json(RESULTS, r)
     rewrite_doc(r)
