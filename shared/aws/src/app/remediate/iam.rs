@@ -51,7 +51,7 @@ pub(super) async fn restore_default_version<D: IamRead + IamWrite>(
     } else {
         Ok(rolled_back(
             vec![action],
-            "verification failed",
+            &VerifyError::NotInEffect,
             aws.set_default_policy_version(arn, &current.version_id).await,
         ))
     }
@@ -145,7 +145,7 @@ pub(super) async fn restore_trust<D: IamRead + IamWrite>(
     aws.update_assume_role_policy(&role, previous).await?;
     let after = aws.role_trust_policy(&role).await?;
     let check = if &after != previous {
-        Err("verification failed: the trust policy read back differs".to_owned())
+        Err(VerifyError::ReadBackDiffers("trust policy"))
     } else {
         verify_not_widened_not_public(&current, Some(&after), ResourceKind::IamRoleTrust)
     };

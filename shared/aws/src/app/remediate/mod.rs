@@ -37,7 +37,7 @@ use serde_json::Value;
 use super::DetectorConfig;
 use crate::{AwsError, ConfigRecorder, IamRead, IamWrite, PrincipalRef, S3Read, S3Write};
 use tripline_core::finding::Finding;
-use tripline_core::policy::{self, Policy, ResourceKind};
+use tripline_core::policy::{self, Policy, PolicyError, ResourceKind};
 use tripline_core::remediation::RemediationKind;
 use tripline_core::render::sns::RemediationStatus;
 use tripline_core::settings::RemediationMode;
@@ -92,7 +92,7 @@ fn dry_run(actions: Vec<String>) -> Verdict {
 }
 
 /// A change whose verification failed, reported with the result of rolling it back.
-fn rolled_back<T>(actions: Vec<String>, why: &str, rollback: Result<T, AwsError>) -> Verdict {
+fn rolled_back<T>(actions: Vec<String>, why: &VerifyError, rollback: Result<T, AwsError>) -> Verdict {
     let rollback = rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into());
     failed(actions, format!("{why}; rolled back: {rollback}"))
 }
@@ -135,8 +135,24 @@ fn principal_of(f: &Finding) -> Option<PrincipalRef> {
     }
 }
 
-fn parse_policy(doc: &Value) -> Result<Policy, String> {
-    Policy::parse(doc).map_err(|e| e.to_string())
+fn parse_policy(doc: &Value) -> Result<Policy, PolicyError> {
+    Policy::parse(doc)
+}
+
+/// Why a remediation's result did not verify (the change is then rolled back and reported as failed).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("verification failed: {0}")]
+    Invalid(#[from] PolicyError),
+    #[error("verification failed: the {0} read back differs from the one put")]
+    ReadBackDiffers(&'static str),
+    #[error("verification failed: the new document grants new access ({0})")]
+    Widened(String),
+    #[error("verification failed: the {0} is still public")]
+    StillPublic(&'static str),
+    /// The read-back does not show the state the remediation set.
+    #[error("verification failed")]
+    NotInEffect,
 }
 
 /// `diff(before, after)` must show no new access, and `after` must not be public (for `kind`).
@@ -144,19 +160,16 @@ fn verify_not_widened_not_public(
     before: &Value,
     after: Option<&Value>,
     kind: ResourceKind,
-) -> Result<(), String> {
+) -> Result<(), VerifyError> {
     let Some(after) = after else { return Ok(()) };
     let (b, a) = (parse_policy(before)?, parse_policy(after)?);
     let d = policy::diff(&b, &a);
     if d.widened {
-        return Err(format!(
-            "verification failed: the new document grants new access ({:?})",
-            d.new_access
-        ));
+        return Err(VerifyError::Widened(format!("{:?}", d.new_access)));
     }
     let verdict = policy::resource_policy_public(&a, kind);
     if verdict.public {
-        return Err("verification failed: the resource is still public".into());
+        return Err(VerifyError::StillPublic("resource"));
     }
     Ok(())
 }

@@ -52,7 +52,7 @@ pub(super) async fn remove_public_policy_statements<D: S3Read + S3Write>(
     }
     let after = aws.bucket_policy(bucket).await?;
     let check = if after != plan.policy {
-        Err("verification failed: the policy read back differs from the one put".to_owned())
+        Err(VerifyError::ReadBackDiffers("policy"))
     } else {
         verify_not_widened_not_public(&current, after.as_ref(), ResourceKind::S3Bucket)
     };
@@ -102,7 +102,7 @@ pub(super) async fn remove_public_acl_grants<D: S3Read + S3Write>(
         )),
         _ => Ok(rolled_back(
             vec![action],
-            "verification failed: the ACL is still public",
+            &VerifyError::StillPublic("ACL"),
             aws.put_bucket_acl(bucket, &current).await,
         )),
     }
@@ -133,7 +133,7 @@ pub(super) async fn restore_bucket_pab<D: S3Read + S3Write>(
     } else {
         Ok(rolled_back(
             vec![action],
-            "verification failed",
+            &VerifyError::NotInEffect,
             aws.put_bucket_public_access_block(bucket, current).await,
         ))
     }
@@ -175,7 +175,7 @@ pub(super) async fn restore_account_pab<D: S3Read + S3Write>(
     } else {
         Ok(rolled_back(
             vec![action],
-            "verification failed",
+            &VerifyError::NotInEffect,
             aws.put_account_public_access_block(account, current).await,
         ))
     }
