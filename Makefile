@@ -17,8 +17,9 @@ test: emulator fmt-check core clippy unit fuzz-smoke lint-template ## everything
 emulator: ## install the AWS API emulator (moto[server]==5.2.5) into .venv-moto/
 	scripts/emulator-venv.sh >/dev/null
 
-fmt-check: ## rustfmt check
+fmt-check: ## rustfmt check (the workspace and the fuzz/ crate)
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 
 clippy: ## clippy, warnings are errors
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings

@@ -13,7 +13,8 @@
 # Inputs: fuzz/corpus/<target>/ (committed seeds, read-only) and fuzz/corpus-grown/<target>/ (where libFuzzer
 # writes what it finds; gitignored). Crashes, timeouts and out-of-memory inputs go to fuzz/artifacts/<target>/,
 # libFuzzer's output to fuzz/logs/<target>.log. Env: FUZZ_TIMEOUT (s per input, 10), FUZZ_RSS_MB (2048),
-# FUZZ_TARGET_DIR (fuzz/target), FUZZ_KEEP_GOING=1 (fork mode: go on past timeouts and OOMs).
+# FUZZ_TARGET_DIR (fuzz/target), FUZZ_KEEP_GOING (1 for `run`: libFuzzer fork mode, which goes on past
+# timeouts and out-of-memory inputs, saving them; 0 for `smoke`: stop at the first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -39,18 +40,28 @@ run_one() {
   shift 2
   mkdir -p "fuzz/corpus-grown/$t" "fuzz/artifacts/$t" fuzz/logs
   local mode=()
-  if [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then mode=(-fork=1 -ignore_timeouts=1 -ignore_ooms=1); fi
+  if [ "${FUZZ_KEEP_GOING:-1}" = 1 ]; then mode=(-fork=1 -ignore_timeouts=1 -ignore_ooms=1); fi
   "$BIN/$t" "fuzz/corpus-grown/$t" "fuzz/corpus/$t" -max_total_time="$secs" -timeout="$TIMEOUT" \
     -rss_limit_mb="$RSS_MB" -max_len=65536 -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 \
     "${mode[@]}" "$@" >"fuzz/logs/$t.log" 2>&1
 }
 
-# One line per target from libFuzzer's final stats.
+# One line per target: executions and exec/s from libFuzzer's final stats, or (fork mode) its last status line,
+# and the out-of-memory/timeout/crash counts fork mode went on past.
 report() {
-  local t=$1 status=$2 runs secs
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "fuzz/logs/$t.log" | grep -o '[0-9]*$' | tail -1)
-  secs=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "fuzz/logs/$t.log" | grep -o '[0-9]*$' | tail -1)
-  printf '  %-13s %-6s %12s execs %8s exec/s\n' "$t" "$status" "${runs:-?}" "${secs:-?}"
+  local t=$1 status=$2 log="fuzz/logs/$1.log" runs rate extra=""
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  if [ -z "$runs" ]; then
+    local last
+    last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1)
+    runs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+    local secs
+    secs=$(sed -E 's/.* time: ([0-9]+)s.*/\1/' <<<"$last")
+    [ -n "$runs" ] && [ "${secs:-0}" -gt 0 ] && rate=$((runs / secs))
+    extra=" oom/timeout/crash $(sed -E 's/.*oom\/timeout\/crash: ([0-9/]+).*/\1/' <<<"$last")"
+  fi
+  printf '  %-13s %-6s %12s execs %8s exec/s%s\n' "$t" "$status" "${runs:-?}" "${rate:-?}" "$extra"
 }
 
 run_all() {
@@ -59,7 +70,15 @@ run_all() {
   local ts=("$@") failed=0
   [ ${#ts[@]} -gt 0 ] || ts=("${TARGETS[@]}")
   for t in "${ts[@]}"; do
-    if run_one "$t" "$secs"; then report "$t" ok; else
+    local before
+    before=$(find "fuzz/artifacts/$t" -type f 2>/dev/null | wc -l)
+    if run_one "$t" "$secs"; then
+      if [ "$(find "fuzz/artifacts/$t" -type f | wc -l)" -gt "$before" ]; then
+        report "$t" FOUND
+        failed=1
+        ls -t "fuzz/artifacts/$t" | head -5 | sed "s|^|      fuzz/artifacts/$t/|" >&2
+      else report "$t" ok; fi
+    else
       report "$t" FAILED
       failed=1
       grep -E 'ERROR|panicked|Test unit written|SUMMARY' "fuzz/logs/$t.log" | head -5 | sed 's/^/      /' >&2
@@ -88,7 +107,7 @@ case "${1:-}" in
       "$BIN/$t" "fuzz/corpus/$t" -runs=0 -timeout="$TIMEOUT" -rss_limit_mb="$RSS_MB" \
         >"fuzz/logs/$t.replay.log" 2>&1 || { echo "fuzz-smoke: $t failed on a seed:" >&2; tail -20 "fuzz/logs/$t.replay.log" >&2; exit 1; }
     done
-    run_all "$secs"
+    FUZZ_KEEP_GOING=0 run_all "$secs"
     ;;
   *) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac

@@ -5,7 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use tripline_core::policy::{
-    bucket_exposure, bucket_policy_public, cross_account, narrow, resource_policy_public, ResourceKind, Trusted,
+    bucket_exposure, bucket_policy_public, cross_account, narrow, resource_policy_public, ResourceKind,
+    Trusted,
 };
 use tripline_core::PublicAccessBlock;
 
