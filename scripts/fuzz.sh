@@ -12,9 +12,9 @@
 #
 # Inputs: fuzz/corpus/<target>/ (committed seeds, read-only) and fuzz/corpus-grown/<target>/ (where libFuzzer
 # writes what it finds; gitignored). Crashes, timeouts and out-of-memory inputs go to fuzz/artifacts/<target>/,
-# libFuzzer's output to fuzz/logs/<target>.log. Env: FUZZ_TIMEOUT (s per input, 10; smoke:
-# FUZZ_SMOKE_TIMEOUT, 60), FUZZ_RSS_MB (2048), FUZZ_TARGET_DIR (fuzz/target), FUZZ_KEEP_GOING (1 for `run`: libFuzzer fork mode, which goes on past
-# timeouts and out-of-memory inputs, saving them; 0 for `smoke`: stop at the first).
+# libFuzzer's output to fuzz/logs/<target>.log. Env: FUZZ_TIMEOUT (s per input, 10; smoke: FUZZ_SMOKE_TIMEOUT,
+# 60), FUZZ_RSS_MB (2048), FUZZ_TARGET_DIR (fuzz/target), FUZZ_KEEP_GOING (1 for `run`: libFuzzer fork mode,
+# which goes on past timeouts and out-of-memory inputs, saving them; 0 for `smoke`: stop at the first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
