@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR ?= never
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-test: emulator fmt-check core clippy unit lint-template ## everything CI runs
+test: emulator fmt-check core clippy unit fuzz-smoke lint-template ## everything CI runs
 
 # The integration tests (tests/) drive the real AWS SDK against moto_server, pinned and installed into
 # .venv-moto/ (gitignored); the test harness starts and stops it. Idempotent.
@@ -17,8 +17,9 @@ test: emulator fmt-check core clippy unit lint-template ## everything CI runs
 emulator: ## install the AWS API emulator (moto[server]==5.2.5) into .venv-moto/
 	scripts/emulator-venv.sh >/dev/null
 
-fmt-check: ## rustfmt check
+fmt-check: ## rustfmt check (the workspace and the fuzz/ crate)
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 
 clippy: ## clippy, warnings are errors
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
@@ -113,3 +114,21 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: ## benchmarks side by side (Custodian, hello-world floor); rewrites BENCHMARKS.md (~10 min + release build)
 	bench/run.sh $(BENCH_ARGS)
+
+
+# ---- Fuzzing (issue 15): coverage-guided, libFuzzer via libfuzzer-sys on the stable toolchain ----------------
+# scripts/fuzz.sh builds the fuzz/ crate (its own workspace) with the SanitizerCoverage flags and runs each
+# target (fuzz/fuzz_targets/) for FUZZ_SECONDS, one after another; findings land in fuzz/artifacts/<target>/.
+# fuzz-smoke (in `make test`): replays the committed seeds, then FUZZ_SMOKE_SECONDS of fuzzing per target.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 2
+FUZZ_TARGETS ?=
+.PHONY: fuzz fuzz-smoke fuzz-seeds
+fuzz: ## fuzz every target (FUZZ_TARGETS="diff render" for some) for FUZZ_SECONDS each (default 60)
+	scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: ## build the fuzz targets, replay the seed corpora, fuzz each target FUZZ_SMOKE_SECONDS (2)
+	scripts/fuzz.sh smoke $(FUZZ_SMOKE_SECONDS)
+
+fuzz-seeds: ## regenerate the seed corpora fuzz/corpus/<target>/ from events/ and the test tables
+	scripts/fuzz.sh seed
