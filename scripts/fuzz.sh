@@ -109,6 +109,11 @@ case "${1:-}" in
       # -runs=0 with a corpus: every seed is executed once, nothing mutated.
       "$BIN/$t" "fuzz/corpus/$t" -runs=0 -timeout="$TIMEOUT" -rss_limit_mb="$RSS_MB" \
         >"fuzz/logs/$t.replay.log" 2>&1 || { echo "fuzz-smoke: $t failed on a seed:" >&2; tail -20 "fuzz/logs/$t.replay.log" >&2; exit 1; }
+      # The inputs that once exceeded the limits must now finish well inside them (complexity budgets).
+      if [ -d "fuzz/regressions/$t" ]; then
+        "$BIN/$t" fuzz/regressions/$t/* -runs=1 -timeout=10 -rss_limit_mb=512 \
+          >"fuzz/logs/$t.regressions.log" 2>&1 || { echo "fuzz-smoke: $t failed on a regression input:" >&2; tail -20 "fuzz/logs/$t.regressions.log" >&2; exit 1; }
+      fi
     done
     FUZZ_KEEP_GOING=0 run_all "$secs"
     ;;
