@@ -195,7 +195,10 @@ where
     let id = plan.id.clone();
     if f.resource.arn.is_empty() {
         // The record named no resource (the finding says so): there is nothing to act on.
-        return Ok((id, skipped("the finding names no resource (the record does not include it)")));
+        return Ok((
+            id,
+            skipped("the finding names no resource (the record does not include it)"),
+        ));
     }
     let mode = cfg.detector.rules.remediation_mode_for(&f.rule);
     if mode == RemediationMode::Off {
