@@ -37,6 +37,7 @@ pub mod env;
 pub mod error;
 pub mod handlers;
 pub mod iam;
+pub mod metrics;
 pub mod routing;
 pub mod runtime;
 pub mod s3;
