@@ -20,6 +20,8 @@
 // A test harness: failing loudly is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod proxy;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -217,6 +219,26 @@ impl HttpConnector for AccountHeaderConnector {
 /// The SDK configuration a test uses: fixed test credentials, [`REGION`], the given endpoint, retries
 /// off, a 30 s operation timeout, and (when `account` is set) the moto account header.
 pub async fn sdk_config_for(endpoint: &str, account: Option<&str>) -> SdkConfig {
+    sdk_config_with(
+        endpoint,
+        account,
+        RetryConfig::disabled(),
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_timeout(Duration::from_secs(30))
+            .build(),
+    )
+    .await
+}
+
+/// [`sdk_config_for`] with the given retries and timeouts (the fault-injection tests use production's
+/// retry rules with shorter timeouts: `tripline_aws::clients::CallBudget`).
+pub async fn sdk_config_with(
+    endpoint: &str,
+    account: Option<&str>,
+    retry: RetryConfig,
+    timeouts: TimeoutConfig,
+) -> SdkConfig {
     let base = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
         .build_https();
@@ -237,13 +259,8 @@ pub async fn sdk_config_for(endpoint: &str, account: Option<&str>) -> SdkConfig 
             "tripline-tests",
         )))
         .endpoint_url(endpoint)
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(30))
-                .build(),
-        )
+        .retry_config(retry)
+        .timeout_config(timeouts)
         .http_client(client)
         .load()
         .await

@@ -1,12 +1,14 @@
 //! `sweep`: scheduled baseline of every bucket, customer-managed policy and role -> findings + summary.
 //! The logic lives in `tripline_aws::handlers::sweep`; this binary only wires it to the runtime.
 
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tripline_aws::app::assess::SweepConfig;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, sweep_concurrency};
-use tripline_aws::handlers::sweep::handle_sweep;
+use tripline_aws::handlers::sweep::handle_sweep_until;
 use tripline_aws::AwsClients;
 use tripline_core::Envelope;
 
@@ -16,6 +18,16 @@ fn config() -> Result<SweepConfig, ConfigError> {
         detector: DetectorConfig::from_env_map(&vars)?,
         concurrency: sweep_concurrency(&vars)?,
     })
+}
+
+/// The invocation's deadline (milliseconds since the epoch) on the monotonic clock; `None` when absent.
+fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis();
+    let left = u128::from(deadline_ms).saturating_sub(now_ms);
+    Some(Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX)))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -28,8 +40,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (aws, cfg) = (&aws, &cfg);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        // Lambda's deadline (epoch ms) as an `Instant`: the sweep stops starting reads before it and
+        // publishes a partial summary instead of being killed with nothing published.
+        let deadline = deadline_instant(event.context.deadline);
         let event = Envelope::from_value(event.payload);
-        handle_sweep(aws, cfg, &event).await.map_err(Diagnostic::from)
+        handle_sweep_until(aws, cfg, &event, deadline)
+            .await
+            .map_err(Diagnostic::from)
     }))
     .await
 }

@@ -112,7 +112,13 @@ impl AwsError {
             SdkError::DispatchFailure(d) if d.is_timeout() => ErrorKind::Timeout,
             SdkError::DispatchFailure(_) => ErrorKind::Dispatch,
             SdkError::ConstructionFailure(_) => ErrorKind::Client,
-            SdkError::ResponseError(_) | SdkError::ServiceError(_) => classify(status, code.as_deref()),
+            SdkError::ServiceError(_) => classify(status, code.as_deref()),
+            // The response could not be read or parsed, typically because the connection closed mid-response
+            // (a truncated 404 is not "not found"): transient, as the SDK's own retry classifier has it.
+            SdkError::ResponseError(_) => match classify(status, code.as_deref()) {
+                kind @ (ErrorKind::Throttling | ErrorKind::ServerError | ErrorKind::Timeout) => kind,
+                _ => ErrorKind::Dispatch,
+            },
             _ => ErrorKind::Client,
         };
         let message = match (&err, err.message()) {

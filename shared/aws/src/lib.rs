@@ -35,6 +35,7 @@ pub mod app;
 pub mod env;
 pub mod error;
 pub mod handlers;
+pub mod metrics;
 pub mod routing;
 pub mod runtime;
 pub mod sdk;

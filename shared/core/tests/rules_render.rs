@@ -203,6 +203,8 @@ fn remediation_and_summary_messages() {
         suppressed: 1,
         errors: vec![],
         duration_ms: 81234,
+        incomplete: None,
+        unread: vec![],
     };
     let m = sns::summary(&s);
     assert_eq!(m.attributes["kind"], "summary");

@@ -10,8 +10,13 @@
 //! else S3's wrong-region answer; see `crate::sdk::s3`), so a bucket elsewhere is judged like any other.
 //!
 //! Used by the `sweep` function, on-config's scheduled evaluations and `tripline scan`.
+//!
+//! A run may be given a cutoff ([`assess_account_until`]): no resource read starts after it, and the
+//! resources not read are listed in [`AccountAssessment::unread`] (the sweep then publishes a partial
+//! summary instead of being killed by Lambda's timeout with nothing published).
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 
@@ -48,6 +53,15 @@ pub struct AccountAssessment {
     pub errors: Vec<String>,
     /// `buckets` / `policies` / `roles` -> how many were judged.
     pub checked: BTreeMap<String, u64>,
+    /// Resources not read because the cutoff had passed (`bucket `x``, ...); empty when none was given.
+    pub unread: Vec<String>,
+}
+
+impl AccountAssessment {
+    /// Whether the cutoff stopped the run before every resource was read.
+    pub fn deadline_hit(&self) -> bool {
+        !self.unread.is_empty()
+    }
 }
 
 impl AccountAssessment {
@@ -57,9 +71,13 @@ impl AccountAssessment {
         &mut self,
         kind: &str,
         what: &str,
-        result: Result<Assessed, AwsError>,
+        result: Option<Result<Assessed, AwsError>>,
         gone: fn(&AwsError) -> bool,
     ) {
+        let Some(result) = result else {
+            self.unread.push(what.to_owned());
+            return;
+        };
         match result {
             Ok(assessed) => {
                 *self.checked.entry(kind.into()).or_default() += 1;
@@ -122,7 +140,20 @@ pub async fn assess_account<D: S3Read + IamRead>(
     ctx: &SweepContext<'_>,
     concurrency: usize,
 ) -> Result<AccountAssessment, AwsError> {
+    assess_account_until(aws, rules_cfg, ctx, concurrency, None).await
+}
+
+/// [`assess_account`], starting no resource read after `cutoff` (the listings always run): what was not
+/// read is in [`AccountAssessment::unread`].
+pub async fn assess_account_until<D: S3Read + IamRead>(
+    aws: &D,
+    rules_cfg: &RuleConfig,
+    ctx: &SweepContext<'_>,
+    concurrency: usize,
+    cutoff: Option<Instant>,
+) -> Result<AccountAssessment, AwsError> {
     let concurrency = concurrency.max(1);
+    let expired = move || cutoff.is_some_and(|c| Instant::now() >= c);
     let (buckets, account_pab, policies, roles) = futures::try_join!(
         aws.list_buckets(),
         aws.account_public_access_block(ctx.account),
@@ -133,20 +164,25 @@ pub async fn assess_account<D: S3Read + IamRead>(
     let mut out = AccountAssessment::default();
 
     let account_pab = &account_pab;
-    let bucket_results: Vec<(String, Result<Evaluation, AwsError>)> = stream::iter(buckets)
+    let bucket_results: Vec<(String, Option<Result<Evaluation, AwsError>>)> = stream::iter(buckets)
         .map(|b| async move {
+            if expired() {
+                return (b, None);
+            }
             let r = assess_bucket(aws, &b, account_pab, rules_cfg, ctx).await;
-            (b, r)
+            (b, Some(r))
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     for (b, r) in bucket_results {
-        let r = r.map(|evaluation| Assessed {
-            resource_type: "AWS::S3::Bucket",
-            resource_id: b.clone(),
-            arn: format!("arn:aws:s3:::{b}"),
-            evaluation,
+        let r = r.map(|r| {
+            r.map(|evaluation| Assessed {
+                resource_type: "AWS::S3::Bucket",
+                resource_id: b.clone(),
+                arn: format!("arn:aws:s3:::{b}"),
+                evaluation,
+            })
         });
         out.record("buckets", &format!("bucket `{b}`"), r, |e| {
             e.has_code("NoSuchBucket")
@@ -155,6 +191,9 @@ pub async fn assess_account<D: S3Read + IamRead>(
 
     let policy_results: Vec<_> = stream::iter(policies)
         .map(|p| async move {
+            if expired() {
+                return (p, None);
+            }
             let r = async {
                 let doc = aws.policy_version_document(&p.arn, &p.default_version_id).await?;
                 let mut evaluation = rules::assess_managed_policy(ctx, &p.arn, &doc, rules_cfg);
@@ -168,17 +207,19 @@ pub async fn assess_account<D: S3Read + IamRead>(
                 Ok::<_, AwsError>(evaluation)
             }
             .await;
-            (p, r)
+            (p, Some(r))
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     for (p, r) in policy_results {
-        let r = r.map(|evaluation| Assessed {
-            resource_type: "AWS::IAM::Policy",
-            resource_id: p.id.clone(),
-            arn: p.arn.clone(),
-            evaluation,
+        let r = r.map(|r| {
+            r.map(|evaluation| Assessed {
+                resource_type: "AWS::IAM::Policy",
+                resource_id: p.id.clone(),
+                arn: p.arn.clone(),
+                evaluation,
+            })
         });
         out.record(
             "policies",
@@ -190,6 +231,9 @@ pub async fn assess_account<D: S3Read + IamRead>(
 
     let role_results: Vec<_> = stream::iter(roles)
         .map(|r| async move {
+            if expired() {
+                return (r, None);
+            }
             let res = async {
                 let Some(trust) = r.trust_policy.as_ref() else {
                     return Ok(Evaluation::default());
@@ -202,17 +246,19 @@ pub async fn assess_account<D: S3Read + IamRead>(
                 Ok::<_, AwsError>(evaluation)
             }
             .await;
-            (r, res)
+            (r, Some(res))
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     for (r, res) in role_results {
-        let res = res.map(|evaluation| Assessed {
-            resource_type: "AWS::IAM::Role",
-            resource_id: r.id.clone(),
-            arn: r.arn.clone(),
-            evaluation,
+        let res = res.map(|res| {
+            res.map(|evaluation| Assessed {
+                resource_type: "AWS::IAM::Role",
+                resource_id: r.id.clone(),
+                arn: r.arn.clone(),
+                evaluation,
+            })
         });
         out.record(
             "roles",

@@ -7,7 +7,8 @@
 //!   reports it, the asynchronous invocation is retried and finally sent to the dead-letter queue.
 //! - State that cannot be read for a permanent reason (access denied) does not withhold the alert: the
 //!   change is judged from its payload and the findings say "state not confirmed".
-//! - A rule that fails is logged with its id; the other rules' findings are still published.
+//! - A rule that fails is logged with its id; the other rules' findings are still published, and the
+//!   invocation emits the `RuleErrors` metric ([`crate::metrics`]).
 
 use std::collections::BTreeSet;
 
@@ -67,6 +68,7 @@ pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
         }
         Intake::Change(change) => {
             let (evaluation, fetched, findings) = detect(aws, cfg, &change).await?;
+            crate::metrics::emit_rule_errors(evaluation.errors.iter().map(|e| e.rule.as_str()));
             tracing::info!(
                 event_id = %change.event_id,
                 event_name = %change.event_name,

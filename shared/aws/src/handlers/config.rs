@@ -275,6 +275,14 @@ where
         for e in &assessment.errors {
             tracing::warn!(event_id = %event_id, error = %e, "resource not evaluated");
         }
+        crate::metrics::emit_sweep(
+            if assessment.errors.is_empty() {
+                crate::metrics::Completeness::Complete
+            } else {
+                crate::metrics::Completeness::Unread
+            },
+            assessment.errors.len() as u64,
+        );
         let mut rule_errors = Vec::new();
         let evaluations: Vec<ConfigEvaluation> = assessment
             .assessed
@@ -285,6 +293,7 @@ where
                 ConfigEvaluation::new(a.resource_type, &a.resource_id, c, &note, &change.time)
             })
             .collect();
+        crate::metrics::emit_rule_errors(rule_errors.iter().map(|e| e.rule.as_str()));
         put(aws, &event_id, &token, &evaluations).await?;
         return Ok(ConfigOutcome {
             event_id,
@@ -335,6 +344,7 @@ where
 
     let triggered = !rules::triggered(&change).is_empty();
     let (evaluation, _, findings) = Box::pin(detect(aws, &cfg.detector, &change)).await?;
+    crate::metrics::emit_rule_errors(evaluation.errors.iter().map(|e| e.rule.as_str()));
     let (compliance, annotation) = compliance_of(&evaluation, triggered);
     let evaluations = vec![ConfigEvaluation::new(
         &resource_type,

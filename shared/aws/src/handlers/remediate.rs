@@ -1,7 +1,8 @@
 //! `remediate`: subscribed to the alert topic (filter policy `remediation: [planned]`). Reads the SNS
 //! event once, hands each finding to the remediate use case ([`crate::app::remediate`]) and publishes every
 //! outcome (remediated, dry-run, skipped + why, failed) to the alert topic with `remediation: none`, so this
-//! function never sees its own messages.
+//! function never sees its own messages. Failed remediations are counted in the `RuleErrors` metric
+//! ([`crate::metrics`]).
 
 use serde_json::Value;
 
@@ -41,7 +42,7 @@ where
         .get("Records")
         .and_then(Value::as_array)
         .ok_or_else(|| bad("no `Records` list".into()))?;
-    let mut outcomes = Vec::new();
+    let mut outcomes: Vec<RemediationOutcome> = Vec::new();
     for r in records {
         // Only findings with a planned remediation are for this function (the subscription's filter policy
         // says so too); anything else published on the topic is acknowledged and logged, never acted on.
@@ -82,6 +83,14 @@ where
             .map_err(|e| HandlerError::aws(&f.event.id, e))?;
         outcomes.push(outcome);
     }
+    // Remediate runs no detection rule: its `RuleErrors` are the remediations that failed (verification
+    // or rollback), under the finding's rule id.
+    crate::metrics::emit_rule_errors(
+        outcomes
+            .iter()
+            .filter(|o| o.status == tripline_core::render::sns::RemediationStatus::Failed)
+            .map(|o| o.rule.as_str()),
+    );
     Ok(outcomes)
 }
 

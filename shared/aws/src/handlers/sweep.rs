@@ -14,16 +14,22 @@
 //! judged like any other instead of ending in the summary's errors.
 //!
 //! The assessment itself is the application layer's [`crate::app::assess`].
+//!
+//! Deadline: given the invocation's deadline ([`handle_sweep_until`]; the binary passes Lambda's), no
+//! resource read starts once less than [`deadline_margin`] remains; the findings so far and a summary marked
+//! incomplete, listing what was not read, are published in that margin, and `SweepIncomplete` is 1
+//! ([`crate::metrics`]). Every run emits `SweepIncomplete` (0 when every resource was read).
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::app::assess::{assess_account, SweepConfig};
+use crate::app::assess::{assess_account_until, SweepConfig};
 use crate::app::publish::{publish_findings, FindingRef};
 use crate::app::HandlerError;
+use crate::metrics::{self, Completeness};
 use crate::{IamRead, Publish, S3Read};
 use tripline_core::render::sns::SweepSummary;
 use tripline_core::rules::SweepContext;
@@ -39,15 +45,44 @@ pub struct SweepOutcome {
     pub errors: Vec<String>,
     pub duration_ms: u64,
     pub summary_message_id: String,
+    /// `deadline` or `unread` when not every resource was judged (see [`Completeness`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+    /// Resources not read because the deadline came first.
+    pub unread: Vec<String>,
 }
 
-/// The sweep handler. `event` is the EventBridge scheduled event (`account`, `region`, `time`), read once.
+/// Time kept for publishing the findings and the summary after the last read starts: 10% of the time
+/// left when the sweep starts, at least 20 s.
+pub fn deadline_margin(remaining: Duration) -> Duration {
+    (remaining / 10).max(Duration::from_secs(20))
+}
+
+/// The instant after which no read starts, for an invocation ending at `deadline`.
+pub fn read_cutoff(deadline: Instant, now: Instant) -> Instant {
+    let remaining = deadline.saturating_duration_since(now);
+    now + remaining.saturating_sub(deadline_margin(remaining))
+}
+
+/// The sweep handler without a deadline (tests, local runs): see [`handle_sweep_until`].
 pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
 ) -> Result<SweepOutcome, HandlerError> {
+    handle_sweep_until(aws, cfg, event, None).await
+}
+
+/// The sweep handler. `event` is the EventBridge scheduled event (`account`, `region`, `time`), read once;
+/// `deadline` is when the invocation ends (Lambda's deadline), if any.
+pub async fn handle_sweep_until<D: S3Read + IamRead + Publish>(
+    aws: &D,
+    cfg: &SweepConfig,
+    event: &Envelope,
+    deadline: Option<Instant>,
+) -> Result<SweepOutcome, HandlerError> {
     let started = Instant::now();
+    let cutoff = deadline.map(|d| read_cutoff(d, started));
     let event_id = event.event_id.clone();
     let v: &Value = event.value().map_err(|e| HandlerError::BadEvent {
         event_id: event_id.clone(),
@@ -67,7 +102,7 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
         region: &region,
         time: &time,
     };
-    let assessment = assess_account(aws, &cfg.detector.rules, &ctx, cfg.concurrency)
+    let assessment = assess_account_until(aws, &cfg.detector.rules, &ctx, cfg.concurrency, cutoff)
         .await
         .map_err(|e| {
             tracing::error!(event_id = %event_id, retryable = e.is_retryable(), error = %e, "sweep listing failed");
@@ -79,12 +114,32 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
         time: time.clone(),
         checked: assessment.checked.clone(),
         errors: assessment.errors.clone(),
+        unread: assessment.unread.clone(),
         ..SweepSummary::default()
     };
+    let completeness = if assessment.deadline_hit() {
+        Completeness::Deadline
+    } else if !assessment.errors.is_empty() {
+        Completeness::Unread
+    } else {
+        Completeness::Complete
+    };
+    if completeness != Completeness::Complete {
+        summary.incomplete = Some(completeness.as_str().to_owned());
+        tracing::warn!(
+            event_id = %event_id,
+            reason = completeness.as_str(),
+            unread = assessment.unread.len(),
+            errors = assessment.errors.len(),
+            "sweep incomplete"
+        );
+    }
+    let mut rule_errors: Vec<&str> = Vec::new();
     let mut findings = Vec::new();
     for a in &assessment.assessed {
         for e in &a.evaluation.errors {
             tracing::error!(event_id = %event_id, rule = %e.rule, resource = %a.arn, error = %e.message, "rule failed");
+            rule_errors.push(&e.rule);
             summary
                 .errors
                 .push(format!("rule `{}` on `{}`: {}", e.rule, a.arn, e.message));
@@ -100,6 +155,11 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
     for e in &assessment.errors {
         tracing::warn!(event_id = %event_id, error = %e, "resource not checked");
     }
+    metrics::emit_rule_errors(rule_errors);
+    metrics::emit_sweep(
+        completeness,
+        (assessment.unread.len() + assessment.errors.len()) as u64,
+    );
     let refs = publish_findings(aws, &cfg.detector.alert_topic_arn, &event_id, &findings).await?;
     summary.duration_ms = started.elapsed().as_millis() as u64;
     let msg = tripline_core::render::sns::summary(&summary);
@@ -121,6 +181,8 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
         errors: summary.errors,
         duration_ms: summary.duration_ms,
         summary_message_id,
+        incomplete: summary.incomplete,
+        unread: summary.unread,
     })
 }
 
@@ -249,6 +311,74 @@ mod tests {
         let out = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(&scheduled()))).unwrap();
         assert_eq!(out.errors.len(), 3, "{:?}", out.errors);
         assert_eq!(out.checked.get("buckets"), Some(&2));
+    }
+
+    #[test]
+    fn a_near_deadline_publishes_a_partial_summary_listing_what_was_not_read() {
+        let aws = FakeAws::new();
+        for i in 0..5 {
+            let name = format!("late-{i}");
+            aws.add_bucket(
+                &name,
+                FakeBucket {
+                    policy: Some(public_policy(&name)),
+                    ..FakeBucket::default()
+                },
+            );
+        }
+        // 15 s left: under the 20 s margin, so no read starts; the summary is still published.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let out = block_on(handle_sweep_until(
+            &aws,
+            &cfg(),
+            &Envelope::read(&scheduled()),
+            Some(deadline),
+        ))
+        .unwrap();
+        assert_eq!(out.incomplete.as_deref(), Some("deadline"));
+        assert_eq!(out.unread.len(), 5, "{:?}", out.unread);
+        assert!(out.unread.contains(&"bucket `late-3`".to_owned()));
+        assert!(out.findings.is_empty());
+        let calls = aws.world().calls.clone();
+        assert!(
+            !calls.iter().any(|c| c.starts_with("s3:GetBucketPolicy")),
+            "{calls:?}"
+        );
+        let published = aws.published();
+        assert_eq!(published.len(), 1);
+        let (_, summary) = &published[0];
+        assert_eq!(summary.attributes["kind"], "summary");
+        assert!(summary.subject.contains("incomplete"), "{}", summary.subject);
+        assert!(summary.message.contains("late-3"), "{}", summary.message);
+
+        // Far from the deadline: complete, nothing unread.
+        let deadline = Instant::now() + Duration::from_secs(900);
+        let out = block_on(handle_sweep_until(
+            &aws,
+            &cfg(),
+            &Envelope::read(&scheduled()),
+            Some(deadline),
+        ))
+        .unwrap();
+        assert_eq!(out.incomplete, None);
+        assert!(out.unread.is_empty());
+        assert_eq!(out.checked.get("buckets"), Some(&5));
+    }
+
+    #[test]
+    fn margins() {
+        let now = Instant::now();
+        assert_eq!(deadline_margin(Duration::from_secs(900)), Duration::from_secs(90));
+        assert_eq!(deadline_margin(Duration::from_secs(60)), Duration::from_secs(20));
+        assert_eq!(
+            read_cutoff(now + Duration::from_secs(900), now),
+            now + Duration::from_secs(810)
+        );
+        assert_eq!(read_cutoff(now + Duration::from_secs(10), now), now);
+        assert_eq!(
+            read_cutoff(now, now + Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
     }
 
     #[test]

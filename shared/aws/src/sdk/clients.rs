@@ -12,29 +12,180 @@
 //! `AuthorizationHeaderMalformed`, with the right region in `x-amz-bucket-region`). [`S3Regions`] keeps one
 //! S3 client per region, built lazily from the same configuration (so an endpoint override applies to every
 //! region alike), and the region of each bucket seen so far; `s3.rs` picks the client per bucket.
+//!
+//! ## Timeouts and retry budget ([`CallBudget`])
+//!
+//! Every client gets connect, read, per-attempt and per-operation timeouts and a bounded standard retry
+//! (exponential backoff with full jitter), set on the [`SdkConfig`] by [`sdk_config_loader`] so that every
+//! client built from it (including S3 per region and the member-account configurations of `routing.rs`)
+//! inherits them. Defaults ([`CallBudget::LAMBDA`]), worst case of one call:
+//!
+//! ```text
+//! attempts x attempt timeout + backoff           = 3 x 3 s + (0.5 s + 1 s) = 10.5 s
+//! capped by the operation timeout                = 6 s   (connect 2 s and read 3 s sit inside an attempt)
+//! ```
+//!
+//! and of one invocation, whose calls run at most this many in sequence (concurrent reads count once):
+//!
+//! | function (template.yaml `Timeout`) | calls in sequence, worst case | worst case |
+//! |---|---|---|
+//! | on-cloudtrail (30 s) | STS AssumeRole (member account, cold) + wrong-region S3 read, locate, retry + Publish = 4 | 4 x 6 s = 24 s < 30 s |
+//! | on-config (60 s) | AssumeRole + GetObject (oversized item) + 3 (wrong region) + PutEvaluations + Publish = 7 | 42 s < 60 s |
+//! | remediate (60 s) | re-read + write + read back + rollback write + Publish, + 3 for a region redirect = 8 | 48 s < 60 s |
+//! | notify-slack (30 s) | GetSecretValue (cached after the first) = 1 SDK call; the webhook has its own retry policy (`slack.rs`) | 6 s + the webhook's |
+//! | sweep (900 s) | paginated listings and bounded-concurrency reads: bounded by the sweep deadline (`app::assess`) | < 900 s |
+//!
+//! so a call that hangs or keeps failing ends as an error (retryable when transient, see `error.rs`) before
+//! Lambda's timeout kills the invocation, and the event source's retry and dead-letter queue keep the
+//! event. Writes (remediations) are retried by the SDK only when the service refused them (throttling):
+//! after a timeout, a reset connection or a 5xx the write may have been applied, so it is not sent again
+//! ([`RetryRefusedOnly`]); the invocation fails as retryable and the next delivery re-reads the resource
+//! first (a write that did land makes the finding stale: skipped, not repeated).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
+};
+use aws_smithy_types::retry::ErrorKind as RetryErrorKind;
 
 use super::timing::CallTiming;
 
-/// Loads the SDK configuration the standard way: region, credentials, `AWS_ENDPOINT_URL`, retry and
-/// timeout settings from the environment and profile files; every client shares one [`https_client`].
+/// Loads the SDK configuration the standard way: region, credentials, `AWS_ENDPOINT_URL` from the
+/// environment and profile files, Tripline's [`CallBudget::LAMBDA`]; every client shares one [`https_client`].
 pub async fn load_sdk_config() -> SdkConfig {
     sdk_config_loader().load().await
 }
 
-/// [`aws_config::defaults`] with the latest behavior version and the shared [`https_client`], for callers
-/// that add their own overrides (the CLI's `--endpoint-url`, `--region`) before loading.
+/// [`aws_config::defaults`] with the latest behavior version, the shared [`https_client`] and the
+/// timeouts and retries of [`CallBudget::LAMBDA`], for callers that add their own overrides (the CLI's
+/// `--endpoint-url`, `--region`) before loading.
 pub fn sdk_config_loader() -> ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+    CallBudget::LAMBDA.apply(aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()))
+}
+
+/// Timeouts and retries of every SDK call (see the module docs for the arithmetic against the functions'
+/// timeouts). Not read from the environment: the defaults are what keeps a call inside the function's
+/// timeout, and the SDK's own variables (`AWS_MAX_ATTEMPTS`, ...) are overridden by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallBudget {
+    /// TCP (and TLS) connection set-up.
+    pub connect: Duration,
+    /// Waiting for the response once the request is sent.
+    pub read: Duration,
+    /// One attempt, from sending to the parsed response.
+    pub attempt: Duration,
+    /// The whole call, every attempt and backoff included.
+    pub operation: Duration,
+    /// Attempts per call (1 = no retry).
+    pub max_attempts: u32,
+    /// First backoff (full jitter: a random delay up to it), doubling per retry up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl CallBudget {
+    /// The functions' budget: worst case of one call 6 s (module docs).
+    pub const LAMBDA: CallBudget = CallBudget {
+        connect: Duration::from_secs(2),
+        read: Duration::from_secs(3),
+        attempt: Duration::from_secs(3),
+        operation: Duration::from_secs(6),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(500),
+        max_backoff: Duration::from_secs(1),
+    };
+
+    /// The worst case of one call: every attempt timing out plus the longest backoffs, capped by the
+    /// operation timeout.
+    pub fn worst_case(&self) -> Duration {
+        let mut backoff = Duration::ZERO;
+        let mut step = self.initial_backoff;
+        for _ in 1..self.max_attempts {
+            backoff += step.min(self.max_backoff);
+            step = step.saturating_mul(2);
+        }
+        (self.attempt.saturating_mul(self.max_attempts) + backoff).min(self.operation)
+    }
+
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .read_timeout(self.read)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+
+    /// Sets both on a configuration loader.
+    pub fn apply(&self, loader: ConfigLoader) -> ConfigLoader {
+        loader
+            .timeout_config(self.timeout_config())
+            .retry_config(self.retry_config())
+    }
+}
+
+/// The retry rule of writes: retried only when the service refused the request (throttling, S3 `SlowDown`),
+/// never after a timeout, a reset connection or a 5xx, where the write may have been applied. Installed per
+/// write call with [`write_call!`]; runs after the SDK's own classifiers and forbids what they would retry
+/// for any other reason.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetryRefusedOnly;
+
+impl ClassifyRetry for RetryRefusedOnly {
+    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        refused_only(previous)
+    }
+
+    fn name(&self) -> &'static str {
+        "tripline: writes retried only when refused"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+fn refused_only(previous: &RetryAction) -> RetryAction {
+    match previous {
+        RetryAction::RetryIndicated(RetryReason::RetryableError {
+            kind: RetryErrorKind::ThrottlingError,
+            ..
+        }) => RetryAction::NoActionIndicated,
+        RetryAction::RetryIndicated(_) => RetryAction::RetryForbidden,
+        _ => RetryAction::NoActionIndicated,
+    }
+}
+
+/// `.customize().config_override(..)` argument for a write call of `$sdk_crate`: [`RetryRefusedOnly`].
+#[macro_export]
+#[doc(hidden)]
+macro_rules! write_call {
+    ($sdk_crate:ident) => {
+        $sdk_crate::config::Builder::default().retry_classifier($crate::sdk::clients::RetryRefusedOnly)
+    };
 }
 
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, the platform's trust roots, proxy from
@@ -235,6 +386,37 @@ impl ResolveEndpoint for FixedEndpoint {
 mod tests {
     use super::*;
     use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+
+    #[test]
+    fn call_budget_fits_the_shortest_function_timeout() {
+        let b = CallBudget::LAMBDA;
+        // 3 x 3 s + 0.5 s + 1 s = 10.5 s, capped at 6 s.
+        assert_eq!(b.worst_case(), Duration::from_secs(6));
+        // on-cloudtrail (template.yaml Timeout 30): at most 4 calls in sequence.
+        assert!(b.worst_case() * 4 < Duration::from_secs(30));
+        // remediate and on-config (Timeout 60): at most 8.
+        assert!(b.worst_case() * 8 < Duration::from_secs(60));
+        assert!(b.connect <= b.attempt && b.read <= b.attempt && b.attempt <= b.operation);
+        let t = b.timeout_config();
+        assert_eq!(t.operation_timeout(), Some(Duration::from_secs(6)));
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(3)));
+        assert_eq!(t.connect_timeout(), Some(Duration::from_secs(2)));
+        assert_eq!(t.read_timeout(), Some(Duration::from_secs(3)));
+        assert_eq!(b.retry_config().max_attempts(), 3);
+    }
+
+    #[test]
+    fn writes_retry_only_refusals() {
+        let throttled = RetryAction::throttling_error();
+        assert_eq!(refused_only(&throttled), RetryAction::NoActionIndicated);
+        for ambiguous in [RetryAction::transient_error(), RetryAction::server_error()] {
+            assert_eq!(refused_only(&ambiguous), RetryAction::RetryForbidden);
+        }
+        assert_eq!(
+            refused_only(&RetryAction::NoActionIndicated),
+            RetryAction::NoActionIndicated
+        );
+    }
 
     #[test]
     fn location_constraints() {

@@ -89,6 +89,8 @@ impl ConfigRecorder for AwsClients {
         self.config
             .start_configuration_recorder()
             .configuration_recorder_name(name)
+            .customize()
+            .config_override(crate::write_call!(aws_sdk_config))
             .send()
             .await
             .map(|_| ())

@@ -249,6 +249,8 @@ impl IamWrite for AwsClients {
             .set_default_policy_version()
             .policy_arn(policy_arn)
             .version_id(version_id)
+            .customize()
+            .config_override(crate::write_call!(aws_sdk_iam))
             .send()
             .await
             .map(|_| ())
@@ -262,6 +264,8 @@ impl IamWrite for AwsClients {
                 .detach_role_policy()
                 .role_name(n)
                 .policy_arn(policy_arn)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_iam))
                 .send()
                 .await
                 .map(|_| ())
@@ -271,6 +275,8 @@ impl IamWrite for AwsClients {
                 .detach_user_policy()
                 .user_name(n)
                 .policy_arn(policy_arn)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_iam))
                 .send()
                 .await
                 .map(|_| ())
@@ -280,6 +286,8 @@ impl IamWrite for AwsClients {
                 .detach_group_policy()
                 .group_name(n)
                 .policy_arn(policy_arn)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_iam))
                 .send()
                 .await
                 .map(|_| ())
@@ -294,6 +302,8 @@ impl IamWrite for AwsClients {
                 .attach_role_policy()
                 .role_name(n)
                 .policy_arn(policy_arn)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_iam))
                 .send()
                 .await
                 .map(|_| ())
@@ -303,6 +313,8 @@ impl IamWrite for AwsClients {
                 .attach_user_policy()
                 .user_name(n)
                 .policy_arn(policy_arn)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_iam))
                 .send()
                 .await
                 .map(|_| ())
@@ -312,6 +324,8 @@ impl IamWrite for AwsClients {
                 .attach_group_policy()
                 .group_name(n)
                 .policy_arn(policy_arn)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_iam))
                 .send()
                 .await
                 .map(|_| ())
@@ -324,6 +338,8 @@ impl IamWrite for AwsClients {
             .update_assume_role_policy()
             .role_name(role_name)
             .policy_document(document.to_string())
+            .customize()
+            .config_override(crate::write_call!(aws_sdk_iam))
             .send()
             .await
             .map(|_| ())

@@ -371,7 +371,13 @@ impl S3Write for AwsClients {
         let policy = policy.to_string();
         let policy = policy.as_str();
         self.on_bucket(bucket, |c| async move {
-            c.put_bucket_policy().bucket(bucket).policy(policy).send().await
+            c.put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_s3))
+                .send()
+                .await
         })
         .await
         .map(|_| ())
@@ -380,7 +386,12 @@ impl S3Write for AwsClients {
 
     async fn delete_bucket_policy(&self, bucket: &str) -> Result<(), AwsError> {
         self.on_bucket(bucket, |c| async move {
-            c.delete_bucket_policy().bucket(bucket).send().await
+            c.delete_bucket_policy()
+                .bucket(bucket)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_s3))
+                .send()
+                .await
         })
         .await
         .map(|_| ())
@@ -394,6 +405,8 @@ impl S3Write for AwsClients {
             c.put_bucket_acl()
                 .bucket(bucket)
                 .access_control_policy(policy.clone())
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_s3))
                 .send()
                 .await
         })
@@ -416,6 +429,8 @@ impl S3Write for AwsClients {
                             PublicAccessBlockConfiguration,
                             b
                         ))
+                        .customize()
+                        .config_override(crate::write_call!(aws_sdk_s3))
                         .send()
                         .await
                 })
@@ -424,7 +439,12 @@ impl S3Write for AwsClients {
                 .map_err(|e| AwsError::from_sdk("s3:PutBucketPublicAccessBlock", e)),
             None => self
                 .on_bucket(bucket, |c| async move {
-                    c.delete_public_access_block().bucket(bucket).send().await
+                    c.delete_public_access_block()
+                        .bucket(bucket)
+                        .customize()
+                        .config_override(crate::write_call!(aws_sdk_s3))
+                        .send()
+                        .await
                 })
                 .await
                 .map(|_| ())
@@ -446,6 +466,8 @@ impl S3Write for AwsClients {
                     aws_sdk_s3control::types::PublicAccessBlockConfiguration,
                     b
                 ))
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_s3control))
                 .send()
                 .await
                 .map(|_| ())
@@ -454,6 +476,8 @@ impl S3Write for AwsClients {
                 .s3control
                 .delete_public_access_block()
                 .account_id(account_id)
+                .customize()
+                .config_override(crate::write_call!(aws_sdk_s3control))
                 .send()
                 .await
                 .map(|_| ())

@@ -54,14 +54,28 @@ pub struct RetryPolicy {
     pub attempt_timeout: Duration,
 }
 
+/// notify-slack's Lambda timeout (template.yaml `Globals.Function.Timeout`).
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Default for RetryPolicy {
+    /// Worst case, every attempt timing out and every wait at its cap: 3 x 6 s + 2 x 4 s = 26 s, inside
+    /// [`FUNCTION_TIMEOUT`] with room for the invocation's own work, so a failing webhook ends in a retryable
+    /// error (SNS delivers again, then the subscription's dead-letter queue) rather than a Lambda timeout.
     fn default() -> Self {
         Self {
-            max_attempts: 4,
+            max_attempts: 3,
             base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
-            attempt_timeout: Duration::from_secs(10),
+            max_delay: Duration::from_secs(4),
+            attempt_timeout: Duration::from_secs(6),
         }
+    }
+}
+
+impl RetryPolicy {
+    /// The longest a post can take: every attempt timing out, every wait at its cap.
+    pub fn worst_case(&self) -> Duration {
+        self.attempt_timeout.saturating_mul(self.max_attempts)
+            + self.max_delay.saturating_mul(self.max_attempts.saturating_sub(1))
     }
 }
 
@@ -233,6 +247,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_retry_budget_fits_the_function_timeout() {
+        let p = RetryPolicy::default();
+        assert!(
+            p.worst_case() + Duration::from_secs(2) <= FUNCTION_TIMEOUT,
+            "{:?}",
+            p.worst_case()
+        );
+    }
+
+    #[test]
     fn backoff_and_retry_after() {
         let p = RetryPolicy::default();
         // (attempt, Retry-After header, expected wait)
@@ -240,10 +264,10 @@ mod tests {
             (1, None, 500),
             (2, None, 1000),
             (3, None, 2000),
-            (10, None, 10_000),
+            (10, None, 4_000),
             (1, Some("3"), 3000),
             (1, Some(" 0 "), 0),
-            (1, Some("120"), 10_000),
+            (1, Some("120"), 4_000),
             (2, Some("Wed, 21 Oct 2015 07:28:00 GMT"), 1000),
         ];
         for (attempt, header, want) in cases {

@@ -295,6 +295,13 @@ pub struct SweepSummary {
     /// Resources that could not be read, with why.
     pub errors: Vec<String>,
     pub duration_ms: u64,
+    /// Why the sweep is incomplete (`deadline`: it stopped starting reads before the function's timeout;
+    /// `unread`: some resources could not be read); absent when complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+    /// Resources not read because the deadline came first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 /// The SNS publish of a sweep summary (`kind` = summary, `rule` = sweep, `remediation` = none, `severity` =
@@ -327,6 +334,17 @@ pub fn summary(s: &SweepSummary) -> SnsMessage {
             text.push_str(&format!("  {}: {n}\n", sev.as_str()));
         }
     }
+    if let Some(why) = &s.incomplete {
+        text.push_str(&format!(
+            "\nINCOMPLETE ({why}): this summary does not cover every resource.\n"
+        ));
+    }
+    if !s.unread.is_empty() {
+        text.push_str(&format!("\nNot read before the deadline ({}):\n", s.unread.len()));
+        for u in s.unread.iter().take(100) {
+            text.push_str(&format!("  - {u}\n"));
+        }
+    }
     if !s.errors.is_empty() {
         text.push_str(&format!("\nCould not check ({}):\n", s.errors.len()));
         for e in s.errors.iter().take(100) {
@@ -335,8 +353,13 @@ pub fn summary(s: &SweepSummary) -> SnsMessage {
     }
     SnsMessage {
         subject: sanitize_subject(&format!(
-            "[{}] Tripline sweep: {total} findings in {}",
+            "[{}] Tripline sweep{}: {total} findings in {}",
             highest.label(),
+            if s.incomplete.is_some() {
+                " (incomplete)"
+            } else {
+                ""
+            },
             s.account
         )),
         message: structured(&doc, text),
