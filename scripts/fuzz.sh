@@ -71,7 +71,9 @@ run_all() {
   [ ${#ts[@]} -gt 0 ] || ts=("${TARGETS[@]}")
   for t in "${ts[@]}"; do
     local before
-    before=$(find "fuzz/artifacts/$t" -type f 2>/dev/null | wc -l)
+    # A fresh clone has no artifacts folder yet (find would fail the pipeline under pipefail).
+    mkdir -p "fuzz/artifacts/$t"
+    before=$(find "fuzz/artifacts/$t" -type f | wc -l)
     if run_one "$t" "$secs"; then
       if [ "$(find "fuzz/artifacts/$t" -type f | wc -l)" -gt "$before" ]; then
         report "$t" FOUND
