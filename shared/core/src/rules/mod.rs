@@ -16,6 +16,7 @@ mod ec2;
 mod engine;
 mod error;
 mod iam_credentials;
+mod iam_password;
 mod iam_policy;
 mod iam_trust;
 pub(crate) mod payload;
@@ -159,6 +160,7 @@ pub static REGISTRY: &[&Rule] = &[
     &safeguards::GUARDDUTY_DISABLED,
     &safeguards::KMS_KEY_DELETION,
     &safeguards::EBS_DEFAULT_ENCRYPTION_DISABLED,
+    &iam_password::PASSWORD_POLICY_WEAKENED,
 ];
 
 /// The rule with this id.
