@@ -99,3 +99,122 @@ fn password_baseline_default_configured_and_unknown() {
     );
     assert!(!f[0].evidence.details.contains_key("below_baseline"));
 }
+
+#[test]
+fn network_acl_entries() {
+    let file = "cloudtrail-ec2-create-network-acl-entry-world-ssh.json";
+    let entry = |proto: &str, from: i64, to: i64, cidr: &str| {
+        json!({"networkAclId": "acl-0c3f5e7a9b1d24680", "ruleNumber": 90, "egress": false,
+               "ruleAction": "allow", "portRange": {"from": from, "to": to}, "aclProtocol": proto,
+               "cidrBlock": cidr})
+    };
+    let cfg = RuleConfig::default();
+    let cases: Vec<(&str, Value, Option<Severity>)> = vec![
+        (
+            "tcp range covering rdp",
+            entry("6", 3000, 4000, "0.0.0.0/0"),
+            Some(Severity::High),
+        ),
+        ("udp 22", entry("17", 22, 22, "0.0.0.0/0"), Some(Severity::High)),
+        ("https only", entry("6", 443, 443, "0.0.0.0/0"), None),
+        ("icmp", entry("1", 22, 22, "0.0.0.0/0"), None),
+        ("private range", entry("6", 22, 22, "10.0.0.0/8"), None),
+        (
+            "all traffic",
+            entry("-1", 0, 0, "0.0.0.0/0"),
+            Some(Severity::Critical),
+        ),
+    ];
+    for (what, req, want) in cases {
+        let (f, e) = run(&with_request(file, req), "ec2-network-acl-open-to-world", &cfg);
+        assert_eq!(e, 0, "{what}");
+        assert_eq!(f.first().map(|f| f.severity), want, "{what}");
+    }
+    // The configured admin ports: the same port policy as the security-group rule.
+    let pg = with_request(file, entry("6", 5432, 5432, "0.0.0.0/0"));
+    assert!(run(&pg, "ec2-network-acl-open-to-world", &cfg).0.is_empty());
+    let mut with_pg = RuleConfig::default();
+    with_pg.extra_admin_ports.insert(5432);
+    assert_eq!(run(&pg, "ec2-network-acl-open-to-world", &with_pg).0.len(), 1);
+    // TCP without the port range: unknown reach, reported as such and not confirmed.
+    let mut no_ports = entry("6", 0, 0, "0.0.0.0/0");
+    no_ports.as_object_mut().unwrap().remove("portRange");
+    let (f, _) = run(
+        &with_request(file, no_ports),
+        "ec2-network-acl-open-to-world",
+        &cfg,
+    );
+    assert!(!f[0].state_confirmed);
+    assert_eq!(
+        f[0].evidence.details["record_lacks"],
+        json!([
+            "requestParameters.portRange.from",
+            "requestParameters.portRange.to"
+        ])
+    );
+    // Without `egress` (required by the API) the entry cannot be judged: an error, no finding.
+    let mut no_egress = entry("-1", 0, 0, "0.0.0.0/0");
+    no_egress.as_object_mut().unwrap().remove("egress");
+    let (f, e) = run(
+        &with_request(file, no_egress),
+        "ec2-network-acl-open-to-world",
+        &cfg,
+    );
+    assert!(f.is_empty());
+    assert_eq!(e, 1);
+}
+
+#[test]
+fn rds_instances_and_clusters() {
+    let cfg = RuleConfig::default();
+    let private = sample("cloudtrail-rds-create-db-instance-private.json");
+
+    // A creation the response confirms public.
+    let mut public = private.clone();
+    public["detail"]["requestParameters"]["publiclyAccessible"] = json!(true);
+    public["detail"]["responseElements"]["publiclyAccessible"] = json!(true);
+    let (f, _) = run(&public, "rds-instance-public", &cfg);
+    assert!(f[0].state_confirmed);
+    assert_eq!(
+        f[0].resource.arn,
+        "arn:aws:rds:us-east-1:111122223333:db:orders-db-2"
+    );
+    // Without the response: not confirmed.
+    public["detail"]["responseElements"] = Value::Null;
+    assert!(!run(&public, "rds-instance-public", &cfg).0[0].state_confirmed);
+    // `publiclyAccessible` absent: its default depends on the subnet group, unknown: nothing.
+    let mut absent = private.clone();
+    absent["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("publiclyAccessible");
+    assert!(run(&absent, "rds-instance-public", &cfg).0.is_empty());
+
+    // Storage: the request decides, else the response; neither: unknown, nothing (and no error).
+    let mut unenc = private.clone();
+    unenc["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("storageEncrypted");
+    unenc["detail"]["responseElements"]["storageEncrypted"] = json!(false);
+    assert_eq!(run(&unenc, "rds-storage-unencrypted", &cfg).0.len(), 1);
+    unenc["detail"]["responseElements"] = Value::Null;
+    assert_eq!(run(&unenc, "rds-storage-unencrypted", &cfg), (vec![], 0));
+
+    // A cluster created unencrypted; an Aurora instance inside a cluster is judged on the cluster.
+    let mut cluster = private.clone();
+    cluster["detail"]["eventName"] = json!("CreateDBCluster");
+    cluster["detail"]["requestParameters"] = json!({"dBClusterIdentifier": "orders-aurora",
+        "engine": "aurora-postgresql", "storageEncrypted": false});
+    cluster["detail"]["responseElements"] = Value::Null;
+    let (f, _) = run(&cluster, "rds-storage-unencrypted", &cfg);
+    assert_eq!(f[0].resource.resource_type, "AWS::RDS::DBCluster");
+    assert_eq!(
+        f[0].resource.arn,
+        "arn:aws:rds:us-east-1:111122223333:cluster:orders-aurora"
+    );
+    let mut member = private;
+    member["detail"]["requestParameters"]["dBClusterIdentifier"] = json!("orders-aurora");
+    member["detail"]["requestParameters"]["storageEncrypted"] = json!(false);
+    assert!(run(&member, "rds-storage-unencrypted", &cfg).0.is_empty());
+}

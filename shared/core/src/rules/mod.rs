@@ -161,6 +161,9 @@ pub static REGISTRY: &[&Rule] = &[
     &safeguards::KMS_KEY_DELETION,
     &safeguards::EBS_DEFAULT_ENCRYPTION_DISABLED,
     &iam_password::PASSWORD_POLICY_WEAKENED,
+    &ec2::NETWORK_ACL_OPEN,
+    &rds::INSTANCE_PUBLIC,
+    &rds::STORAGE_UNENCRYPTED,
 ];
 
 /// The rule with this id.
