@@ -218,3 +218,45 @@ fn rds_instances_and_clusters() {
     member["detail"]["requestParameters"]["storageEncrypted"] = json!(false);
     assert!(run(&member, "rds-storage-unencrypted", &cfg).0.is_empty());
 }
+
+#[test]
+fn tls_requirement_removed_or_unknown() {
+    let cfg = RuleConfig::default();
+    // DeleteBucketPolicy: low and not confirmed (the deleted policy is not in the record).
+    let (f, _) = run(
+        &sample("cloudtrail-s3-delete-bucket-policy.json"),
+        "s3-bucket-tls-not-required",
+        &cfg,
+    );
+    assert_eq!((f[0].severity, f[0].state_confirmed), (Severity::Low, false));
+    // A Config item whose diff does not carry the previous policy: unknown, nothing.
+    let mut item = sample("config-s3-bucket-item-change.json");
+    item["detail"]["configurationItemDiff"] = json!({"changedProperties": {}, "changeType": "UPDATE"});
+    assert!(run(&item, "s3-bucket-tls-not-required", &cfg).0.is_empty());
+    // A policy that never mentions aws:SecureTransport: judged by the Config item, not the call.
+    let public = sample("cloudtrail-s3-put-bucket-policy-public.json");
+    assert!(run(&public, "s3-bucket-tls-not-required", &cfg).0.is_empty());
+}
+
+#[test]
+fn patch_compliance_turning_non_compliant() {
+    let cfg = RuleConfig::default();
+    let item = sample("config-ssm-patch-compliance-non-compliant.json");
+    // Already non-compliant before (the diff says so): reported then, not again.
+    let mut again = item.clone();
+    let prop = &mut again["detail"]["configurationItemDiff"]["changedProperties"]
+        ["Configuration.AWS:ComplianceItem.Content.KB5044284"];
+    prop["previousValue"]["Status"] = json!("NON_COMPLIANT");
+    assert!(run(&again, "ssm-patch-noncompliant", &cfg).0.is_empty());
+    // No diff (a first recording): the non-compliant patches are reported.
+    let mut first = item.clone();
+    first["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("configurationItemDiff");
+    assert_eq!(run(&first, "ssm-patch-noncompliant", &cfg).0.len(), 1);
+    // A deleted item raises nothing.
+    let mut deleted = item;
+    deleted["detail"]["configurationItem"]["configurationItemStatus"] = json!("ResourceDeleted");
+    assert!(run(&deleted, "ssm-patch-noncompliant", &cfg).0.is_empty());
+}

@@ -24,7 +24,9 @@ mod rds;
 mod resource_policy;
 mod s3_pab;
 mod s3_policy;
+mod s3_tls;
 mod safeguards;
+mod ssm;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -164,6 +166,8 @@ pub static REGISTRY: &[&Rule] = &[
     &ec2::NETWORK_ACL_OPEN,
     &rds::INSTANCE_PUBLIC,
     &rds::STORAGE_UNENCRYPTED,
+    &s3_tls::TLS_NOT_REQUIRED,
+    &ssm::PATCH_NONCOMPLIANT,
 ];
 
 /// The rule with this id.
