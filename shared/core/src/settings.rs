@@ -242,10 +242,10 @@ impl RuleConfig {
 /// these keys; absent keys keep their defaults).
 ///
 /// The default is the CIS AWS Foundations Benchmark v3.0.0: recommendation 1.8 (minimum length 14 or
-/// greater) and 1.9 (prevent reuse of the last 24 passwords). Since v1.4.0 the benchmark no longer requires
-/// character classes (uppercase, lowercase, numbers, symbols) or a maximum age, following NIST SP 800-63B;
-/// those requirements are off by default and can be switched on here (CIS v1.2.0 recommendations 1.5-1.8
-/// and 1.11 asked for each class and a 90-day maximum age).
+/// greater) and 1.9 (prevent reuse of the last 24 passwords). Unlike v1.2.0 (recommendations 1.5-1.8 and
+/// 1.11: each character class and a 90-day maximum age), v3.0.0 requires no character classes (uppercase,
+/// lowercase, numbers, symbols) and no maximum age, in line with NIST SP 800-63B; those requirements are off
+/// by default and can be switched on here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "snake_case")]
 pub struct PasswordBaseline {

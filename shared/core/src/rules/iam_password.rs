@@ -22,8 +22,8 @@ pub static PASSWORD_POLICY_WEAKENED: Rule = Rule {
     remediation: None,
     doc: "Identity duty (shared-responsibility model: the customer sets strong password policies). The \
           account password policy was deleted, or set below the baseline: by default the CIS AWS Foundations \
-          Benchmark v3.0.0 (1.8: minimum length 14 or more; 1.9: reuse prevention 24), which since v1.4.0 asks \
-          for no character classes or maximum age (NIST SP 800-63B); `TRIPLINE_PASSWORD_BASELINE` (JSON: \
+          Benchmark v3.0.0 (1.8: minimum length 14 or more; 1.9: reuse prevention 24), which, unlike \
+          v1.2.0, asks for no character classes or maximum age (NIST SP 800-63B); `TRIPLINE_PASSWORD_BASELINE` (JSON: \
           `minimum_password_length`, `password_reuse_prevention`, `max_password_age`, `require_uppercase_\
           characters`, `require_lowercase_characters`, `require_numbers`, `require_symbols`) sets another. \
           Short or reused passwords make IAM users' console passwords guessable. The finding lists each setting \
@@ -63,8 +63,8 @@ fn check_password_policy(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
                 payload::who(c)
             ),
             payload::reasons(vec![
-                "the account password policy was deleted: IAM users' passwords now only need IAM's default \
-                 minimum length and may be reused"
+                "the account password policy was deleted: IAM's default policy applies to IAM users' \
+                 passwords (8 characters minimum, no reuse prevention)"
                     .into(),
             ]),
         )]);
