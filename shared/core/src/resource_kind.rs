@@ -120,6 +120,10 @@ pub const KINDS: &[Kind] = &[
         Some("https://console.aws.amazon.com/iam/home#/policies/details/{arn_enc}")),
     kind("AWS::IAM::RootAccount", "", &[], Some("arn:{p}:iam::{a}:root"),
         Some("https://console.aws.amazon.com/iam/home#/security_credentials")),
+    // Not an ARN AWS defines (the password policy is an account setting without one): the account's identity
+    // for the setting, like the account-level Block Public Access row.
+    kind("AWS::IAM::AccountPasswordPolicy", "", &[], Some("arn:{p}:iam::{a}:account-password-policy"),
+        Some("https://console.aws.amazon.com/iam/home#/account_settings")),
     kind("AWS::CloudTrail::Trail", "cloudtrail.amazonaws.com", &[req(&["name"], Id), req(&["trailName"], Id)], Some("arn:{p}:cloudtrail:{r}:{a}:trail/{v}"),
         Some("https://{r}.console.aws.amazon.com/cloudtrail/home?region={r}#/trails")),
     kind("AWS::Config::ConfigurationRecorder", "config.amazonaws.com",
@@ -141,6 +145,9 @@ pub const KINDS: &[Kind] = &[
         Some("https://{r}.console.aws.amazon.com/ec2/home?region={r}#ImageDetails:imageId={name_raw}")),
     kind("AWS::EC2::Instance", "ec2.amazonaws.com", &[req(&["instanceId"], Id)], Some("arn:{p}:ec2:{r}:{a}:instance/{v}"),
         Some("https://{r}.console.aws.amazon.com/ec2/home?region={r}#InstanceDetails:instanceId={name_raw}")),
+    kind("AWS::EC2::NetworkAcl", "ec2.amazonaws.com", &[req(&["networkAclId"], Id), resp(&["networkAcl", "networkAclId"], Id)],
+        Some("arn:{p}:ec2:{r}:{a}:network-acl/{v}"),
+        Some("https://{r}.console.aws.amazon.com/vpcconsole/home?region={r}#NetworkAclDetails:networkAclId={name_raw}")),
     // Not an ARN AWS defines: the stable identity Tripline has always given the per-region setting.
     kind("AWS::EC2::EBSDefaultEncryption", "", &[], Some("arn:{p}:ec2:{r}:{a}:ebs-default-encryption"),
         Some("https://{r}.console.aws.amazon.com/ec2/home?region={r}#Settings:tab=ebsEncryption")),
@@ -162,10 +169,22 @@ pub const KINDS: &[Kind] = &[
     kind("AWS::SecretsManager::Secret", "secretsmanager.amazonaws.com", &[req(&["secretId"], NameOnly), resp(&["arn"], Arn)],
         Some("arn:{p}:secretsmanager:{r}:{a}:secret:{v}"),
         Some("https://{r}.console.aws.amazon.com/secretsmanager/secret?name={name}&region={r}")),
+    // An instance or cluster: its identifier comes before a snapshot's (a restore names both; the instance is
+    // what the call creates).
+    kind("AWS::RDS::DBInstance", "rds.amazonaws.com", &[req(&["dBInstanceIdentifier"], Id), resp(&["dBInstanceIdentifier"], Id)],
+        Some("arn:{p}:rds:{r}:{a}:db:{v}"),
+        Some("https://{r}.console.aws.amazon.com/rds/home?region={r}#database:id={name};is-cluster=false")),
+    kind("AWS::RDS::DBCluster", "rds.amazonaws.com", &[req(&["dBClusterIdentifier"], Id), resp(&["dBClusterIdentifier"], Id)],
+        Some("arn:{p}:rds:{r}:{a}:cluster:{v}"),
+        Some("https://{r}.console.aws.amazon.com/rds/home?region={r}#database:id={name};is-cluster=true")),
     kind("AWS::RDS::DBSnapshot", "rds.amazonaws.com", &[req(&["dBSnapshotIdentifier"], Id)], Some("arn:{p}:rds:{r}:{a}:snapshot:{v}"),
         Some("https://{r}.console.aws.amazon.com/rds/home?region={r}#db-snapshot:id={name}")),
     kind("AWS::RDS::DBClusterSnapshot", "rds.amazonaws.com", &[req(&["dBClusterSnapshotIdentifier"], Id)], Some("arn:{p}:rds:{r}:{a}:cluster-snapshot:{v}"),
         Some("https://{r}.console.aws.amazon.com/rds/home?region={r}#db-cluster-snapshot:id={name}")),
+    // Config-only (no call names it): one item per managed node, its compliance with the patch baseline. AWS
+    // defines no ARN for it; the finding names the managed node (an EC2 instance) when the item does.
+    kind("AWS::SSM::PatchCompliance", "", &[], None,
+        Some("https://{r}.console.aws.amazon.com/systems-manager/patch-manager/compliance-reporting?region={r}")),
     kind("AWS::GuardDuty::Detector", "guardduty.amazonaws.com", &[req(&["detectorId"], Id)], Some("arn:{p}:guardduty:{r}:{a}:detector/{v}"),
         Some("https://{r}.console.aws.amazon.com/guardduty/home?region={r}#/settings")),
     kind("AWS::AccessAnalyzer::Analyzer", "access-analyzer.amazonaws.com", &[req(&["analyzerName"], Id)], Some("arn:{p}:access-analyzer:{r}:{a}:analyzer/{v}"),

@@ -15,6 +15,7 @@
 //! | `TRIPLINE_NAME_PREFIX` | prefix of Tripline's own resources (`tripline-tampered`) | `tripline` |
 //! | `TRIPLINE_ADMIN_PORTS` | comma-separated extra ports `ec2-security-group-open-to-world` treats as admin ports | none |
 //! | `TRIPLINE_ALLOW_LIST` | JSON object: rule id -> list of resource ARN glob patterns (`*`, `?`) | `{}` |
+//! | `TRIPLINE_PASSWORD_BASELINE` | JSON object: the account password policy `iam-password-policy-weakened` requires ([`PasswordBaseline`]) | CIS AWS Foundations Benchmark v3.0.0 |
 //!
 //! A rule's remediation mode: `off` if the mode is `off`; `enforce` if the mode is `enforce` and the rule is
 //! listed in `TRIPLINE_REMEDIATION_RULES`; otherwise `dry-run`.
@@ -103,6 +104,8 @@ pub struct RuleConfig {
     pub name_prefix: String,
     /// Ports treated like 22 and 3389 by `ec2-security-group-open-to-world`.
     pub extra_admin_ports: BTreeSet<u16>,
+    /// The account password policy `iam-password-policy-weakened` requires (`TRIPLINE_PASSWORD_BASELINE`).
+    pub password_baseline: PasswordBaseline,
     /// The ceiling (`TRIPLINE_REMEDIATION_MODE`).
     pub remediation_mode: RemediationMode,
     /// Rules that may be enforced (`TRIPLINE_REMEDIATION_RULES`).
@@ -118,6 +121,7 @@ impl Default for RuleConfig {
             allow_list: BTreeMap::new(),
             name_prefix: DEFAULT_NAME_PREFIX.to_owned(),
             extra_admin_ports: BTreeSet::new(),
+            password_baseline: PasswordBaseline::default(),
             remediation_mode: RemediationMode::DryRun,
             remediation_rules: BTreeSet::new(),
         }
@@ -222,7 +226,75 @@ impl RuleConfig {
             }
             cfg.allow_list = map;
         }
+        if let Some(v) = get("TRIPLINE_PASSWORD_BASELINE") {
+            cfg.password_baseline =
+                PasswordBaseline::parse(v).map_err(|reason| SettingsError::InvalidValue {
+                    variable: "TRIPLINE_PASSWORD_BASELINE".into(),
+                    value: v.into(),
+                    reason,
+                })?;
+        }
         Ok(cfg)
+    }
+}
+
+/// The account password policy Tripline requires (`TRIPLINE_PASSWORD_BASELINE`, a JSON object with any of
+/// these keys; absent keys keep their defaults).
+///
+/// The default is the CIS AWS Foundations Benchmark v3.0.0: recommendation 1.8 (minimum length 14 or
+/// greater) and 1.9 (prevent reuse of the last 24 passwords). Unlike v1.2.0 (recommendations 1.5-1.8 and
+/// 1.11: each character class and a 90-day maximum age), v3.0.0 requires no character classes (uppercase,
+/// lowercase, numbers, symbols) and no maximum age, in line with NIST SP 800-63B; those requirements are off
+/// by default and can be switched on here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "snake_case")]
+pub struct PasswordBaseline {
+    /// `MinimumPasswordLength` must be at least this (IAM allows 6 to 128).
+    pub minimum_password_length: u8,
+    /// `PasswordReusePrevention` must be at least this (IAM allows 1 to 24; 0: not required).
+    pub password_reuse_prevention: u8,
+    /// `MaxPasswordAge` must be set and at most this many days (0: not required).
+    pub max_password_age: u16,
+    pub require_uppercase_characters: bool,
+    pub require_lowercase_characters: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+}
+
+impl Default for PasswordBaseline {
+    fn default() -> Self {
+        PasswordBaseline {
+            minimum_password_length: 14,
+            password_reuse_prevention: 24,
+            max_password_age: 0,
+            require_uppercase_characters: false,
+            require_lowercase_characters: false,
+            require_numbers: false,
+            require_symbols: false,
+        }
+    }
+}
+
+impl PasswordBaseline {
+    /// Parses and validates the JSON object; the error is one line.
+    pub fn parse(v: &str) -> Result<PasswordBaseline, String> {
+        let b: PasswordBaseline = serde_json::from_str(v).map_err(|e| {
+            format!(
+                "expected a json object with minimum_password_length (6-128), password_reuse_prevention (0-24), \
+                 max_password_age (0-1095) and require_* booleans ({})",
+                crate::text::quote(&e.to_string())
+            )
+        })?;
+        if !(6..=128).contains(&b.minimum_password_length) {
+            return Err("minimum_password_length must be from 6 to 128 (IAM's limits)".into());
+        }
+        if b.password_reuse_prevention > 24 {
+            return Err("password_reuse_prevention must be from 0 to 24 (IAM's limits)".into());
+        }
+        if b.max_password_age > 1095 {
+            return Err("max_password_age must be from 0 to 1095 days (IAM's limits)".into());
+        }
+        Ok(b)
     }
 }
 

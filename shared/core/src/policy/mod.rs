@@ -13,6 +13,7 @@ pub mod glob;
 pub mod grammar;
 pub mod narrow;
 pub mod public;
+pub mod tls;
 
 pub use acl::{acl_public, canned_acl_public};
 pub use cross_account::{cross_account, ExternalGrant, Trusted};

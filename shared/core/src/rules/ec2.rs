@@ -1,12 +1,12 @@
-//! EC2, judged from the payload: `ec2-security-group-open-to-world`, `ec2-snapshot-public`,
-//! `ec2-image-public`.
+//! EC2, judged from the payload: `ec2-security-group-open-to-world`, `ec2-network-acl-open-to-world`,
+//! `ec2-snapshot-public`, `ec2-image-public`.
 
 use std::collections::BTreeSet;
 
 use ipnet::IpNet;
 use serde_json::{json, Value};
 
-use super::payload::{self, at, i64_at, items, str_at};
+use super::payload::{self, at, bool_at, i64_at, items, str_at};
 use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::Severity;
@@ -38,6 +38,40 @@ pub static SECURITY_GROUP_OPEN: Rule = Rule {
     fires: &["cloudtrail-ec2-authorize-security-group-ingress-world-ssh.json"],
     quiet: &["cloudtrail-ec2-authorize-security-group-ingress-private-range.json"],
     check: check_security_group,
+};
+
+pub static NETWORK_ACL_OPEN: Rule = Rule {
+    id: "ec2-network-acl-open-to-world",
+    title: "Network ACL opened to the internet",
+    severity: Severity::High,
+    cloudtrail: &[Trigger {
+        source: EC2,
+        names: &["CreateNetworkAclEntry", "ReplaceNetworkAclEntry"],
+    }],
+    config_types: &[],
+    needs: &[],
+    extra_permissions: &[],
+    remediation: None,
+    doc: "Network duty (shared-responsibility model: the customer configures VPCs, subnets, security groups \
+          and network ACLs). A network ACL entry now allows inbound traffic (`egress` false, `ruleAction` \
+          allow) from the whole internet (0.0.0.0/0 or ::/0) on an administrative port (SSH 22, RDP 3389, or a \
+          port in `TRIPLINE_ADMIN_PORTS`: the same port policy as `ec2-security-group-open-to-world`) or on \
+          every protocol (`-1`), critical then. A network ACL guards every subnet associated with it, so the \
+          subnet's second line of defence is gone: one permissive security group away from exposure. Deny \
+          entries and egress entries do not fire; an entry whose protocol or ports the record lacks is \
+          reported as unknown reach, not confirmed. Entries are evaluated by rule number and a lower-numbered \
+          deny may still block the traffic: the record does not show the other entries (the sweep reads them \
+          with `DescribeNetworkAcls`). No automatic remediation: replace or delete the entry with \
+          `aws ec2 replace-network-acl-entry` / `delete-network-acl-entry`.",
+    fires: &[
+        "cloudtrail-ec2-create-network-acl-entry-world-ssh.json",
+        "cloudtrail-ec2-replace-network-acl-entry-all-traffic-ipv6.json",
+    ],
+    quiet: &[
+        "cloudtrail-ec2-create-network-acl-entry-deny.json",
+        "cloudtrail-ec2-create-network-acl-entry-egress.json",
+    ],
+    check: check_network_acl,
 };
 
 pub static SNAPSHOT_PUBLIC: Rule = Rule {
@@ -146,6 +180,15 @@ fn world_openings(req: &Value, root: &str) -> Vec<Opening> {
     out
 }
 
+/// The administrative ports of the port policy: [`ADMIN_PORTS`] and `TRIPLINE_ADMIN_PORTS`.
+fn admin_ports(config: &crate::settings::RuleConfig) -> BTreeSet<u16> {
+    ADMIN_PORTS
+        .iter()
+        .copied()
+        .chain(config.extra_admin_ports.iter().copied())
+        .collect()
+}
+
 /// What an opening exposes.
 enum Exposed {
     /// `(all ports, exposed admin ports)`.
@@ -196,11 +239,7 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         crate::change::ChangeSource::CloudTrail => (payload::req(c), "requestParameters"),
         _ => (payload::configuration(c), "configuration"),
     };
-    let admin: BTreeSet<u16> = ADMIN_PORTS
-        .iter()
-        .copied()
-        .chain(ctx.config.extra_admin_ports.iter().copied())
-        .collect();
+    let admin = admin_ports(ctx.config);
     let mut evidence = payload::reasons(Vec::new());
     let mut any_all = false;
     let mut open = Vec::new();
@@ -278,6 +317,126 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         evidence,
     );
     // What the record lacks is unknown: the finding is not confirmed.
+    hit.state_confirmed = lacks.is_empty();
+    Ok(vec![hit])
+}
+
+/// A network ACL entry (`CreateNetworkAclEntry` / `ReplaceNetworkAclEntry`): CloudTrail logs `networkAclId`,
+/// `ruleNumber`, `egress`, `ruleAction`, `aclProtocol` (the API's `Protocol`: a protocol number or `-1`),
+/// `portRange.from` / `portRange.to`, `cidrBlock` or `ipv6CidrBlock`. Judged with the security-group rule's
+/// port policy ([`exposure`]).
+fn check_network_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
+    let c = ctx.change;
+    let req = payload::req(c);
+    // Egress entries and deny entries never open inbound access; a record without `egress` or `ruleAction`
+    // (both required by the API) cannot be judged.
+    let egress = bool_at(payload::require(req, &["egress"])?, &[]);
+    let action = payload::require(req, &["ruleAction"])?.as_str();
+    if egress != Some(false) || !action.is_some_and(|a| a.eq_ignore_ascii_case("allow")) {
+        return Ok(Vec::new());
+    }
+    let cidrs: Vec<&str> = ["cidrBlock", "ipv6CidrBlock"]
+        .iter()
+        .filter_map(|k| str_at(req, &[k]))
+        .filter(|c| is_world(c))
+        .collect();
+    let Some(cidr) = cidrs.first() else {
+        return Ok(Vec::new());
+    };
+    let (proto_key, protocol) = match (at(req, &["aclProtocol"]), at(req, &["protocol"])) {
+        (Value::Null, Value::Null) => ("aclProtocol", None),
+        (Value::Null, p) => ("protocol", Some(p)),
+        (p, _) => ("aclProtocol", Some(p)),
+    };
+    let protocol = protocol.and_then(|p| match p {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let opening = Opening {
+        protocol,
+        from: i64_at(req, &["portRange", "from"]),
+        to: i64_at(req, &["portRange", "to"]),
+        cidr: (*cidr).to_owned(),
+        path: "requestParameters".into(),
+    };
+    let admin = admin_ports(ctx.config);
+    let Some(exposed) = exposure(&opening, &admin) else {
+        return Ok(Vec::new());
+    };
+    let id = str_at(req, &["networkAclId"]);
+    let resource = payload::registered(c, "AWS::EC2::NetworkAcl", id);
+    let n = resource.name_or_unknown().to_owned();
+    let rule_number = i64_at(req, &["ruleNumber"]);
+    let entry = match rule_number {
+        Some(r) => format!("entry {r}"),
+        None => "an entry".to_owned(),
+    };
+    let mut evidence = payload::reasons(Vec::new());
+    let mut lacks: Vec<String> = Vec::new();
+    let severity = match exposed {
+        Exposed::Ports(all, ports) => {
+            let range = match (opening.from, opening.to) {
+                _ if all => "every port".to_owned(),
+                (Some(f), Some(t)) if f == t => format!("port {f}"),
+                (Some(f), Some(t)) => format!("ports {f}-{t}"),
+                _ => "ports".to_owned(),
+            };
+            evidence.reasons.push(format!(
+                "{entry} of {} allows inbound traffic from `{}` to {range} over protocol `{}`{}",
+                payload::quoted_name(&resource, "requestParameters.networkAclId"),
+                opening.cidr,
+                opening.protocol.as_deref().unwrap_or_default(),
+                if all || ports.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (admin ports {})",
+                        ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+                    )
+                }
+            ));
+            if all {
+                Severity::Critical
+            } else {
+                Severity::High
+            }
+        }
+        Exposed::Unknown(fields) => {
+            let paths: Vec<String> = fields
+                .iter()
+                .map(|f| match *f {
+                    "ipProtocol" => format!("requestParameters.{proto_key}"),
+                    other => format!("requestParameters.portRange.{}", other.trim_end_matches("Port")),
+                })
+                .collect();
+            evidence.reasons.push(format!(
+                "{entry} allows inbound traffic from `{}`, over protocols or ports that are unknown: {}",
+                opening.cidr,
+                paths
+                    .iter()
+                    .map(|p| payload::lacks(p))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+            lacks.extend(paths);
+            Severity::High
+        }
+    };
+    evidence.details.insert(
+        "entry".into(),
+        json!({"rule_number": rule_number, "cidr": opening.cidr, "protocol": opening.protocol,
+               "from_port": opening.from, "to_port": opening.to}),
+    );
+    if !lacks.is_empty() {
+        evidence.details.insert("record_lacks".into(), json!(lacks));
+    }
+    let mut hit = payload::payload_hit(
+        resource,
+        severity,
+        format!("network ACL {n} opened to the internet by {}", payload::who(c)),
+        evidence,
+    );
     hit.state_confirmed = lacks.is_empty();
     Ok(vec![hit])
 }

@@ -16,6 +16,7 @@ mod ec2;
 mod engine;
 mod error;
 mod iam_credentials;
+mod iam_password;
 mod iam_policy;
 mod iam_trust;
 pub(crate) mod payload;
@@ -23,7 +24,9 @@ mod rds;
 mod resource_policy;
 mod s3_pab;
 mod s3_policy;
+mod s3_tls;
 mod safeguards;
+mod ssm;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -159,6 +162,12 @@ pub static REGISTRY: &[&Rule] = &[
     &safeguards::GUARDDUTY_DISABLED,
     &safeguards::KMS_KEY_DELETION,
     &safeguards::EBS_DEFAULT_ENCRYPTION_DISABLED,
+    &iam_password::PASSWORD_POLICY_WEAKENED,
+    &ec2::NETWORK_ACL_OPEN,
+    &rds::INSTANCE_PUBLIC,
+    &rds::STORAGE_UNENCRYPTED,
+    &s3_tls::TLS_NOT_REQUIRED,
+    &ssm::PATCH_NONCOMPLIANT,
 ];
 
 /// The rule with this id.
