@@ -4,93 +4,15 @@
 use std::time::Instant;
 
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
-use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
 use tripline_aws::app::DetectorConfig;
 use tripline_aws::handlers::cloudtrail::{handle_cloudtrail, Outcome};
 use tripline_aws::AwsClients;
 use tripline_core::settings::RuleConfig;
 use tripline_core::Envelope;
-use tripline_integration::{emulator, new_account, rewrite, sample, sdk_config_for, unique};
-
-/// An alert topic with an SQS subscriber (raw delivery off: the queue receives SNS's JSON envelope with
-/// the message attributes, as a real subscriber does).
-struct Topic {
-    arn: String,
-    queue_url: String,
-    sqs: aws_sdk_sqs::Client,
-}
-
-async fn topic_with_queue(account: &str) -> Topic {
-    let sdk = emulator().sdk_config(account).await;
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let name = unique("tripline-alerts");
-    let arn = sns
-        .create_topic()
-        .name(&name)
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn = attrs.attributes.unwrap()[&QueueAttributeName::QueueArn].clone();
-    sns.subscribe()
-        .topic_arn(&arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
-    Topic { arn, queue_url, sqs }
-}
-
-impl Topic {
-    /// Every SNS envelope delivered so far.
-    async fn drain(&self) -> Vec<Value> {
-        let mut out = Vec::new();
-        loop {
-            let resp = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .unwrap();
-            let msgs = resp.messages.unwrap_or_default();
-            if msgs.is_empty() {
-                return out;
-            }
-            for m in msgs {
-                out.push(serde_json::from_str(m.body().unwrap()).unwrap());
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-    }
-}
+use tripline_integration::{
+    emulator, new_account, rewrite, sample, sdk_config_for, topic_with_queue, unique,
+};
 
 fn cfg(topic: &str) -> DetectorConfig {
     DetectorConfig {
