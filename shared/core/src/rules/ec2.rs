@@ -276,11 +276,7 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
                 evidence.reasons.push(format!(
                     "`{}` may reach the group, over protocols and ports that are unknown: {}",
                     o.cidr,
-                    paths
-                        .iter()
-                        .map(|p| payload::lacks(p))
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    payload::lacks_each(&paths)
                 ));
                 lacks.extend(paths);
             }
@@ -413,11 +409,7 @@ fn check_network_acl(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
             evidence.reasons.push(format!(
                 "{entry} allows inbound traffic from `{}`, over protocols or ports that are unknown: {}",
                 opening.cidr,
-                paths
-                    .iter()
-                    .map(|p| payload::lacks(p))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                payload::lacks_each(&paths)
             ));
             lacks.extend(paths);
             Severity::High

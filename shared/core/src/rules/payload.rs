@@ -199,6 +199,11 @@ pub fn lacks(path: &str) -> String {
     format!("the record does not include `{path}`")
 }
 
+/// [`lacks`] for several paths, as one clause (`; `-separated).
+pub fn lacks_each(paths: &[String]) -> String {
+    paths.iter().map(|p| lacks(p)).collect::<Vec<_>>().join("; ")
+}
+
 /// The resource's name in backticks for a reason, or, when the record does not name it, the sentence
 /// saying the record lacks `path`.
 pub fn quoted_name(resource: &FindingResource, path: &str) -> String {

@@ -124,11 +124,7 @@ fn evidence(off: &[&str], unknown: &[&str], req: &Value, scope: &str) -> Evidenc
         let lacks = lacking_paths(req, unknown);
         e.reasons.push(format!(
             "{}: whether {} {} now off is unknown",
-            lacks
-                .iter()
-                .map(|p| payload::lacks(p))
-                .collect::<Vec<_>>()
-                .join("; "),
+            payload::lacks_each(&lacks),
             unknown.join(", "),
             if unknown.len() == 1 { "is" } else { "are" }
         ));
@@ -174,11 +170,7 @@ fn check_bucket(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     if current.is_some() && !lacks.is_empty() && unknown.is_empty() {
         evidence.reasons.push(format!(
             "{}: the bucket's current settings (read after the change) decide{}",
-            lacks
-                .iter()
-                .map(|p| payload::lacks(p))
-                .collect::<Vec<_>>()
-                .join("; "),
+            payload::lacks_each(&lacks),
             if from_state.is_empty() {
                 String::new()
             } else {
