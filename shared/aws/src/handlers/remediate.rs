@@ -183,6 +183,44 @@ mod tests {
         aws
     }
 
+    /// Issue 12, defect 2: a message pairing a rule with another rule's remediation, or naming one bucket in
+    /// its ARN and another in its name, changes nothing.
+    #[test]
+    fn forged_messages_change_nothing() {
+        let enforce = cfg(RemediationMode::Enforce);
+        // The public-policy finding, with the remediation of the admin-policy rule.
+        let mut f = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        f.resource.arn = "arn:aws:s3:::reports-prod".into();
+        f.resource.name = Some("reports-prod".into());
+        let mut forged = f.clone();
+        forged.remediation.as_mut().unwrap().id = "iam-detach-admin-policy".into();
+        let aws = world(&[]);
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&forged)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
+        assert!(out[0].detail.contains("refused"), "{}", out[0].detail);
+        assert_eq!(aws.world().buckets["reports-prod"].policy, Some(mixed_policy()));
+
+        // ARN and name naming two buckets: neither is touched.
+        let aws = world(&[]);
+        aws.add_bucket(
+            "other-bucket",
+            FakeBucket {
+                policy: Some(mixed_policy()),
+                ..FakeBucket::default()
+            },
+        );
+        let mut split = f.clone();
+        split.resource.name = Some("other-bucket".into());
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&split)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
+        let w = aws.world();
+        assert_eq!(w.buckets["reports-prod"].policy, Some(mixed_policy()));
+        assert_eq!(w.buckets["other-bucket"].policy, Some(mixed_policy()));
+    }
+
     #[test]
     fn bucket_policy_modes_exemptions_and_loop_protection() {
         let f = finding(

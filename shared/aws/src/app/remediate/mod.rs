@@ -113,20 +113,29 @@ fn remediated(actions: Vec<String>, detail: impl Into<String>) -> Verdict {
     }
 }
 
+/// The bucket a finding's ARN names (`arn:<partition>:s3:::<bucket>`). Only the ARN counts, never
+/// `resource.name`: exemptions and the allow-list are checked on the ARN, so the action must target the same
+/// thing (a message naming one bucket in its ARN and another in its name acts on neither).
 fn bucket_of(f: &Finding) -> Option<String> {
-    f.resource
-        .name
-        .clone()
-        .or_else(|| f.resource.arn.strip_prefix("arn:aws:s3:::").map(str::to_owned))
+    let arn = &f.resource.arn;
+    let partition = arn.split(':').nth(1).unwrap_or_default();
+    arn.strip_prefix(&format!("arn:{partition}:s3:::"))
         .filter(|b| !b.is_empty() && !b.contains('/'))
+        .filter(|b| f.resource.name.as_deref().is_none_or(|n| n == *b))
+        .map(str::to_owned)
 }
 
+/// The IAM principal a finding's ARN names (`arn:<partition>:iam::<account>:role/<path>/<name>`). As for
+/// buckets, only the ARN counts: a `resource.name` naming another principal acts on neither.
 fn principal_of(f: &Finding) -> Option<PrincipalRef> {
-    let name = f
-        .resource
-        .name
-        .clone()
-        .or_else(|| f.resource.arn.rsplit('/').next().map(str::to_owned))?;
+    let arn = &f.resource.arn;
+    if arn.split(':').nth(2) != Some("iam") {
+        return None;
+    }
+    let name = tripline_core::resource_kind::arn_name(arn).to_owned();
+    if name.is_empty() || f.resource.name.as_deref().is_some_and(|n| n != name) {
+        return None;
+    }
     match f.resource.resource_type.as_str() {
         "AWS::IAM::Role" => Some(PrincipalRef::Role(name)),
         "AWS::IAM::User" => Some(PrincipalRef::User(name)),
@@ -206,6 +215,19 @@ where
         return Ok((String::new(), skipped("the rule has no remediation")));
     };
     let id = plan.id.clone();
+    // The remediation is the one the registry declares for the rule, never what the message says: a message
+    // pairing a rule with another rule's remediation (forged, or from another catalog) changes nothing.
+    let declared = tripline_core::rules::by_id(&f.rule).and_then(|r| r.remediation);
+    if declared.map(|r| r.id) != Some(id.as_str()) {
+        return Ok((
+            id,
+            skipped(format!(
+                "refused: rule `{}` declares remediation {}, not the message's",
+                f.rule,
+                declared.map_or_else(|| "none".to_owned(), |r| format!("`{}`", r.id))
+            )),
+        ));
+    }
     if f.resource.arn.is_empty() {
         // The record named no resource (the finding says so): there is nothing to act on.
         return Ok((
