@@ -100,6 +100,8 @@ pub struct FakeWorld {
     pub calls: Vec<String>,
     /// Injected failures by operation name (`s3:GetBucketPolicy`); they persist until cleared.
     pub failures: BTreeMap<String, AwsError>,
+    /// Failures that start once the operation has been called this many times ([`FakeAws::fail_after`]).
+    pub failures_after: BTreeMap<String, (usize, AwsError)>,
 }
 
 type PublicCheck = Box<dyn Fn(&Value) -> bool + Send + Sync>;
@@ -138,24 +140,23 @@ impl FakeAws {
 
     /// Makes every later call of `operation` fail with `kind`.
     pub fn fail(&self, operation: &'static str, kind: ErrorKind) {
-        let mut e = AwsError::new(operation, kind, "injected failure");
-        e.code = Some(
-            match kind {
-                ErrorKind::Throttling => "Throttling",
-                ErrorKind::ServerError => "InternalError",
-                ErrorKind::Timeout => "RequestTimeout",
-                ErrorKind::Dispatch => "DispatchFailure",
-                ErrorKind::NotFound => "NoSuchEntity",
-                ErrorKind::AccessDenied => "AccessDenied",
-                ErrorKind::Client => "ValidationError",
-            }
-            .to_owned(),
-        );
+        let e = injected(operation, kind);
         self.world().failures.insert(operation.to_owned(), e);
     }
 
+    /// Lets the next `calls` calls of `operation` succeed, then fails every later one with `kind` (e.g. a
+    /// read that works before a write and fails when read back after it).
+    pub fn fail_after(&self, operation: &'static str, calls: usize, kind: ErrorKind) {
+        let e = injected(operation, kind);
+        self.world()
+            .failures_after
+            .insert(operation.to_owned(), (calls, e));
+    }
+
     pub fn clear_failures(&self) {
-        self.world().failures.clear();
+        let mut w = self.world();
+        w.failures.clear();
+        w.failures_after.clear();
     }
 
     pub fn add_bucket(&self, name: &str, bucket: FakeBucket) {
@@ -225,12 +226,37 @@ impl FakeAws {
     /// Records the call and returns the injected failure, if any.
     fn call(&self, operation: &'static str, target: &str) -> Result<MutexGuard<'_, FakeWorld>, AwsError> {
         let mut w = self.world();
+        let prefix = format!("{operation} ");
+        let made = w.calls.iter().filter(|c| c.starts_with(&prefix)).count();
         w.calls.push(format!("{operation} {target}"));
+        if let Some((after, e)) = w.failures_after.get(operation) {
+            if made >= *after {
+                return Err(e.clone());
+            }
+        }
         match w.failures.get(operation) {
             Some(e) => Err(e.clone()),
             None => Ok(w),
         }
     }
+}
+
+/// An injected failure of `kind`, with the error code AWS would send.
+fn injected(operation: &'static str, kind: ErrorKind) -> AwsError {
+    let mut e = AwsError::new(operation, kind, "injected failure");
+    e.code = Some(
+        match kind {
+            ErrorKind::Throttling => "Throttling",
+            ErrorKind::ServerError => "InternalError",
+            ErrorKind::Timeout => "RequestTimeout",
+            ErrorKind::Dispatch => "DispatchFailure",
+            ErrorKind::NotFound => "NoSuchEntity",
+            ErrorKind::AccessDenied => "AccessDenied",
+            ErrorKind::Client => "ValidationError",
+        }
+        .to_owned(),
+    );
+    e
 }
 
 fn not_found(operation: &'static str, code: &str, what: &str) -> AwsError {

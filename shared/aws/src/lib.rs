@@ -44,11 +44,12 @@ pub mod sdk;
 pub mod fakes;
 
 /// Runs a future to completion on a fresh current-thread runtime: the unit tests of the async traits and
-/// handlers (the fakes need no timers or I/O driver).
+/// handlers (the fakes need no I/O driver; timers are on, as in the functions, for the retry backoffs).
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap()
         .block_on(f)

@@ -1,6 +1,6 @@
 //! `remediate`: subscribed to the alert topic (filter policy `remediation: [planned]`). Reads the SNS
 //! event once, hands each finding to the remediate use case ([`crate::app::remediate`]) and publishes every
-//! outcome (remediated, dry-run, skipped + why, failed) to the alert topic with `remediation: none`, so this
+//! outcome (remediated, dry-run, skipped + why, failed, unverified) to the alert topic with `remediation: none`, so this
 //! function never sees its own messages. Failed remediations are counted in the `RuleErrors` metric
 //! ([`crate::metrics`]).
 
@@ -88,7 +88,13 @@ where
     crate::metrics::emit_rule_errors(
         outcomes
             .iter()
-            .filter(|o| o.status == tripline_core::render::sns::RemediationStatus::Failed)
+            .filter(|o| {
+                matches!(
+                    o.status,
+                    tripline_core::render::sns::RemediationStatus::Failed
+                        | tripline_core::render::sns::RemediationStatus::Unverified
+                )
+            })
             .map(|o| o.rule.as_str()),
     );
     Ok(outcomes)
@@ -181,6 +187,32 @@ mod tests {
             },
         );
         aws
+    }
+
+    /// Issue 12, defect 5: a read-back that keeps failing after the write is retried, then reported as
+    /// `unverified` (published, counted as a remediation error), never skipped; the write is not repeated.
+    #[test]
+    fn a_failing_read_back_is_unverified_and_the_write_is_not_repeated() {
+        let enforce = cfg(RemediationMode::Enforce);
+        let mut f = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        f.resource.arn = "arn:aws:s3:::reports-prod".into();
+        f.resource.name = Some("reports-prod".into());
+        let aws = world(&[]);
+        // The first read (before the write) works; every read after it is throttled.
+        aws.fail_after("s3:GetBucketPolicy", 1, ErrorKind::Throttling);
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Unverified, "{:?}", out[0]);
+        assert!(out[0].detail.contains("3 attempts"), "{}", out[0].detail);
+        let w = aws.world();
+        let count = |op: &str| w.calls.iter().filter(|c| c.starts_with(op)).count();
+        assert_eq!(count("s3:PutBucketPolicy "), 1, "{:?}", w.calls);
+        assert_eq!(count("s3:GetBucketPolicy "), 1 + 3, "{:?}", w.calls);
+        // The narrowed policy is in place (the write landed), and the outcome was published.
+        assert_ne!(w.buckets["reports-prod"].policy, Some(mixed_policy()));
+        assert!(w.published.iter().any(|(_, m)| m.message.contains("unverified")));
     }
 
     /// Issue 12, defect 2: a message pairing a rule with another rule's remediation, or naming one bucket in

@@ -177,6 +177,9 @@ pub enum RemediationStatus {
     Skipped,
     /// The action or its verification failed (and was rolled back where possible).
     Failed,
+    /// The action was applied but could not be read back (after retries): whether it took is unknown, and
+    /// an operator must check.
+    Unverified,
 }
 
 impl RemediationStatus {
@@ -186,6 +189,7 @@ impl RemediationStatus {
             RemediationStatus::DryRun => "dry-run",
             RemediationStatus::Skipped => "skipped",
             RemediationStatus::Failed => "failed",
+            RemediationStatus::Unverified => "unverified",
         }
     }
 }

@@ -29,7 +29,11 @@ pub(super) async fn start_recorder<D: ConfigRecorder>(
     }
     aws.start_configuration_recorder(&name).await?;
     // Starting a recorder grants no access, so there is nothing to roll back when it does not take.
-    if aws.recorder_recording(&name).await? == Some(true) {
+    let recording = match read_back(|| aws.recorder_recording(&name)).await {
+        Ok(r) => r,
+        Err(e) => return Ok(unverified(vec![action], &e)),
+    };
+    if recording == Some(true) {
         Ok(remediated(
             vec![action],
             "verified: the configuration recorder is recording",

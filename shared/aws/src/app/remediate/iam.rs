@@ -39,7 +39,10 @@ pub(super) async fn restore_default_version<D: IamRead + IamWrite>(
         return Ok(dry_run(vec![action]));
     }
     aws.set_default_policy_version(arn, &previous.version_id).await?;
-    let now = aws.list_policy_versions(arn).await?;
+    let now = match read_back(|| aws.list_policy_versions(arn)).await {
+        Ok(n) => n,
+        Err(e) => return Ok(unverified(vec![action], &e)),
+    };
     let ok = now
         .iter()
         .any(|v| v.is_default && v.version_id == previous.version_id);
@@ -143,7 +146,10 @@ pub(super) async fn restore_trust<D: IamRead + IamWrite>(
         return Ok(dry_run(vec![action]));
     }
     aws.update_assume_role_policy(&role, previous).await?;
-    let after = aws.role_trust_policy(&role).await?;
+    let after = match read_back(|| aws.role_trust_policy(&role)).await {
+        Ok(a) => a,
+        Err(e) => return Ok(unverified(vec![action], &e)),
+    };
     let check = if &after != previous {
         Err(VerifyError::ReadBackDiffers("trust policy"))
     } else {

@@ -97,6 +97,36 @@ fn rolled_back<T>(actions: Vec<String>, why: &VerifyError, rollback: Result<T, A
     failed(actions, format!("{why}; rolled back: {rollback}"))
 }
 
+/// A change applied but not read back (issue 12, defect 5): never reported as done, never silently skipped.
+fn unverified(actions: Vec<String>, e: &AwsError) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Unverified,
+        actions,
+        detail: format!("applied, but reading it back failed after {READ_BACK_ATTEMPTS} attempts: {e}"),
+    }
+}
+
+/// Attempts of a read-back after a write, with backoff between them (100 ms, 200 ms).
+const READ_BACK_ATTEMPTS: u32 = 3;
+
+/// Reads back what a write did, retrying transient failures: the write cannot be repeated (it may have
+/// landed), but reading it again is safe.
+async fn read_back<T, Fut>(mut read: impl FnMut() -> Fut) -> Result<T, AwsError>
+where
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Err(e) if e.is_retryable() && attempt < READ_BACK_ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(100 << (attempt - 1))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 fn failed(actions: Vec<String>, detail: impl Into<String>) -> Verdict {
     Verdict {
         status: RemediationStatus::Failed,

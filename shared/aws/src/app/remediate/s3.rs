@@ -50,7 +50,10 @@ pub(super) async fn remove_public_policy_statements<D: S3Read + S3Write>(
         Some(p) => aws.put_bucket_policy(bucket, p).await?,
         None => aws.delete_bucket_policy(bucket).await?,
     }
-    let after = aws.bucket_policy(bucket).await?;
+    let after = match read_back(|| aws.bucket_policy(bucket)).await {
+        Ok(a) => a,
+        Err(e) => return Ok(unverified(vec![action], &e)),
+    };
     let check = if after != plan.policy {
         Err(VerifyError::ReadBackDiffers("policy"))
     } else {
@@ -94,7 +97,10 @@ pub(super) async fn remove_public_acl_grants<D: S3Read + S3Write>(
         }
         return Ok(failed(vec![action], format!("the ACL could not be changed: {e}")));
     }
-    let after = aws.bucket_acl(bucket).await?;
+    let after = match read_back(|| aws.bucket_acl(bucket)).await {
+        Ok(a) => a,
+        Err(e) => return Ok(unverified(vec![action], &e)),
+    };
     match policy::acl_public(&after) {
         Ok(v) if !v.public => Ok(remediated(
             vec![action],
@@ -125,7 +131,11 @@ pub(super) async fn restore_bucket_pab<D: S3Read + S3Write>(
         return Ok(dry_run(vec![action]));
     }
     aws.put_bucket_public_access_block(bucket, Some(all_on)).await?;
-    if aws.bucket_public_access_block(bucket).await? == Some(all_on) {
+    let after = match read_back(|| aws.bucket_public_access_block(bucket)).await {
+        Ok(a) => a,
+        Err(e) => return Ok(unverified(vec![action], &e)),
+    };
+    if after == Some(all_on) {
         Ok(remediated(
             vec![action],
             "verified: Block Public Access is on for the bucket",
@@ -167,7 +177,11 @@ pub(super) async fn restore_account_pab<D: S3Read + S3Write>(
         return Ok(dry_run(vec![action]));
     }
     aws.put_account_public_access_block(account, Some(all_on)).await?;
-    if aws.account_public_access_block(account).await? == Some(all_on) {
+    let after = match read_back(|| aws.account_public_access_block(account)).await {
+        Ok(a) => a,
+        Err(e) => return Ok(unverified(vec![action], &e)),
+    };
+    if after == Some(all_on) {
         Ok(remediated(
             vec![action],
             "verified: Block Public Access is on for the account",
