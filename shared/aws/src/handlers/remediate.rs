@@ -1,6 +1,6 @@
 //! `remediate`: subscribed to the alert topic (filter policy `remediation: [planned]`). Reads the SNS
 //! event once, hands each finding to the remediate use case ([`crate::app::remediate`]) and publishes every
-//! outcome (remediated, dry-run, skipped + why, failed, unverified) to the alert topic with `remediation: none`, so this
+//! outcome (remediated, dry-run, skipped + why, failed, partial, unverified) to the alert topic with `remediation: none`, so this
 //! function never sees its own messages. Failed remediations are counted in the `RuleErrors` metric
 //! ([`crate::metrics`]).
 
@@ -92,6 +92,7 @@ where
                 matches!(
                     o.status,
                     tripline_core::render::sns::RemediationStatus::Failed
+                        | tripline_core::render::sns::RemediationStatus::Partial
                         | tripline_core::render::sns::RemediationStatus::Unverified
                 )
             })
@@ -213,6 +214,47 @@ mod tests {
         // The narrowed policy is in place (the write landed), and the outcome was published.
         assert_ne!(w.buckets["reports-prod"].policy, Some(mixed_policy()));
         assert!(w.published.iter().any(|(_, m)| m.message.contains("unverified")));
+    }
+
+    /// Issue 12, defects 2 and 4: a trust document carried by the message is checked before it is written:
+    /// one that would open the role (here to everyone) is refused and nothing is written; nothing is ever
+    /// "rolled back" into an exposure.
+    #[test]
+    fn a_forged_previous_trust_policy_is_refused_before_writing() {
+        let enforce = {
+            let mut c = cfg(RemediationMode::Enforce);
+            c.detector
+                .rules
+                .remediation_rules
+                .insert("iam-trust-policy-public".into());
+            c
+        };
+        let mut f = finding(
+            "cloudtrail-iam-update-assume-role-policy-public.json",
+            "iam-trust-policy-public",
+        );
+        let role = f.resource.name.clone().unwrap();
+        let account = f.account.clone();
+        // The role as the finding reports it (open to everyone), and a forged "previous" document that would
+        // open it to any web identity from a public provider instead.
+        let open = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": "*", "Action": "sts:AssumeRole"}]});
+        let forged = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "graph.facebook.com"}, "Action": "sts:AssumeRoleWithWebIdentity"}]});
+        let aws = FakeAws::new();
+        aws.add_role(&role, &account, open);
+        f.evidence.details.insert("previous_trust_policy".into(), forged);
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
+        assert!(out[0].detail.contains("refused"), "{}", out[0].detail);
+        let w = aws.world();
+        assert!(
+            !w.calls
+                .iter()
+                .any(|c| c.starts_with("iam:UpdateAssumeRolePolicy")),
+            "{:?}",
+            w.calls
+        );
     }
 
     /// Issue 12, defect 2: a message pairing a rule with another rule's remediation, or naming one bucket in

@@ -177,6 +177,9 @@ pub enum RemediationStatus {
     Skipped,
     /// The action or its verification failed (and was rolled back where possible).
     Failed,
+    /// The action was applied and read back, but the resource is still exposed or not as planned: the reason
+    /// says what remains. Nothing is restored (remediation never puts an exposure back).
+    Partial,
     /// The action was applied but could not be read back (after retries): whether it took is unknown, and
     /// an operator must check.
     Unverified,
@@ -189,6 +192,7 @@ impl RemediationStatus {
             RemediationStatus::DryRun => "dry-run",
             RemediationStatus::Skipped => "skipped",
             RemediationStatus::Failed => "failed",
+            RemediationStatus::Partial => "partial",
             RemediationStatus::Unverified => "unverified",
         }
     }

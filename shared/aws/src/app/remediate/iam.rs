@@ -31,6 +31,13 @@ pub(super) async fn restore_default_version<D: IamRead + IamWrite>(
             current.version_id, previous.version_id
         )));
     }
+    // Restoring must itself grant nothing new: checked before writing, never fixed afterwards.
+    if policy::diff(&cur, &prev).widened {
+        return Ok(skipped(format!(
+            "refused: version `{}` would grant access `{}` does not",
+            previous.version_id, current.version_id
+        )));
+    }
     let action = format!(
         "set version `{}` of `{arn}` as default again (replacing `{}`)",
         previous.version_id, current.version_id
@@ -46,17 +53,13 @@ pub(super) async fn restore_default_version<D: IamRead + IamWrite>(
     let ok = now
         .iter()
         .any(|v| v.is_default && v.version_id == previous.version_id);
-    if ok && !policy::diff(&cur, &prev).widened {
+    if ok {
         Ok(remediated(
             vec![action],
-            "verified: the previous version is the default and grants no new access",
+            "verified: the previous version is the default (checked before: it grants no new access)",
         ))
     } else {
-        Ok(rolled_back(
-            vec![action],
-            &VerifyError::NotInEffect,
-            aws.set_default_policy_version(arn, &current.version_id).await,
-        ))
+        Ok(partial(vec![action], &VerifyError::NotInEffect))
     }
 }
 
@@ -141,6 +144,13 @@ pub(super) async fn restore_trust<D: IamRead + IamWrite>(
             "stale finding: the current trust policy grants nothing the previous one did not",
         ));
     }
+    // Restoring must itself be safe: the previous document may grant nothing the current one does not and may
+    // not be public. Checked before writing, never fixed afterwards.
+    if let Err(why) = verify_not_widened_not_public(&current, Some(previous), ResourceKind::IamRoleTrust) {
+        return Ok(skipped(format!(
+            "refused: restoring the previous trust policy: {why}"
+        )));
+    }
     let action = format!("restore the previous trust policy of role `{role}`");
     if mode != RemediationMode::Enforce {
         return Ok(dry_run(vec![action]));
@@ -150,20 +160,16 @@ pub(super) async fn restore_trust<D: IamRead + IamWrite>(
         Ok(a) => a,
         Err(e) => return Ok(unverified(vec![action], &e)),
     };
-    let check = if &after != previous {
-        Err(VerifyError::ReadBackDiffers("trust policy"))
-    } else {
-        verify_not_widened_not_public(&current, Some(&after), ResourceKind::IamRoleTrust)
-    };
-    match check {
-        Ok(()) => Ok(remediated(
-            vec![action],
-            "verified: the previous trust policy is back and grants no new access",
-        )),
-        Err(why) => Ok(rolled_back(
-            vec![action],
-            &why,
-            aws.update_assume_role_policy(&role, &current).await,
-        )),
+    if &after != previous {
+        let why = VerifyError::ReadBackDiffers("trust policy");
+        return Ok(Verdict {
+            status: RemediationStatus::Unverified,
+            actions: vec![action],
+            detail: why.to_string(),
+        });
     }
+    Ok(remediated(
+        vec![action],
+        "verified: the previous trust policy is back (checked before: it grants no new access and is not public)",
+    ))
 }

@@ -92,9 +92,16 @@ fn dry_run(actions: Vec<String>) -> Verdict {
 }
 
 /// A change whose verification failed, reported with the result of rolling it back.
-fn rolled_back<T>(actions: Vec<String>, why: &VerifyError, rollback: Result<T, AwsError>) -> Verdict {
-    let rollback = rollback.map_or_else(|e| format!("rollback failed: {e}"), |_| "ok".into());
-    failed(actions, format!("{why}; rolled back: {rollback}"))
+/// A change applied and read back that did not achieve all it was for (issue 12, defect 4). Plans only
+/// remove Allow statements or grants or switch protective settings on, so what was done cannot widen access:
+/// it stays, and nothing is restored (restoring would put the exposure back, and a resource an attacker can
+/// make unprovable would loop between the two states).
+fn partial(actions: Vec<String>, why: &VerifyError) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Partial,
+        actions,
+        detail: format!("{why}; nothing restored"),
+    }
 }
 
 /// A change applied but not read back (issue 12, defect 5): never reported as done, never silently skipped.
@@ -183,7 +190,7 @@ fn parse_policy(doc: &Value) -> Result<Policy, PolicyError> {
 pub enum VerifyError {
     #[error("verification failed: {0}")]
     Invalid(#[from] PolicyError),
-    #[error("verification failed: the {0} read back differs from the one put")]
+    #[error("the {0} read back differs from the one put (changed meanwhile?)")]
     ReadBackDiffers(&'static str),
     #[error("verification failed: the new document grants new access ({0})")]
     Widened(String),

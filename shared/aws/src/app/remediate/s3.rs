@@ -54,21 +54,28 @@ pub(super) async fn remove_public_policy_statements<D: S3Read + S3Write>(
         Ok(a) => a,
         Err(e) => return Ok(unverified(vec![action], &e)),
     };
-    let check = if after != plan.policy {
-        Err(VerifyError::ReadBackDiffers("policy"))
-    } else {
-        verify_not_widened_not_public(&current, after.as_ref(), ResourceKind::S3Bucket)
+    if after != plan.policy {
+        // Someone changed the policy after the write: what it is now was not judged here.
+        let why = VerifyError::ReadBackDiffers("policy");
+        return Ok(Verdict {
+            status: RemediationStatus::Unverified,
+            actions: vec![action],
+            detail: why.to_string(),
+        });
+    }
+    // The plan only removed Allow statements, so it cannot widen access: verification checks what it is for
+    // (no longer public) with the bounded public check, not the general diff.
+    let still_public = match after.as_ref().map(parse_policy).transpose() {
+        Ok(p) => p.is_some_and(|p| policy::bucket_policy_public(&p).public),
+        Err(e) => return Ok(partial(vec![action], &VerifyError::Invalid(e))),
     };
-    match check {
-        Ok(()) => Ok(remediated(
+    if still_public {
+        Ok(partial(vec![action], &VerifyError::StillPublic("bucket policy")))
+    } else {
+        Ok(remediated(
             vec![action],
-            "verified: the bucket policy is no longer public and grants no new access",
-        )),
-        Err(why) => Ok(rolled_back(
-            vec![action],
-            &why,
-            aws.put_bucket_policy(bucket, &current).await,
-        )),
+            "verified: the bucket policy is no longer public (only public Allow statements were removed)",
+        ))
     }
 }
 
@@ -106,11 +113,7 @@ pub(super) async fn remove_public_acl_grants<D: S3Read + S3Write>(
             vec![action],
             "verified: the bucket ACL is no longer public",
         )),
-        _ => Ok(rolled_back(
-            vec![action],
-            &VerifyError::StillPublic("ACL"),
-            aws.put_bucket_acl(bucket, &current).await,
-        )),
+        _ => Ok(partial(vec![action], &VerifyError::StillPublic("ACL"))),
     }
 }
 
@@ -141,11 +144,7 @@ pub(super) async fn restore_bucket_pab<D: S3Read + S3Write>(
             "verified: Block Public Access is on for the bucket",
         ))
     } else {
-        Ok(rolled_back(
-            vec![action],
-            &VerifyError::NotInEffect,
-            aws.put_bucket_public_access_block(bucket, current).await,
-        ))
+        Ok(partial(vec![action], &VerifyError::NotInEffect))
     }
 }
 
@@ -187,10 +186,6 @@ pub(super) async fn restore_account_pab<D: S3Read + S3Write>(
             "verified: Block Public Access is on for the account",
         ))
     } else {
-        Ok(rolled_back(
-            vec![action],
-            &VerifyError::NotInEffect,
-            aws.put_account_public_access_block(account, current).await,
-        ))
+        Ok(partial(vec![action], &VerifyError::NotInEffect))
     }
 }
