@@ -161,12 +161,7 @@ pub(super) async fn restore_trust<D: IamRead + IamWrite>(
         Err(e) => return Ok(unverified(vec![action], &e)),
     };
     if &after != previous {
-        let why = VerifyError::ReadBackDiffers("trust policy");
-        return Ok(Verdict {
-            status: RemediationStatus::Unverified,
-            actions: vec![action],
-            detail: why.to_string(),
-        });
+        return Ok(changed_meanwhile(vec![action], "trust policy"));
     }
     Ok(remediated(
         vec![action],

@@ -113,6 +113,16 @@ fn unverified(actions: Vec<String>, e: &AwsError) -> Verdict {
     }
 }
 
+/// A change applied whose read-back differs from what was written (changed meanwhile): what the resource is
+/// now was not judged here, so the outcome is unverified, like a read-back that failed.
+fn changed_meanwhile(actions: Vec<String>, what: &'static str) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Unverified,
+        actions,
+        detail: VerifyError::ReadBackDiffers(what).to_string(),
+    }
+}
+
 /// Attempts of a read-back after a write, with backoff between them (100 ms, 200 ms).
 const READ_BACK_ATTEMPTS: u32 = 3;
 

@@ -55,13 +55,7 @@ pub(super) async fn remove_public_policy_statements<D: S3Read + S3Write>(
         Err(e) => return Ok(unverified(vec![action], &e)),
     };
     if after != plan.policy {
-        // Someone changed the policy after the write: what it is now was not judged here.
-        let why = VerifyError::ReadBackDiffers("policy");
-        return Ok(Verdict {
-            status: RemediationStatus::Unverified,
-            actions: vec![action],
-            detail: why.to_string(),
-        });
+        return Ok(changed_meanwhile(vec![action], "policy"));
     }
     // The plan only removed Allow statements, so it cannot widen access: verification checks what it is for
     // (no longer public) with the bounded public check, not the general diff.
