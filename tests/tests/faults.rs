@@ -417,6 +417,8 @@ async fn remediate_under_faults_never_repeats_a_write() {
             rules,
         },
         remediation_role_arn: Some(format!("arn:aws:iam::{account}:role/tripline-remediate")),
+        member_role_name: None,
+        attempts: None,
     };
     let mut events = Vec::new();
     for _ in 0..10 {

@@ -32,6 +32,8 @@ fn cfg(topic: &str, account: &str, mode: RemediationMode) -> RemediateConfig {
             rules,
         },
         remediation_role_arn: Some(format!("arn:aws:iam::{account}:role/{ROLE_NAME}")),
+        member_role_name: None,
+        attempts: None,
     }
 }
 

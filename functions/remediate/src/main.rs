@@ -1,27 +1,34 @@
-//! `remediate`: findings from the alert topic (filter `remediation: [planned]`) -> re-read, act per the
-//! rule's mode, verify with the engine, roll back on failure, publish every outcome.
-//! The logic lives in `tripline_aws::handlers::remediate`; this binary only wires it to the runtime.
+//! `remediate`: findings from the alert topic (filter `remediation: [planned]`) -> in the finding's own account
+//! only (the member remediation role for a member account, refusal otherwise), re-read, re-judge, act per the
+//! rule's mode, verify, publish every outcome. The logic lives in `tripline_aws::handlers::remediate` and
+//! `tripline_aws::app::remediate`; this binary only wires it to the runtime.
 
-// The handler's future (re-read, act, verify, roll back across per-region clients) nests deeper than
-// rustc's default query depth when its layout is computed for the test harness build.
+// The handler's future (re-read, act, verify across per-region clients) nests deeper than rustc's default
+// query depth when its layout is computed for the test harness build.
 #![recursion_limit = "256"]
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tripline_aws::app::remediate::RemediateConfig;
 use tripline_aws::app::{ConfigError, DetectorConfig};
-use tripline_aws::env::{env_map, remediation_role_arn};
+use tripline_aws::env::{env_map, member_role, remediation_attempts, remediation_role_arn};
 use tripline_aws::handlers::remediate::handle_remediate;
-use tripline_aws::{load_sdk_config, AccountRouter};
+use tripline_aws::{load_sdk_config, AccountRouter, MemberRole};
 use tripline_core::resource_kind::arn_account;
 use tripline_core::Envelope;
 
-fn config() -> Result<RemediateConfig, ConfigError> {
+fn config() -> Result<(RemediateConfig, Option<MemberRole>), ConfigError> {
     let vars = env_map();
-    Ok(RemediateConfig {
-        detector: DetectorConfig::from_env_map(&vars)?,
-        remediation_role_arn: remediation_role_arn(&vars)?,
-    })
+    let member = member_role(&vars)?;
+    Ok((
+        RemediateConfig {
+            detector: DetectorConfig::from_env_map(&vars)?,
+            remediation_role_arn: remediation_role_arn(&vars)?,
+            member_role_name: member.as_ref().map(|m| m.role_name.clone()),
+            attempts: remediation_attempts(&vars)?,
+        },
+        member,
+    ))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -29,13 +36,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
-    let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    // remediate never assumes roles in other accounts (its IAM role may not); it acts in the finding's
-    // region with its own credentials.
+    let (cfg, member) = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    // A member account's finding is acted on through `<prefix>-member-remediate` in that account
+    // (`TRIPLINE_MEMBER_ROLE_NAME`); without it, the use case refuses (the credentials' account, checked with
+    // sts:GetCallerIdentity before anything is read, is not the finding's).
     let router = AccountRouter::new(
         load_sdk_config().await,
         arn_account(&cfg.detector.alert_topic_arn),
-        None,
+        member,
     );
     let (router, cfg) = (&router, &cfg);
 

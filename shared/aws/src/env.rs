@@ -31,6 +31,8 @@ pub const SWEEP_CONCURRENCY: &str = "TRIPLINE_SWEEP_CONCURRENCY";
 pub const SLACK_SECRET_ARN: &str = "TRIPLINE_SLACK_SECRET_ARN";
 pub const SLACK_MIN_SEVERITY: &str = "TRIPLINE_SLACK_MIN_SEVERITY";
 pub const MEMBER_ROLE_NAME: &str = "TRIPLINE_MEMBER_ROLE_NAME";
+pub const REMEDIATION_ATTEMPTS_TABLE: &str = "TRIPLINE_REMEDIATION_ATTEMPTS_TABLE";
+pub const REMEDIATION_COOLDOWN_SECONDS: &str = "TRIPLINE_REMEDIATION_COOLDOWN_SECONDS";
 pub const MEMBER_EXTERNAL_ID: &str = "TRIPLINE_MEMBER_EXTERNAL_ID";
 
 /// Default of `TRIPLINE_SWEEP_CONCURRENCY`.
@@ -89,6 +91,43 @@ pub fn remediation_role_arn(env: &BTreeMap<String, String>) -> Result<Option<Str
         ));
     }
     Ok(Some(v.to_owned()))
+}
+
+/// `TRIPLINE_REMEDIATION_ATTEMPTS_TABLE` (a DynamoDB table name, 3-255 of `[A-Za-z0-9_.-]`) and
+/// `TRIPLINE_REMEDIATION_COOLDOWN_SECONDS` (60..=604800, default 3600): remediate's attempt markers.
+/// `None` when no table is set.
+pub fn remediation_attempts(
+    env: &BTreeMap<String, String>,
+) -> Result<Option<crate::app::remediate::AttemptWindow>, EnvError> {
+    let Some(table) = get(env, REMEDIATION_ATTEMPTS_TABLE) else {
+        return Ok(None);
+    };
+    let ok = (3..=255).contains(&table.len())
+        && table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !ok {
+        return Err(EnvError::new(
+            REMEDIATION_ATTEMPTS_TABLE,
+            format!("should be a dynamodb table name, found `{table}`"),
+        ));
+    }
+    let cooldown_secs = match get(env, REMEDIATION_COOLDOWN_SECONDS) {
+        None => 3600,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (60..=604_800).contains(&n) => n,
+            _ => {
+                return Err(EnvError::new(
+                    REMEDIATION_COOLDOWN_SECONDS,
+                    format!("should be a number of seconds from 60 to 604800, found `{v}`"),
+                ))
+            }
+        },
+    };
+    Ok(Some(crate::app::remediate::AttemptWindow {
+        table: table.to_owned(),
+        cooldown_secs,
+    }))
 }
 
 /// `TRIPLINE_SWEEP_CONCURRENCY`: 1..=256, default 16.

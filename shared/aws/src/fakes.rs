@@ -102,7 +102,14 @@ pub struct FakeWorld {
     pub failures: BTreeMap<String, AwsError>,
     /// Failures that start once the operation has been called this many times ([`FakeAws::fail_after`]).
     pub failures_after: BTreeMap<String, (usize, AwsError)>,
+    /// Remediation attempt markers: (table, key) -> (claimed at, expires at).
+    pub attempts: BTreeMap<(String, String), (i64, i64)>,
+    /// The account of the fake's credentials (`sts:GetCallerIdentity`); [`FAKE_ACCOUNT`] when unset.
+    pub caller_account: Option<String>,
 }
+
+/// The account a [`FakeAws`] acts as unless told otherwise ([`FakeAws::as_account`]).
+pub const FAKE_ACCOUNT: &str = "111122223333";
 
 type PublicCheck = Box<dyn Fn(&Value) -> bool + Send + Sync>;
 
@@ -130,6 +137,12 @@ impl FakeAws {
         is_public: impl Fn(&Value) -> bool + Send + Sync + 'static,
     ) -> Self {
         self.public_policy_check = Some(Box::new(is_public));
+        self
+    }
+
+    /// The fake's credentials belong to `account` (what `sts:GetCallerIdentity` answers).
+    pub fn as_account(self, account: &str) -> Self {
+        self.world().caller_account = Some(account.to_owned());
         self
     }
 
@@ -541,6 +554,35 @@ impl Publish for FakeAws {
         let mut w = self.call("sns:Publish", topic_arn)?;
         w.published.push((topic_arn.to_owned(), message.clone()));
         Ok(format!("fake-message-{}", w.published.len()))
+    }
+}
+
+impl crate::AttemptMarker for FakeAws {
+    async fn claim_attempt(
+        &self,
+        table: &str,
+        key: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<Option<i64>, AwsError> {
+        let mut w = self.call("dynamodb:PutItem", key)?;
+        let k = (table.to_owned(), key.to_owned());
+        match w.attempts.get(&k) {
+            Some((claimed, expires)) if *expires >= now => Ok(Some(*claimed)),
+            _ => {
+                w.attempts.insert(k, (now, until));
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl crate::CallerIdentity for FakeAws {
+    async fn caller_account(&self) -> Result<String, AwsError> {
+        let w = self.call("sts:GetCallerIdentity", "")?;
+        Ok(w.caller_account
+            .clone()
+            .unwrap_or_else(|| FAKE_ACCOUNT.to_owned()))
     }
 }
 

@@ -304,6 +304,26 @@ pub trait IamWrite: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
+/// The account of the credentials in use (`sts:GetCallerIdentity`, cached). Remediation compares it with
+/// the account of every target before writing (issue 12, A): nothing is ever written with the credentials
+/// of one account to a resource of another.
+pub trait CallerIdentity: Send + Sync {
+    fn caller_account(&self) -> impl Future<Output = Result<String, AwsError>> + Send;
+}
+
+/// At most one enforced remediation attempt per key within a window (issue 12, D): a conditional write, so
+/// concurrent or repeated deliveries of one finding cannot loop. `Ok(None)`: claimed now, until `until`
+/// (unix seconds); `Ok(Some(t))`: an unexpired claim made at `t` exists, nothing claimed.
+pub trait AttemptMarker: Send + Sync {
+    fn claim_attempt(
+        &self,
+        table: &str,
+        key: &str,
+        now: i64,
+        until: i64,
+    ) -> impl Future<Output = Result<Option<i64>, AwsError>> + Send;
+}
+
 /// Reads a secret's string value. The value must never be logged.
 pub trait ReadSecret: Send + Sync {
     fn secret_string(&self, secret_id: &str) -> impl Future<Output = Result<String, AwsError>> + Send;

@@ -190,6 +190,19 @@ impl IamWrite for Routed {
     }
 }
 
+impl crate::CallerIdentity for Routed {
+    delegate! { target:
+        fn caller_account(&self) -> Result<String, AwsError>;
+    }
+}
+
+/// The markers live in the home account's table.
+impl crate::AttemptMarker for Routed {
+    delegate! { home:
+        fn claim_attempt(&self, table: &str, key: &str, now: i64, until: i64) -> Result<Option<i64>, AwsError>;
+    }
+}
+
 impl ConfigRecorder for Routed {
     // The recorder of the account and region the finding is about.
     delegate! { target:

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::app::remediate::{remediate_finding, RemediateConfig};
 use crate::app::HandlerError;
-use crate::{ConfigRecorder, IamRead, IamWrite, Publish, S3Read, S3Write};
+use crate::{AttemptMarker, CallerIdentity, ConfigRecorder, IamRead, IamWrite, Publish, S3Read, S3Write};
 use tripline_core::finding::Finding;
 use tripline_core::render::sns::RemediationOutcome;
 use tripline_core::Envelope;
@@ -21,7 +21,7 @@ pub async fn handle_remediate<D>(
     event: &Envelope,
 ) -> Result<Vec<RemediationOutcome>, HandlerError>
 where
-    D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder + Publish,
+    D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder + CallerIdentity + AttemptMarker + Publish,
 {
     let event_id = event.event_id.clone();
     let bad = |message: String| {
@@ -94,6 +94,7 @@ where
                     tripline_core::render::sns::RemediationStatus::Failed
                         | tripline_core::render::sns::RemediationStatus::Partial
                         | tripline_core::render::sns::RemediationStatus::Unverified
+                        | tripline_core::render::sns::RemediationStatus::Refused
                 )
             })
             .map(|o| o.rule.as_str()),
@@ -109,6 +110,7 @@ mod tests {
     use crate::app::DetectorConfig;
     use crate::fakes::{FakeAws, FakeBucket};
     use crate::ErrorKind;
+    use crate::PrincipalRef;
     use serde_json::json;
     use tripline_core::intake::{intake, Intake};
     use tripline_core::render::sns::RemediationStatus;
@@ -140,6 +142,8 @@ mod tests {
                 rules,
             },
             remediation_role_arn: Some(ROLE.into()),
+            member_role_name: Some("tripline-member-remediate".into()),
+            attempts: None,
         }
     }
 
@@ -202,25 +206,26 @@ mod tests {
         f.resource.arn = "arn:aws:s3:::reports-prod".into();
         f.resource.name = Some("reports-prod".into());
         let aws = world(&[]);
-        // The first read (before the write) works; every read after it is throttled.
-        aws.fail_after("s3:GetBucketPolicy", 1, ErrorKind::Throttling);
+        // The two reads before the write (evaluation, and the re-read just before writing) work; every read
+        // after the write is throttled.
+        aws.fail_after("s3:GetBucketPolicy", 2, ErrorKind::Throttling);
         let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
         assert_eq!(out[0].status, RemediationStatus::Unverified, "{:?}", out[0]);
         assert!(out[0].detail.contains("3 attempts"), "{}", out[0].detail);
         let w = aws.world();
         let count = |op: &str| w.calls.iter().filter(|c| c.starts_with(op)).count();
         assert_eq!(count("s3:PutBucketPolicy "), 1, "{:?}", w.calls);
-        assert_eq!(count("s3:GetBucketPolicy "), 1 + 3, "{:?}", w.calls);
+        assert_eq!(count("s3:GetBucketPolicy "), 2 + 3, "{:?}", w.calls);
         // The narrowed policy is in place (the write landed), and the outcome was published.
         assert_ne!(w.buckets["reports-prod"].policy, Some(mixed_policy()));
         assert!(w.published.iter().any(|(_, m)| m.message.contains("unverified")));
     }
 
-    /// Issue 12, defects 2 and 4: a trust document carried by the message is checked before it is written:
-    /// one that would open the role (here to everyone) is refused and nothing is written; nothing is ever
-    /// "rolled back" into an exposure.
+    /// Issue 12, B and defect 2/4: a trust document carried by the message is never written. The plan comes
+    /// from the role's current trust policy only (its public Allow statements removed; here the only one, so
+    /// the role is closed with one Deny): a forged "previous" document granting another party is ignored.
     #[test]
-    fn a_forged_previous_trust_policy_is_refused_before_writing() {
+    fn a_previous_trust_policy_in_the_message_is_never_written() {
         let enforce = {
             let mut c = cfg(RemediationMode::Enforce);
             c.detector
@@ -235,26 +240,159 @@ mod tests {
         );
         let role = f.resource.name.clone().unwrap();
         let account = f.account.clone();
-        // The role as the finding reports it (open to everyone), and a forged "previous" document that would
-        // open it to any web identity from a public provider instead.
-        let open = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        // The role as the finding reports it (open to everyone, plus a limited statement that must stay), and
+        // a forged "previous" document that would hand the role to an attacker's account.
+        let keep = json!({"Sid": "Ci", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:role/ci")},
+            "Action": "sts:AssumeRole"});
+        let open = json!({"Version": "2012-10-17", "Statement": [keep.clone(), {"Effect": "Allow",
             "Principal": "*", "Action": "sts:AssumeRole"}]});
         let forged = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"Federated": "graph.facebook.com"}, "Action": "sts:AssumeRoleWithWebIdentity"}]});
+            "Principal": {"AWS": "arn:aws:iam::999988887777:root"}, "Action": "sts:AssumeRole"}]});
         let aws = FakeAws::new();
         aws.add_role(&role, &account, open);
-        f.evidence.details.insert("previous_trust_policy".into(), forged);
+        f.evidence
+            .details
+            .insert("previous_trust_policy".into(), forged.clone());
         let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
-        assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
-        assert!(out[0].detail.contains("refused"), "{}", out[0].detail);
+        assert_eq!(out[0].status, RemediationStatus::Remediated, "{:?}", out[0]);
         let w = aws.world();
+        let now = &w.roles[&role].trust_policy;
+        assert_ne!(now, &forged);
+        assert_eq!(
+            now["Statement"],
+            json!([keep]),
+            "only the public statement is removed"
+        );
+
+        // Every statement public: the role is closed (one Deny), never opened to the message's document.
+        drop(w);
+        let aws = FakeAws::new();
+        aws.add_role(
+            &role,
+            &account,
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]}),
+        );
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Remediated, "{:?}", out[0]);
+        let w = aws.world();
+        let now = &w.roles[&role].trust_policy;
+        assert_eq!(now["Statement"][0]["Effect"], "Deny", "{now}");
+        assert_eq!(now["Statement"].as_array().map(Vec::len), Some(1), "{now}");
+    }
+
+    /// Issue 12, A: a finding of another account than the credentials' is refused before anything is read or
+    /// written (here: clients of account 111122223333, a finding of 444455556666 with a same-named bucket).
+    #[test]
+    fn a_finding_of_another_account_is_refused_and_nothing_is_written() {
+        let enforce = cfg(RemediationMode::Enforce);
+        let mut f = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        f.resource.arn = "arn:aws:s3:::reports-prod".into();
+        f.resource.name = Some("reports-prod".into());
+        f.account = "444455556666".into();
+        let aws = world(&[]);
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Refused, "{:?}", out[0]);
         assert!(
-            !w.calls
-                .iter()
-                .any(|c| c.starts_with("iam:UpdateAssumeRolePolicy")),
-            "{:?}",
+            out[0].detail.contains("cannot act in account 444455556666"),
+            "{}",
+            out[0].detail
+        );
+        let w = aws.world();
+        assert_eq!(w.buckets["reports-prod"].policy, Some(mixed_policy()));
+        assert!(
+            !w.calls.iter().any(|c| c.starts_with("s3:")),
+            "nothing is read or written in the wrong account: {:?}",
             w.calls
         );
+        drop(w);
+
+        // An IAM ARN naming one account and a finding claiming another: refused too.
+        let mut g = finding(
+            "cloudtrail-iam-attach-role-policy-admin.json",
+            "iam-admin-access-granted",
+        );
+        g.resource.arn = format!(
+            "arn:aws:iam::444455556666:role/{}",
+            g.resource.name.clone().unwrap()
+        );
+        let mut enforce_admin = cfg(RemediationMode::Enforce);
+        enforce_admin
+            .detector
+            .rules
+            .remediation_rules
+            .insert("iam-admin-access-granted".into());
+        let aws = FakeAws::new();
+        let out = block_on(handle_remediate(&aws, &enforce_admin, &Envelope::read(&sns(&g)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Refused, "{:?}", out[0]);
+        assert!(aws.world().calls.iter().all(|c| !c.starts_with("iam:")));
+    }
+
+    /// Issue 12, B: detach-admin acts on what is attached now, never on the message's `policy_arn`: a forged
+    /// message naming another policy detaches only the AWS managed admin policy actually attached.
+    #[test]
+    fn detach_admin_ignores_the_messages_policy_arn() {
+        let mut enforce = cfg(RemediationMode::Enforce);
+        enforce
+            .detector
+            .rules
+            .remediation_rules
+            .insert("iam-admin-access-granted".into());
+        let mut f = finding(
+            "cloudtrail-iam-attach-role-policy-admin.json",
+            "iam-admin-access-granted",
+        );
+        let role = f.resource.name.clone().unwrap();
+        let own = "arn:aws:iam::111122223333:policy/app-needed";
+        f.evidence.details.insert("policy_arn".into(), json!(own));
+        let aws = FakeAws::new();
+        aws.add_role(
+            &role,
+            "111122223333",
+            json!({"Version": "2012-10-17", "Statement": []}),
+        );
+        {
+            let mut w = aws.world();
+            w.attachments.push((PrincipalRef::Role(role.clone()), own.into()));
+            w.attachments.push((
+                PrincipalRef::Role(role.clone()),
+                "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+            ));
+        }
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Remediated, "{:?}", out[0]);
+        let w = aws.world();
+        assert_eq!(w.attachments, vec![(PrincipalRef::Role(role), own.to_owned())]);
+    }
+
+    /// Issue 12, D: one enforced attempt per (account, rule, resource) within the cool-down; the second
+    /// delivery is skipped without a read or a write.
+    #[test]
+    fn a_second_enforced_attempt_within_the_cooldown_is_skipped() {
+        let mut enforce = cfg(RemediationMode::Enforce);
+        enforce.attempts = Some(crate::app::remediate::AttemptWindow {
+            table: "tripline-remediation-attempts".into(),
+            cooldown_secs: 3600,
+        });
+        let mut f = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        f.resource.arn = "arn:aws:s3:::reports-prod".into();
+        f.resource.name = Some("reports-prod".into());
+        let aws = world(&[]);
+        let first = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(first[0].status, RemediationStatus::Remediated, "{:?}", first[0]);
+        // Public again; the next delivery within the window is not attempted.
+        aws.world().buckets.get_mut("reports-prod").unwrap().policy = Some(mixed_policy());
+        let writes = |w: &crate::fakes::FakeWorld| w.calls.iter().filter(|c| c.starts_with("s3:Put")).count();
+        let before = writes(&aws.world());
+        let second = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(second[0].status, RemediationStatus::Skipped, "{:?}", second[0]);
+        assert!(second[0].detail.contains("cool-down"), "{}", second[0].detail);
+        assert_eq!(writes(&aws.world()), before);
     }
 
     /// Issue 12, defect 2: a message pairing a rule with another rule's remediation, or naming one bucket in
@@ -273,7 +411,7 @@ mod tests {
         forged.remediation.as_mut().unwrap().id = "iam-detach-admin-policy".into();
         let aws = world(&[]);
         let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&forged)))).unwrap();
-        assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
+        assert_eq!(out[0].status, RemediationStatus::Refused, "{:?}", out[0]);
         assert!(out[0].detail.contains("refused"), "{}", out[0].detail);
         assert_eq!(aws.world().buckets["reports-prod"].policy, Some(mixed_policy()));
 
@@ -755,6 +893,62 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
+    }
+
+    /// Issue 12, A: loop protection recognises a session of the member remediation role in every account, and
+    /// nothing else of that name.
+    #[test]
+    fn member_remediation_role_sessions_are_recognised_in_every_account() {
+        use crate::app::remediate::caused_by_member_role;
+        let base = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        let name = "tripline-member-remediate";
+        let cases: &[(Option<&str>, Option<&str>, bool)] = &[
+            (
+                None,
+                Some("arn:aws:sts::444455556666:assumed-role/tripline-member-remediate/tripline"),
+                true,
+            ),
+            (
+                None,
+                Some("arn:aws:sts::777788889999:assumed-role/tripline-member-remediate/x"),
+                true,
+            ),
+            (
+                Some("arn:aws:iam::444455556666:role/tripline-member-remediate"),
+                None,
+                true,
+            ),
+            (
+                Some("arn:aws:iam::444455556666:role/path/tripline-member-remediate"),
+                None,
+                true,
+            ),
+            (
+                None,
+                Some("arn:aws:sts::444455556666:assumed-role/tripline-member-remediate-x/s"),
+                false,
+            ),
+            (
+                None,
+                Some("arn:aws:iam::444455556666:user/tripline-member-remediate"),
+                false,
+            ),
+            (
+                None,
+                Some("arn:aws:sts::notanaccount:assumed-role/tripline-member-remediate/s"),
+                false,
+            ),
+            (None, None, false),
+        ];
+        for (issuer, arn, want) in cases {
+            let mut f = base.clone();
+            f.actor.session_issuer = issuer.map(str::to_owned);
+            f.actor.arn = arn.map(str::to_owned);
+            assert_eq!(caused_by_member_role(&f, name), *want, "{issuer:?} {arn:?}");
+        }
     }
 
     #[test]

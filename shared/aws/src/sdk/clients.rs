@@ -228,6 +228,12 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub config: aws_sdk_config::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// DynamoDB, for remediate's attempt markers ([`crate::AttemptMarker`]).
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// STS, for `GetCallerIdentity` (the account of the credentials in use, [`crate::CallerIdentity`]).
+    pub sts: aws_sdk_sts::Client,
+    /// The account of these credentials, once asked (cached for the life of the clients; shared by clones).
+    pub caller_account: Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -258,6 +264,9 @@ impl AwsClients {
             sns: timed_client!(aws_sdk_sns, sdk),
             config: timed_client!(aws_sdk_config, sdk),
             secrets: timed_client!(aws_sdk_secretsmanager, sdk),
+            sts: timed_client!(aws_sdk_sts, sdk),
+            dynamodb: timed_client!(aws_sdk_dynamodb, sdk),
+            caller_account: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 

@@ -10,13 +10,17 @@
 //! | [`sns`] | `Publish` |
 //! | [`config`] | `PutEvaluations`, `ConfigRecorder` |
 //! | [`secrets`] | `ReadSecret` |
+//! | [`sts`] | `CallerIdentity` |
+//! | [`dynamodb_attempts`] | `AttemptMarker` |
 //! | [`webhook`] | `PostWebhook` |
 
 pub mod clients;
 pub mod config;
+pub mod dynamodb_attempts;
 pub mod iam;
 pub mod s3;
 pub mod secrets;
 pub mod sns;
+pub mod sts;
 pub mod timing;
 pub mod webhook;

@@ -25,12 +25,22 @@ pub struct Narrowed {
 
 /// Drops the public `Allow` statements of a bucket policy.
 pub fn remove_public_statements(bucket_policy: &Value) -> Result<Narrowed, PolicyError> {
+    remove_public_statements_of(bucket_policy, ResourceKind::S3Bucket)
+}
+
+/// Drops the `Allow` statements of a resource policy (or role trust policy) that the public definition of
+/// `kind` finds public, keeping every other statement (every `Deny` included) byte-for-byte. `policy: None`
+/// in the result means no statement is left.
+pub fn remove_public_statements_of(
+    bucket_policy: &Value,
+    kind: ResourceKind,
+) -> Result<Narrowed, PolicyError> {
     let parsed = Policy::parse(bucket_policy)?;
     let mut removed = Vec::new();
     let mut keep = Vec::with_capacity(parsed.statements.len());
     for stmt in &parsed.statements {
         let public = stmt.effect == Effect::Allow && {
-            let (public, reasons) = analyse_statement(stmt, parsed.version, ResourceKind::S3Bucket);
+            let (public, reasons) = analyse_statement(stmt, parsed.version, kind);
             if public {
                 removed.extend(reasons);
             }

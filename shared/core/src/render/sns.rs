@@ -183,6 +183,10 @@ pub enum RemediationStatus {
     /// The action was applied but could not be read back (after retries): whether it took is unknown, and
     /// an operator must check.
     Unverified,
+    /// Not acted on because acting would be unsafe: the finding's account cannot be reached with its own
+    /// credentials, the message contradicts the rule registry, or the planned change would widen access.
+    /// Nothing was written anywhere; counted and alarmed like a failure.
+    Refused,
 }
 
 impl RemediationStatus {
@@ -194,6 +198,7 @@ impl RemediationStatus {
             RemediationStatus::Failed => "failed",
             RemediationStatus::Partial => "partial",
             RemediationStatus::Unverified => "unverified",
+            RemediationStatus::Refused => "refused",
         }
     }
 }

@@ -53,6 +53,22 @@ pub static WIDENED: Rule = Rule {
 /// equivalent: it can grant itself anything).
 pub const ADMIN_MANAGED_POLICIES: &[&str] = &["AdministratorAccess", "IAMFullAccess"];
 
+/// The name of the AWS managed admin policy `arn` is (`arn:<partition>:iam::aws:policy/<name>`, no path:
+/// where AWS publishes both), or `None`. What `iam-admin-access-granted` fires on and what its remediation
+/// may detach (the remediate role's `iam:PolicyARN` condition lists the same ARNs).
+pub fn admin_managed_policy(arn: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [_, partition, "iam", "", "aws", resource] = parts.as_slice() else {
+        return None;
+    };
+    let name = resource.strip_prefix("policy/")?;
+    ADMIN_MANAGED_POLICIES
+        .iter()
+        .find(|n| **n == name)
+        .filter(|_| !partition.is_empty() && arn.starts_with("arn:"))
+        .copied()
+}
+
 pub static ADMIN: Rule = Rule {
     id: "iam-admin-access-granted",
     title: "Administrator access granted",

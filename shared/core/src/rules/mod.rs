@@ -55,6 +55,7 @@ pub struct Trigger {
 
 pub use crate::remediation::Remediation;
 pub use error::CheckError;
+pub use iam_policy::{admin_managed_policy, ADMIN_MANAGED_POLICIES};
 
 /// What a rule's check sees.
 #[derive(Debug, Clone, Copy)]

@@ -1,13 +1,27 @@
-//! Use case: remediate one finding.
+//! Use case: remediate one finding (issue 12: safe action).
 //!
-//! For each finding: the rule's mode comes from this function's configuration (`off`, `dry-run`,
-//! `enforce`); findings caused by Tripline's own remediation role are ignored (loop protection); current
-//! state is re-read first and nothing is done when the finding is stale (the resource is no longer
-//! exposed); exemption tags are honoured on the *current* tags. After acting, the result is verified with
-//! the policy engine — no longer public, and `diff(before, after)` grants no new access — and rolled back
-//! (and reported as failed) otherwise. Every outcome (remediated, dry-run, skipped + why, failed) is
-//! published by the caller (the `remediate` function publishes to the alert topic with `remediation: none`, so
-//! it never sees its own messages).
+//! From a message only the pointer is taken: rule id, resource ARN, account, region, finding id (and the
+//! actor, for loop protection). For each finding, in order:
+//! 1. the remediation is the one the registry declares for the rule (a mismatch is `refused`); the rule's mode
+//!    comes from this function's configuration (`off`, `dry-run`, `enforce`);
+//! 2. loop protection: findings caused by Tripline's remediation role, or by a session of the member
+//!    remediation role in any account, are skipped;
+//! 3. only the finding's own account: the target account (the ARN's, else the finding's; the two must agree)
+//!    must be the account of the credentials in use (`sts:GetCallerIdentity`, cached per client set); a
+//!    member account is reached through `<prefix>-member-remediate` only. Otherwise `refused: cannot act in
+//!    account X` and nothing is read or written;
+//! 4. exemption tags (current ones) and the allow-list, on the same ARN that is acted on;
+//! 5. in enforce mode, one attempt per (account, rule, resource) per cool-down window (a conditional write,
+//!    [`crate::AttemptMarker`]);
+//! 6. the remediation re-reads the resource, re-judges it (stale: skipped), plans from that fresh state only,
+//!    re-reads immediately before writing (changed since: skipped as stale), writes, reads back (retried;
+//!    `unverified` when it keeps failing) and verifies what the plan is for with the bounded public check.
+//!    Plans only remove Allow statements or grants, detach admin policies, or switch protective settings on,
+//!    so they cannot widen; a result still exposed is `partial`, never rolled back into exposure.
+//!
+//! Every outcome (remediated, dry-run, skipped, refused, failed, partial, unverified) is published by the
+//! caller (the `remediate` function publishes to the alert topic with `remediation: none`, so it never sees
+//! its own messages).
 //!
 //! The remediations (the registry `tripline_core::remediation`; one module per service: [`s3`], [`iam`],
 //! [`config`]):
@@ -20,10 +34,12 @@
 //! - `config-start-configuration-recorder`: start the stopped AWS Config recorder the finding names, verified
 //!   with DescribeConfigurationRecorderStatus; a deleted recorder or delivery channel cannot be restarted
 //!   (it must be recreated), so those findings are reported as skipped;
-//! - `iam-restore-previous-default-version`: make the previous version the default again;
-//! - `iam-detach-admin-policy`: detach the AWS managed admin policy the flagged event attached;
-//! - `iam-restore-previous-trust-policy`: when the finding carries the previous trust policy
-//!   (`evidence.details.previous_trust_policy`), put it back.
+//! - `iam-restore-previous-default-version`: make the previous version (from the policy's own version list)
+//!   the default again, refused when it would grant anything the current one does not;
+//! - `iam-detach-admin-policy`: detach the AWS managed admin policies attached to the principal now;
+//! - `iam-restore-previous-trust-policy`: remove the public Allow statements of the role's current trust policy
+//!   (one Deny closes the role when nothing else is left); a previous document carried in the message is
+//!   never used.
 //!
 //! The dispatch is an exhaustive `match` on `RemediationKind`: the compiler refuses a registered
 //! remediation that is not implemented here. An id outside the registry (a finding from an older or newer
@@ -35,11 +51,14 @@ mod s3;
 use serde_json::Value;
 
 use super::DetectorConfig;
-use crate::{AwsError, ConfigRecorder, IamRead, IamWrite, PrincipalRef, S3Read, S3Write};
+use crate::{
+    AttemptMarker, AwsError, CallerIdentity, ConfigRecorder, IamRead, IamWrite, PrincipalRef, S3Read, S3Write,
+};
 use tripline_core::finding::Finding;
 use tripline_core::policy::{self, Policy, PolicyError, ResourceKind};
 use tripline_core::remediation::RemediationKind;
 use tripline_core::render::sns::RemediationStatus;
+use tripline_core::resource_kind::{arn_account, is_account_id};
 use tripline_core::settings::RemediationMode;
 
 /// Configuration of remediate.
@@ -48,6 +67,19 @@ pub struct RemediateConfig {
     pub detector: DetectorConfig,
     /// `TRIPLINE_REMEDIATION_ROLE_ARN`: findings caused by this role are ignored.
     pub remediation_role_arn: Option<String>,
+    /// `TRIPLINE_MEMBER_ROLE_NAME` of remediate (`<prefix>-member-remediate`): findings caused by a session of
+    /// this role, in any account, are ignored too (loop protection across the organization).
+    pub member_role_name: Option<String>,
+    /// `TRIPLINE_REMEDIATION_ATTEMPTS_TABLE` + `TRIPLINE_REMEDIATION_COOLDOWN_SECONDS`: at most one enforced
+    /// attempt per (account, rule, resource) per window. `None` (the CLI): every run may attempt.
+    pub attempts: Option<AttemptWindow>,
+}
+
+/// Where enforced attempts are claimed, and for how long a claim holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptWindow {
+    pub table: String,
+    pub cooldown_secs: i64,
 }
 
 /// Whether the finding's actor is the remediation role (its session issuer, or an assumed-role session of
@@ -66,6 +98,34 @@ pub fn caused_by_role(f: &Finding, role_arn: &str) -> bool {
             && parts[5].split('/').nth(1) == Some(role_name)
             && parts[5].starts_with("assumed-role/")
     })
+}
+
+/// Whether the finding's actor is a session of the member remediation role `role_name`, in any account
+/// (`arn:<partition>:sts::<account>:assumed-role/<role_name>/<session>` or its issuer
+/// `arn:<partition>:iam::<account>:role/<role_name>`).
+pub fn caused_by_member_role(f: &Finding, role_name: &str) -> bool {
+    let named = |arn: &str, service: &str, prefix: &str| {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        parts.len() == 6
+            && parts[2] == service
+            && is_account_id(parts[4])
+            && parts[5]
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.split('/').next() == Some(role_name))
+    };
+    f.actor
+        .arn
+        .as_deref()
+        .is_some_and(|a| named(a, "sts", "assumed-role/"))
+        || f.actor.session_issuer.as_deref().is_some_and(|a| {
+            // A role's ARN may carry a path: the name is the last segment.
+            let parts: Vec<&str> = a.splitn(6, ':').collect();
+            parts.len() == 6
+                && parts[2] == "iam"
+                && is_account_id(parts[4])
+                && parts[5].starts_with("role/")
+                && parts[5].rsplit('/').next() == Some(role_name)
+        })
 }
 
 /// What happened, before publishing.
@@ -144,6 +204,39 @@ where
     }
 }
 
+/// Not acted on because acting would be unsafe (issue 12): nothing was written; counted and alarmed.
+fn refused(detail: impl Into<String>) -> Verdict {
+    Verdict {
+        status: RemediationStatus::Refused,
+        actions: Vec::new(),
+        detail: format!("refused: {}", detail.into()),
+    }
+}
+
+/// The account a finding's target belongs to, from the finding's pointer only: the ARN's account where the
+/// ARN has one (IAM, Config), else the finding's `account` (S3 bucket ARNs name no account). The two must
+/// agree, and the account-level Block Public Access target must be that account too.
+fn target_account(f: &Finding, kind: RemediationKind) -> Result<String, String> {
+    let from_arn = arn_account(&f.resource.arn);
+    if !is_account_id(&f.account) {
+        return Err(format!("the finding names no valid account (`{}`)", f.account));
+    }
+    if !from_arn.is_empty() && from_arn != f.account {
+        return Err(format!(
+            "the resource ARN names account {from_arn}, the finding account {}",
+            f.account
+        ));
+    }
+    if kind == RemediationKind::S3RestoreAccountPublicAccessBlock && s3::pab_account_of(f) != f.account {
+        return Err(format!(
+            "the finding is about account {}'s Block Public Access, its account is {}",
+            s3::pab_account_of(f),
+            f.account
+        ));
+    }
+    Ok(f.account.clone())
+}
+
 fn failed(actions: Vec<String>, detail: impl Into<String>) -> Verdict {
     Verdict {
         status: RemediationStatus::Failed,
@@ -202,32 +295,11 @@ pub enum VerifyError {
     Invalid(#[from] PolicyError),
     #[error("the {0} read back differs from the one put (changed meanwhile?)")]
     ReadBackDiffers(&'static str),
-    #[error("verification failed: the new document grants new access ({0})")]
-    Widened(String),
     #[error("verification failed: the {0} is still public")]
     StillPublic(&'static str),
     /// The read-back does not show the state the remediation set.
     #[error("verification failed")]
     NotInEffect,
-}
-
-/// `diff(before, after)` must show no new access, and `after` must not be public (for `kind`).
-fn verify_not_widened_not_public(
-    before: &Value,
-    after: Option<&Value>,
-    kind: ResourceKind,
-) -> Result<(), VerifyError> {
-    let Some(after) = after else { return Ok(()) };
-    let (b, a) = (parse_policy(before)?, parse_policy(after)?);
-    let d = policy::diff(&b, &a);
-    if d.widened {
-        return Err(VerifyError::Widened(format!("{:?}", d.new_access)));
-    }
-    let verdict = policy::resource_policy_public(&a, kind);
-    if verdict.public {
-        return Err(VerifyError::StillPublic("resource"));
-    }
-    Ok(())
 }
 
 /// The exemption tags currently on the finding's resource, when the resource kind has tags we read.
@@ -256,7 +328,7 @@ pub async fn remediate_finding<D>(
     f: &Finding,
 ) -> Result<(String, Verdict), AwsError>
 where
-    D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder,
+    D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder + CallerIdentity + AttemptMarker,
 {
     let Some(plan) = &f.remediation else {
         return Ok((String::new(), skipped("the rule has no remediation")));
@@ -268,8 +340,8 @@ where
     if declared.map(|r| r.id) != Some(id.as_str()) {
         return Ok((
             id,
-            skipped(format!(
-                "refused: rule `{}` declares remediation {}, not the message's",
+            refused(format!(
+                "rule `{}` declares remediation {}, not the message's",
                 f.rule,
                 declared.map_or_else(|| "none".to_owned(), |r| format!("`{}`", r.id))
             )),
@@ -294,8 +366,43 @@ where
             ));
         }
     }
+    if let Some(name) = &cfg.member_role_name {
+        if caused_by_member_role(f, name) {
+            return Ok((
+                id,
+                skipped("the change was made by Tripline's member remediation role (loop protection)"),
+            ));
+        }
+    }
     if let Some(s) = &f.suppressed {
         return Ok((id, skipped(format!("the finding is suppressed: {}", s.reason))));
+    }
+    // Only the finding's own account, with that account's own credentials (issue 12, A): the account of the
+    // credentials in use (the member role's session for a member account) must be the target's. A role that
+    // cannot be assumed fails here, before any read; nothing is written anywhere.
+    let Some(registered) = tripline_core::remediation::by_id(&id) else {
+        return Ok((
+            id.clone(),
+            skipped(format!("remediation `{id}` is not in this catalog")),
+        ));
+    };
+    let account = match target_account(f, registered.kind) {
+        Ok(a) => a,
+        Err(why) => return Ok((id, refused(why))),
+    };
+    match aws.caller_account().await {
+        Ok(caller) if caller == account => {}
+        Ok(caller) => {
+            return Ok((
+                id,
+                refused(format!(
+                    "cannot act in account {account}: the credentials in use are of account {caller} \
+                     (no member remediation role for it)"
+                )),
+            ))
+        }
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(e) => return Ok((id, refused(format!("cannot act in account {account}: {e}")))),
     }
     // Exemptions on the current tags (a tag added after the finding counts).
     let tags = match current_tags(aws, f).await {
@@ -316,12 +423,28 @@ where
     if let Some(s) = exemption.suppressed {
         return Ok((id, skipped(format!("exempt: {}", s.reason))));
     }
-    let Some(registered) = tripline_core::remediation::by_id(&id) else {
-        return Ok((
-            id.clone(),
-            skipped(format!("remediation `{id}` is not in this catalog")),
-        ));
-    };
+    // At most one enforced attempt per (account, rule, resource) within the cool-down (issue 12, D): a
+    // conditional write, so no loop is possible whatever triggers the next delivery.
+    if let (RemediationMode::Enforce, Some(w)) = (mode, &cfg.attempts) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let key = format!("{account}|{}|{}", f.rule, f.resource.arn);
+        if let Some(at) = aws
+            .claim_attempt(&w.table, &key, now, now.saturating_add(w.cooldown_secs))
+            .await?
+        {
+            return Ok((
+                id,
+                skipped(format!(
+                    "cool-down: an enforced attempt on this resource and rule was made {} s ago (window {} s); \
+                     not attempted again",
+                    now.saturating_sub(at),
+                    w.cooldown_secs
+                )),
+            ));
+        }
+    }
     let bucket = bucket_of(f);
     let r = match (registered.kind, bucket.as_deref()) {
         (RemediationKind::S3RemovePublicPolicyStatements, Some(b)) => {

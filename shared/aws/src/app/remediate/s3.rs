@@ -46,6 +46,12 @@ pub(super) async fn remove_public_policy_statements<D: S3Read + S3Write>(
     if mode != RemediationMode::Enforce {
         return Ok(dry_run(vec![action]));
     }
+    // Re-read immediately before writing (issue 12, D): a policy changed since the evaluation is stale.
+    if aws.bucket_policy(bucket).await?.as_ref() != Some(&current) {
+        return Ok(skipped(format!(
+            "stale: the bucket policy of `{bucket}` changed since the evaluation; nothing written"
+        )));
+    }
     match &plan.policy {
         Some(p) => aws.put_bucket_policy(bucket, p).await?,
         None => aws.delete_bucket_policy(bucket).await?,
@@ -91,6 +97,12 @@ pub(super) async fn remove_public_acl_grants<D: S3Read + S3Write>(
     let action = format!("put the ACL of `{bucket}` without its AllUsers / AuthenticatedUsers grants");
     if mode != RemediationMode::Enforce {
         return Ok(dry_run(vec![action]));
+    }
+    // Re-read immediately before writing (issue 12, D): an ACL changed since the evaluation is stale.
+    if aws.bucket_acl(bucket).await? != current {
+        return Ok(skipped(format!(
+            "stale: the ACL of `{bucket}` changed since the evaluation; nothing written"
+        )));
     }
     if let Err(e) = aws.put_bucket_acl(bucket, &planned).await {
         if e.is_retryable() {
