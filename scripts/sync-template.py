@@ -79,6 +79,26 @@ SERVICE_ARNS = {
 }
 
 
+# Conditions on remediation write actions (issue 12, F), from the Service Authorization Reference's condition
+# keys per action: S3 bucket writes only on buckets the acting account owns (`s3:ResourceAccount`, an S3
+# condition key for bucket operations), and the detach actions only for the AWS managed admin policies the
+# `iam-detach-admin-policy` remediation may detach (`iam:PolicyARN`, the condition key of Detach*Policy; the
+# list is `tripline_core::rules::ADMIN_MANAGED_POLICIES`).
+ADMIN_POLICY_ARNS = ["arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess",
+                     "arn:${AWS::Partition}:iam::aws:policy/IAMFullAccess"]
+
+
+def condition_of(action):
+    """(name, yaml lines under `Condition:`) or None."""
+    service, _, name = action.partition(":")
+    if service == "s3" and "Bucket" in name:
+        return ("own-account", ['StringEquals:', '  s3:ResourceAccount: {"Fn::Sub": "${AWS::AccountId}"}'])
+    if service == "iam" and name.startswith("Detach") and name.endswith("Policy"):
+        return ("admin-policies", ["ArnEquals:", "  iam:PolicyARN:"]
+                + [f'    - {{"Fn::Sub": {json.dumps(a)}}}' for a in ADMIN_POLICY_ARNS])
+    return None
+
+
 def resource_of(action):
     """The resource ARN pattern for a remediation action. An action not covered stops the generator: add it
     with its ARN format (Service Authorization Reference) rather than granting it on "*"."""
@@ -93,11 +113,16 @@ def resource_of(action):
 
 
 def grouped(actions):
-    """[(resource, [actions])]: one statement per resource pattern, so no action gets a wider resource."""
+    """[((resource, condition), [actions])]: one statement per resource pattern and condition, so no action gets
+    a wider resource or loses its condition."""
     groups = {}
+    conditions = {}
     for action in sorted(set(actions)):
-        groups.setdefault(resource_of(action), []).append(action)
-    return sorted(groups.items())
+        cond = condition_of(action)
+        key = (resource_of(action), cond[0] if cond else "")
+        conditions[key] = cond
+        groups.setdefault(key, []).append(action)
+    return [((key[0], conditions[key]), acts) for key, acts in sorted(groups.items())]
 
 
 def resource_value(resource):
@@ -106,8 +131,12 @@ def resource_value(resource):
 
 def statement(sid, actions, resource, indent):
     pad = " " * indent
-    return (f"{pad}Sid: {sid}\n{pad}Effect: Allow\n{pad}Action:\n{yaml_list(actions, indent + 2)}\n"
+    resource, cond = resource if isinstance(resource, tuple) else (resource, None)
+    text = (f"{pad}Sid: {sid}\n{pad}Effect: Allow\n{pad}Action:\n{yaml_list(actions, indent + 2)}\n"
             f"{pad}Resource: {resource_value(resource)}")
+    if cond:
+        text += f"\n{pad}Condition:\n" + "\n".join(f"{pad}  {line}" for line in cond[1])
+    return text
 
 
 def remediations(rules):

@@ -6,6 +6,8 @@
 mod cmd_assess;
 mod cmd_patterns;
 mod cmd_policy;
+#[cfg(feature = "aws")]
+mod cmd_remediate;
 mod cmd_rules;
 #[cfg(feature = "aws")]
 mod cmd_scan;
@@ -46,6 +48,14 @@ enum Command {
     /// Exit 0 nothing found, 1 findings (not suppressed), 2 error (incl. an incomplete scan that found nothing).
     #[cfg(feature = "aws")]
     Scan(cmd_scan::Args),
+    /// Apply (or, by default, dry-run) the remediation of a finding by hand, through the same code as the
+    /// `remediate` function: only in the finding's own account (`--member-role` for another account, refused
+    /// otherwise), planned from a fresh read, verified after.
+    ///
+    /// Exit 0 remediated, dry-run or nothing to do; 1 refused, skipped, partial or unverified; 2 bad input or
+    /// error.
+    #[cfg(feature = "aws")]
+    Remediate(cmd_remediate::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +70,8 @@ fn main() -> ExitCode {
         Command::Policy(args) => cmd_policy::run(&args),
         #[cfg(feature = "aws")]
         Command::Scan(args) => cmd_scan::run(&args),
+        #[cfg(feature = "aws")]
+        Command::Remediate(args) => cmd_remediate::run(&args),
     }
 }
 

@@ -35,7 +35,9 @@ pub enum Service {
     Config,
 }
 
-/// One remediation: its id, kind, service, and the IAM write permissions it needs.
+/// One remediation: its id, kind, service, and the IAM write permissions it needs. Only writes: the reads a
+/// remediation makes (before planning, just before writing, when verifying) are granted to remediate in every
+/// mode, dry-run included (template `ReadBeforeAndAfterRemediating`), so a dry-run can read what it checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Remediation {
     pub id: &'static str,
@@ -94,19 +96,14 @@ pub const S3_REMOVE_PUBLIC_POLICY_STATEMENTS: Remediation = Remediation {
     id: "s3-remove-public-policy-statements",
     kind: RemediationKind::S3RemovePublicPolicyStatements,
     service: Service::S3,
-    permissions: &[
-        "s3:GetBucketPolicy",
-        "s3:PutBucketPolicy",
-        "s3:DeleteBucketPolicy",
-        "s3:PutBucketPublicAccessBlock",
-    ],
+    permissions: &["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
 };
 
 pub const S3_REMOVE_PUBLIC_ACL_GRANTS: Remediation = Remediation {
     id: "s3-remove-public-acl-grants",
     kind: RemediationKind::S3RemovePublicAclGrants,
     service: Service::S3,
-    permissions: &["s3:GetBucketAcl", "s3:PutBucketAcl"],
+    permissions: &["s3:PutBucketAcl"],
 };
 
 /// Every remediation, one row each.

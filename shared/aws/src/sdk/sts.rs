@@ -12,12 +12,16 @@ impl CallerIdentity for AwsClients {
         const OP: &str = "sts:GetCallerIdentity";
         self.caller_account
             .get_or_try_init(|| async {
-                let out = self
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk(OP, e))?;
+                let out = self.sts.get_caller_identity().send().await.map_err(|e| {
+                    let mut e = AwsError::from_sdk(OP, e);
+                    // A member role that cannot be assumed surfaces as the credentials provider's failure
+                    // (a dispatch failure to the SDK); STS's AccessDenied in it is not transient: the
+                    // outcome is a refusal, not a retry.
+                    if e.kind == ErrorKind::Dispatch && e.message.contains("AccessDenied") {
+                        e.kind = ErrorKind::AccessDenied;
+                    }
+                    e
+                })?;
                 out.account()
                     .filter(|a| tripline_core::resource_kind::is_account_id(a))
                     .map(str::to_owned)
