@@ -102,6 +102,9 @@ pub struct FakeWorld {
     pub failures: BTreeMap<String, AwsError>,
     /// Failures that start once the operation has been called this many times ([`FakeAws::fail_after`]).
     pub failures_after: BTreeMap<String, (usize, AwsError)>,
+    /// Someone else's change, applied to the world when `operation` is called for the `n+1`-th time
+    /// ([`FakeAws::change_before_call`]): a resource changed between two reads.
+    pub changes_before: Vec<(String, usize, fn(&mut FakeWorld))>,
     /// Remediation attempt markers: (table, key) -> (claimed at, expires at).
     pub attempts: BTreeMap<(String, String), (i64, i64)>,
     /// The account of the fake's credentials (`sts:GetCallerIdentity`); [`FAKE_ACCOUNT`] when unset.
@@ -144,6 +147,14 @@ impl FakeAws {
     pub fn as_account(self, account: &str) -> Self {
         self.world().caller_account = Some(account.to_owned());
         self
+    }
+
+    /// Applies `change` to the world just before the `n+1`-th call of `operation` answers (e.g. a bucket
+    /// policy changed by someone else between the evaluation and the re-read before writing).
+    pub fn change_before_call(&self, operation: &str, n: usize, change: fn(&mut FakeWorld)) {
+        self.world()
+            .changes_before
+            .push((operation.to_owned(), n, change));
     }
 
     /// Locks the world for seeding or assertions.
@@ -242,6 +253,15 @@ impl FakeAws {
         let prefix = format!("{operation} ");
         let made = w.calls.iter().filter(|c| c.starts_with(&prefix)).count();
         w.calls.push(format!("{operation} {target}"));
+        let due: Vec<fn(&mut FakeWorld)> = w
+            .changes_before
+            .iter()
+            .filter(|(op, n, _)| op == operation && *n == made)
+            .map(|(_, _, f)| *f)
+            .collect();
+        for change in due {
+            change(&mut w);
+        }
         if let Some((after, e)) = w.failures_after.get(operation) {
             if made >= *after {
                 return Err(e.clone());

@@ -367,6 +367,74 @@ mod tests {
         assert_eq!(w.attachments, vec![(PrincipalRef::Role(role), own.to_owned())]);
     }
 
+    /// Issue 12, D (defect 6): the resource is read again immediately before writing; changed since the
+    /// evaluation (here: someone rewrote the policy between the two reads), nothing is written and the outcome
+    /// says stale. Same for a trust policy.
+    #[test]
+    fn a_resource_changed_since_the_evaluation_is_not_written() {
+        let enforce = cfg(RemediationMode::Enforce);
+        let mut f = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        f.resource.arn = "arn:aws:s3:::reports-prod".into();
+        f.resource.name = Some("reports-prod".into());
+        let aws = world(&[]);
+        aws.change_before_call("s3:GetBucketPolicy", 1, |w| {
+            if let Some(b) = w.buckets.get_mut("reports-prod") {
+                b.policy = Some(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::reports-prod/*"}]}));
+            }
+        });
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
+        assert!(
+            out[0].detail.starts_with("stale: the bucket policy"),
+            "{}",
+            out[0].detail
+        );
+        let w = aws.world();
+        assert!(
+            !w.calls
+                .iter()
+                .any(|c| c.starts_with("s3:PutBucketPolicy") || c.starts_with("s3:DeleteBucketPolicy")),
+            "{:?}",
+            w.calls
+        );
+        drop(w);
+
+        let mut enforce = cfg(RemediationMode::Enforce);
+        enforce
+            .detector
+            .rules
+            .remediation_rules
+            .insert("iam-trust-policy-public".into());
+        let f = finding(
+            "cloudtrail-iam-update-assume-role-policy-public.json",
+            "iam-trust-policy-public",
+        );
+        let role = f.resource.name.clone().unwrap();
+        let aws = FakeAws::new();
+        aws.add_role(&role, &f.account, json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]}));
+        aws.change_before_call("iam:GetRole", 1, |w| {
+            for r in w.roles.values_mut() {
+                r.trust_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
+            }
+        });
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Skipped, "{:?}", out[0]);
+        assert!(
+            out[0].detail.starts_with("stale: the trust policy"),
+            "{}",
+            out[0].detail
+        );
+        assert!(!aws
+            .world()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("iam:UpdateAssumeRolePolicy")));
+    }
+
     /// Issue 12, D: one enforced attempt per (account, rule, resource) within the cool-down; the second
     /// delivery is skipped without a read or a write.
     #[test]
