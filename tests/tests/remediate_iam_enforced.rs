@@ -157,6 +157,25 @@ fn for_moto(doc: &Value) -> Value {
         if !deny && !matched_by_moto {
             s["Resource"] = json!("*");
         }
+        // moto 5.2.5 authorizes the Block Public Access calls under other names than IAM's: the account-level
+        // ones (S3 Control) as `s3:GetPublicAccessBlock` / `s3:PutPublicAccessBlock`, and the bucket-level ones
+        // under its fallback for the bucket resource (its action map's key `public_access_block` never matches
+        // the `publicAccessBlock` query string): `s3:ListBucket` / `s3:CreateBucket`. moto's names are added
+        // beside IAM's, for exactly the statements that hold the IAM action.
+        let mut actions = actions;
+        for (iam, moto) in [
+            ("s3:GetBucketPublicAccessBlock", "s3:ListBucket"),
+            ("s3:GetAccountPublicAccessBlock", "s3:GetPublicAccessBlock"),
+            ("s3:PutBucketPublicAccessBlock", "s3:CreateBucket"),
+            ("s3:PutAccountPublicAccessBlock", "s3:PutPublicAccessBlock"),
+        ] {
+            if actions.iter().any(|a| a == iam) && !actions.iter().any(|a| a == moto) {
+                actions.push(moto.to_owned());
+            }
+        }
+        if !actions.is_empty() {
+            s["Action"] = json!(actions);
+        }
         out.push(s);
     }
     json!({"Version": "2012-10-17", "Statement": out})
@@ -613,9 +632,7 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
     let (code, out) = cli(&["--enforce"]);
     assert_eq!(code, Some(1), "{out}");
     assert_eq!(out[0]["status"], "refused", "{out}");
-    assert!(attached(&admins[OTHER], "app-runtime")
-        .await
-        .contains(&ADMIN_ARN.to_owned()));
+    assert_eq!(bucket_policy(&admins[OTHER], &b).await, public_policy(&b));
     // OTHER gets the member role too; dry-run (exit 0) changes nothing, --enforce applies.
     admins[OTHER]
         .iam
@@ -669,6 +686,148 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
         1
     );
     let _ = std::fs::remove_file(&finding_file);
+
+    // The detectors, each with its own role from the template (the brief: every function with a role built
+    // from the template's own policies). The home bucket is public again (cool-down scenario above).
+    let topic = home_admin
+        .sns
+        .create_topic()
+        .name("tripline-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let detector = DetectorConfig {
+        alert_topic_arn: topic,
+        rules: RuleConfig::default(),
+    };
+    let role_clients = |resource: &'static str, managed: &'static [&'static str]| {
+        let (central_template, home_admin, admin_key) =
+            (&central_template, home_admin, admin_keys[HOME].clone());
+        async move {
+            let props = &central_template["Resources"][resource]["Properties"];
+            let name = resolve(&props["RoleName"], HOME, &ENFORCED).unwrap();
+            let name = name.as_str().unwrap();
+            home_admin
+                .iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(
+                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}).to_string(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let mut docs = vec![resolve(&props["Policies"][0]["PolicyDocument"], HOME, &ENFORCED).unwrap()];
+            for m in managed {
+                docs.push(
+                    resolve(
+                        &central_template["Resources"][*m]["Properties"]["PolicyDocument"],
+                        HOME,
+                        &ENFORCED,
+                    )
+                    .unwrap(),
+                );
+            }
+            for (n, doc) in docs.iter().enumerate() {
+                home_admin
+                    .iam
+                    .put_role_policy()
+                    .role_name(name)
+                    .policy_name(format!("p{n}"))
+                    .policy_document(for_moto(doc).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            let provider =
+                aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{HOME}:role/{name}"))
+                    .session_name("function")
+                    .configure(&sdk_with(admin_key).await)
+                    .build()
+                    .await;
+            AwsClients::new(&sdk_with(provider.provide_credentials().await.unwrap()).await)
+        }
+    };
+    // on-cloudtrail: reads what its rules need to confirm the change, publishes the finding.
+    let on_cloudtrail = role_clients("OnCloudTrailRole", &["StateReadPolicy"]).await;
+    // moto 5.2.5 recomputes SigV4 over a form body differently from AWS when it holds a space or a non-ASCII
+    // character (Publish of `subject = "a b"` fails with 403 under enforcement, `"a-b"` passes): the role's
+    // sns:Publish is checked with a plain message, and the handler's findings go to a loopback SNS recorder
+    // (its `home` clients), while every read is made with the role's credentials in the emulator.
+    on_cloudtrail
+        .sns
+        .publish()
+        .topic_arn(&detector.alert_topic_arn)
+        .message("permission-check")
+        .send()
+        .await
+        .unwrap();
+    let sns_recorder = tripline_integration::Recorder::start(vec![tripline_integration::Reply::new(
+        200,
+        "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m-1</MessageId></PublishResult></PublishResponse>",
+    )])
+    .await;
+    let routed = tripline_aws::Routed {
+        target: std::sync::Arc::new(on_cloudtrail.clone()),
+        home: std::sync::Arc::new(AwsClients::new(&sdk_config_for(&sns_recorder.url, None).await)),
+    };
+    let event = tripline_integration::rewrite(
+        &tripline_integration::sample("cloudtrail-s3-put-bucket-policy-public.json"),
+        &[("reports-prod", &hb), ("111122223333", HOME)],
+    );
+    let out = tripline_aws::handlers::cloudtrail::handle_cloudtrail(
+        &routed,
+        &detector,
+        &tripline_core::Envelope::from_value(event),
+    )
+    .await
+    .unwrap();
+    let tripline_aws::handlers::cloudtrail::Outcome::Evaluated {
+        findings,
+        rule_errors,
+        fetched,
+        ..
+    } = out
+    else {
+        panic!("not evaluated")
+    };
+    assert!(rule_errors.is_empty(), "{rule_errors:?}");
+    assert!(
+        !fetched.is_empty(),
+        "the state was read with the role's permissions"
+    );
+    assert!(
+        findings.iter().any(|f| f.rule == "s3-bucket-policy-public"),
+        "{findings:?}"
+    );
+    // sweep: lists and judges the whole account with its role.
+    let sweep = role_clients("SweepRole", &["AccountReadPolicy"]).await;
+
+    let ctx = tripline_core::rules::SweepContext {
+        account: HOME,
+        region: "us-east-1",
+        time: "2026-12-06T00:00:00Z",
+    };
+    let assessment = tripline_aws::app::assess::assess_account(&sweep, &RuleConfig::default(), &ctx, 4)
+        .await
+        .unwrap();
+    assert!(assessment.errors.is_empty(), "{:?}", assessment.errors);
+    assert!(
+        assessment
+            .assessed
+            .iter()
+            .any(|a| a.arn == format!("arn:aws:s3:::{hb}")
+                && a.evaluation
+                    .findings
+                    .iter()
+                    .any(|f| f.rule == "s3-bucket-policy-public")),
+        "the sweep did not find the public home bucket"
+    );
+    // And neither detector may write: the sweep role cannot change a bucket policy.
+    assert!(sweep.s3.delete_bucket_policy().bucket(&hb).send().await.is_err());
 }
 
 /// Builds the `tripline` command once (debug) and returns its path.

@@ -104,12 +104,15 @@ pub struct FakeWorld {
     pub failures_after: BTreeMap<String, (usize, AwsError)>,
     /// Someone else's change, applied to the world when `operation` is called for the `n+1`-th time
     /// ([`FakeAws::change_before_call`]): a resource changed between two reads.
-    pub changes_before: Vec<(String, usize, fn(&mut FakeWorld))>,
+    pub changes_before: Vec<(String, usize, WorldChange)>,
     /// Remediation attempt markers: (table, key) -> (claimed at, expires at).
     pub attempts: BTreeMap<(String, String), (i64, i64)>,
     /// The account of the fake's credentials (`sts:GetCallerIdentity`); [`FAKE_ACCOUNT`] when unset.
     pub caller_account: Option<String>,
 }
+
+/// Someone else's change to the world ([`FakeAws::change_before_call`]).
+pub type WorldChange = fn(&mut FakeWorld);
 
 /// The account a [`FakeAws`] acts as unless told otherwise ([`FakeAws::as_account`]).
 pub const FAKE_ACCOUNT: &str = "111122223333";
@@ -151,7 +154,7 @@ impl FakeAws {
 
     /// Applies `change` to the world just before the `n+1`-th call of `operation` answers (e.g. a bucket
     /// policy changed by someone else between the evaluation and the re-read before writing).
-    pub fn change_before_call(&self, operation: &str, n: usize, change: fn(&mut FakeWorld)) {
+    pub fn change_before_call(&self, operation: &str, n: usize, change: WorldChange) {
         self.world()
             .changes_before
             .push((operation.to_owned(), n, change));
@@ -253,7 +256,7 @@ impl FakeAws {
         let prefix = format!("{operation} ");
         let made = w.calls.iter().filter(|c| c.starts_with(&prefix)).count();
         w.calls.push(format!("{operation} {target}"));
-        let due: Vec<fn(&mut FakeWorld)> = w
+        let due: Vec<WorldChange> = w
             .changes_before
             .iter()
             .filter(|(op, n, _)| op == operation && *n == made)
