@@ -100,8 +100,9 @@ const CALLS: &[Calls] = &[
         remediation_writes: false,
         member_role: false,
     },
-    // Re-reads the state before acting and verifies after; publishes every outcome. Acts in this account
-    // with its own credentials (functions/remediate/src/main.rs: no member role).
+    // Re-reads the state before planning, again just before writing, and when verifying, in every mode
+    // (REMEDIATE_READS); claims one attempt per cool-down in its table; publishes every outcome. Acts in a
+    // member account only through `<prefix>-member-remediate` (functions/remediate/src/main.rs).
     Calls {
         function: "remediate",
         own: &[
@@ -110,11 +111,15 @@ const CALLS: &[Calls] = &[
             "iam:ListAttachedRolePolicies",
             "iam:ListAttachedUserPolicies",
             "iam:ListAttachedGroupPolicies",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketAcl",
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
         ],
         rule_reads: true,
         assessment: false,
         remediation_writes: true,
-        member_role: false,
+        member_role: true,
     },
     // Reads the webhook URL once at cold start.
     Calls {
@@ -145,6 +150,8 @@ const ENV_VARS: &[&str] = &[
     "TRIPLINE_MEMBER_EXTERNAL_ID",
     "TRIPLINE_SWEEP_CONCURRENCY",
     "TRIPLINE_REMEDIATION_ROLE_ARN",
+    "TRIPLINE_REMEDIATION_ATTEMPTS_TABLE",
+    "TRIPLINE_REMEDIATION_COOLDOWN_SECONDS",
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1037,8 +1044,24 @@ fn member_roles_hold_the_registry_permissions_and_trust_only_the_central_functio
     let mut read = reg.reads.clone();
     read.extend(SHELL_READS.iter().map(|s| (*s).to_owned()));
     assert_eq!(allowed("MemberReadRole"), read);
+    // The member remediation role: the rules' reads, the reads around a remediation (every mode), every
+    // remediation's writes.
     let mut remediate: BTreeSet<String> = reg.reads.clone();
     remediate.extend(reg.remediations.values().flatten().cloned());
+    remediate.extend(
+        [
+            "iam:GetRole",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListAttachedUserPolicies",
+            "iam:ListAttachedGroupPolicies",
+            "iam:ListRoleTags",
+            "iam:ListPolicyTags",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketAcl",
+            "s3:GetBucketLocation",
+        ]
+        .map(str::to_owned),
+    );
     assert_eq!(allowed("MemberRemediateRole"), remediate);
     for (logical, trust, _) in &roles {
         if logical == "ForwarderRole" {
@@ -1056,7 +1079,27 @@ fn member_roles_hold_the_registry_permissions_and_trust_only_the_central_functio
                 "{logical}"
             );
             assert_eq!(cond["StringEquals"]["aws:PrincipalOrgID"], ORG, "{logical}");
-            for arn in strings(&cond["ArnLike"]["aws:PrincipalArn"]) {
+            let of = |op: &str| {
+                let v = &cond[op]["aws:PrincipalArn"];
+                if v.is_null() {
+                    Vec::new()
+                } else {
+                    strings(v)
+                }
+            };
+            let pinned = [of("ArnLike"), of("ArnEquals")].concat();
+            assert!(!pinned.is_empty(), "{logical}: no aws:PrincipalArn condition");
+            if logical == "MemberRemediateRole" {
+                // The exact central remediate role, no pattern (issue 12, A).
+                assert_eq!(
+                    pinned,
+                    vec![format!(
+                        "arn:aws:iam::{CENTRAL_ACCOUNT}:role/tripline-remediate-us-east-1"
+                    )],
+                    "{logical}"
+                );
+            }
+            for arn in pinned {
                 assert!(
                     arn.starts_with(&format!("arn:aws:iam::{CENTRAL_ACCOUNT}:role/tripline-")),
                     "{logical}: {arn}"

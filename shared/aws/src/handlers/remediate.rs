@@ -367,6 +367,84 @@ mod tests {
         assert_eq!(w.attachments, vec![(PrincipalRef::Role(role), own.to_owned())]);
     }
 
+    /// Issue 12, defect 4: a large policy of wildcard statements (what made the old general diff answer
+    /// "cannot prove" and roll back into exposure) is narrowed by construction and verified with the bounded
+    /// public check: one write, never a restore; and a result that is not what was put (someone re-opened it
+    /// right after the write) is reported, not rolled back into the original public policy.
+    #[test]
+    fn a_large_wildcard_policy_is_narrowed_once_and_never_restored() {
+        let enforce = cfg(RemediationMode::Enforce);
+        let mut f = finding(
+            "cloudtrail-s3-put-bucket-policy-public.json",
+            "s3-bucket-policy-public",
+        );
+        f.resource.arn = "arn:aws:s3:::reports-prod".into();
+        f.resource.name = Some("reports-prod".into());
+        let mut statements = vec![json!({"Sid": "Writer", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:role/reports-writer"},
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::reports-prod/*"})];
+        for i in 0..300 {
+            statements.push(json!({"Sid": format!("W{i}"), "Effect": "Allow", "Principal": "*",
+                "Action": [format!("s3:Get*{i}*"), "s3:List*"], "Resource": format!("arn:aws:s3:::reports-prod/{i}/*")}));
+        }
+        let big = json!({"Version": "2012-10-17", "Statement": statements});
+        let aws = FakeAws::new();
+        aws.add_bucket(
+            "reports-prod",
+            FakeBucket {
+                policy: Some(big.clone()),
+                ..FakeBucket::default()
+            },
+        );
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Remediated, "{:?}", out[0]);
+        let w = aws.world();
+        let puts = w
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("s3:PutBucketPolicy"))
+            .count();
+        assert_eq!(puts, 1, "{:?}", w.calls);
+        let now = w.buckets["reports-prod"].policy.clone().unwrap();
+        assert_eq!(
+            now["Statement"].as_array().map(Vec::len),
+            Some(1),
+            "only the private statement stays"
+        );
+        drop(w);
+
+        // Re-opened between the write and the read-back: reported (unverified), nothing restored.
+        let aws = FakeAws::new();
+        aws.add_bucket(
+            "reports-prod",
+            FakeBucket {
+                policy: Some(big.clone()),
+                ..FakeBucket::default()
+            },
+        );
+        aws.change_before_call("s3:GetBucketPolicy", 2, |w| {
+            if let Some(b) = w.buckets.get_mut("reports-prod") {
+                b.policy = Some(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports-prod/*"}]}));
+            }
+        });
+        let out = block_on(handle_remediate(&aws, &enforce, &Envelope::read(&sns(&f)))).unwrap();
+        assert_eq!(out[0].status, RemediationStatus::Unverified, "{:?}", out[0]);
+        let w = aws.world();
+        assert_eq!(
+            w.calls
+                .iter()
+                .filter(|c| c.starts_with("s3:PutBucketPolicy"))
+                .count(),
+            1
+        );
+        assert_ne!(
+            w.buckets["reports-prod"].policy,
+            Some(big),
+            "the public original is never restored"
+        );
+    }
+
     /// Issue 12, D (defect 6): the resource is read again immediately before writing; changed since the
     /// evaluation (here: someone rewrote the policy between the two reads), nothing is written and the outcome
     /// says stale. Same for a trust policy.
