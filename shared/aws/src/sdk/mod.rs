@@ -11,10 +11,14 @@
 //! | [`config`] | `PutEvaluations`, `ConfigRecorder` |
 //! | [`secrets`] | `ReadSecret` |
 //! | [`webhook`] | `PostWebhook` |
+//! | [`member`], [`runs`], [`fanout`] | organization-wide sweep: member-role sessions per account, `RunStore` (DynamoDB), Organizations + shard queue |
 
 pub mod clients;
 pub mod config;
+pub mod fanout;
 pub mod iam;
+pub mod member;
+pub mod runs;
 pub mod s3;
 pub mod secrets;
 pub mod sns;
