@@ -264,6 +264,12 @@ async fn process<S: RunStore, P: Publish>(
             });
         }
     };
+    let rule_errors: Vec<&str> = assessment
+        .assessed
+        .iter()
+        .flat_map(|a| a.evaluation.errors.iter().map(|e| e.rule.as_str()))
+        .collect();
+    crate::metrics::emit_rule_errors(rule_errors);
     let findings = findings_of(&assessment);
     let event_id = format!("{run}/{}", shard.key());
     publish_findings(home, &cfg.detector.alert_topic_arn, &event_id, &findings)
