@@ -832,6 +832,21 @@ async fn deadline_publishes_one_summary_with_unreported_shards_timed_out() {
         run: planned.run.clone(),
     })
     .unwrap();
+    // The summary cannot be published (no such topic): the claim is given back, the message fails.
+    let mut broken = cfg.clone();
+    broken.detector.alert_topic_arn = format!("arn:aws:sns:us-east-1:{HOME}:no-such-topic");
+    let out = handle_shard_batch(
+        &sessions,
+        &home,
+        &store,
+        &broken,
+        one(deadline.clone(), "d0"),
+        None,
+    )
+    .await;
+    assert_eq!(out.response.batch_item_failures.len(), 1, "{:?}", out.results);
+    assert!(out.summaries.is_empty());
+    assert_eq!(store.run(&planned.run).await.unwrap().unwrap().summary_at, None);
     let out = handle_shard_batch(&sessions, &home, &store, &cfg, one(deadline.clone(), "d1"), None).await;
     assert_eq!(out.summaries.len(), 1, "{:?}", out.results);
     let out = handle_shard_batch(&sessions, &home, &store, &cfg, one(deadline, "d2"), None).await;

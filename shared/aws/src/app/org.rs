@@ -477,6 +477,8 @@ pub trait RunStore: Send + Sync {
     fn run(&self, run: &str) -> impl Future<Output = Result<Option<RunRecord>, AwsError>> + Send;
     /// Claims the run's summary: `true` for exactly one caller.
     fn claim_summary(&self, run: &str, at: &str) -> impl Future<Output = Result<bool, AwsError>> + Send;
+    /// Gives a claim back (its summary could not be published), only if it is still `at`'s.
+    fn release_summary(&self, run: &str, at: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// One failed shard in the summary.

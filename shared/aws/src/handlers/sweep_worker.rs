@@ -321,12 +321,13 @@ async fn summarize_if_unclaimed<S: RunStore, P: Publish>(
     if record.summary_at.is_some() || (!at_deadline && record.reported < record.planned) {
         return Ok(None);
     }
-    if !store.claim_summary(run, &rfc3339_now()).await? {
+    let at = rfc3339_now();
+    if !store.claim_summary(run, &at).await? {
         return Ok(None);
     }
     let summary = summarize(&record);
     let msg = summary_message(&summary, home_account);
-    // The claim is made: a publish failure is retried here (the message would find the summary claimed).
+    // The claim is made: a publish failure is retried here first.
     let mut last = None;
     for attempt in 0..3u32 {
         match home.publish(&cfg.detector.alert_topic_arn, &msg).await {
@@ -342,9 +343,13 @@ async fn summarize_if_unclaimed<S: RunStore, P: Publish>(
             }
         }
     }
-    // Out of attempts: logged as an error (the function's error alarm fires on the retried message).
+    // Out of attempts: the claim is given back and the message fails; the run's deadline message (or, for a
+    // deadline message, its next delivery) claims and publishes again.
     let e = last.unwrap_or_else(|| AwsError::new("sns:Publish", crate::ErrorKind::ServerError, "unknown"));
-    tracing::error!(run = %run, error = %e, "run summary not published");
+    tracing::error!(run = %run, error = %e, "run summary not published; claim released");
+    if let Err(r) = store.release_summary(run, &at).await {
+        tracing::error!(run = %run, error = %r, "run summary claim not released");
+    }
     Err(e)
 }
 

@@ -367,4 +367,29 @@ impl RunStore for DynamoRuns {
             }
         }
     }
+
+    async fn release_summary(&self, run: &str, at: &str) -> Result<(), AwsError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk(run))
+            .key("sk", s("run"))
+            .update_expression("REMOVE summary_at")
+            .condition_expression("summary_at = :at")
+            .expression_attribute_values(":at", s(at))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = AwsError::from_sdk("dynamodb:UpdateItem", e);
+                if condition_failed(&e) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
 }
