@@ -192,3 +192,81 @@ async fn scan_accounts_attributes_findings_and_groups_by_account() {
     let (code, _, err) = tripline(&["--accounts", &c, "--organization", "--member-role", "r"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `--organization`: the ACTIVE accounts Organizations lists, the caller's own (the management account)
+/// left out unless `--include-self`. One test process, one moto: the organization lives in the caller's
+/// account and this is the only test that creates one.
+#[tokio::test]
+async fn scan_organization_lists_active_accounts_and_leaves_the_caller_out() {
+    let endpoint = emulator().endpoint.clone();
+    let sdk = tripline_integration::sdk_config_for(&endpoint, None).await;
+    let org = aws_sdk_organizations::Client::new(&sdk);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let mut members = Vec::new();
+    for i in 0..3 {
+        let created = org
+            .create_account()
+            .account_name(format!("scan-member-{i}"))
+            .email(format!("scan-member-{i}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        members.push(created.create_account_status.unwrap().account_id.unwrap());
+    }
+    let closed = members.pop().unwrap();
+    org.close_account().account_id(&closed).send().await.unwrap();
+    let mut want: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in &members {
+        want.entry(m.clone())
+            .or_default()
+            .insert(public_bucket(m, "us-east-1").await);
+    }
+    public_bucket(&closed, "us-east-1").await;
+
+    let base = [
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--organization",
+        "--member-role",
+        "tripline-member-read",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = tripline(&base);
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let scanned: BTreeSet<&str> = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scanned,
+        members.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+    for (account, buckets) in &want {
+        for b in buckets {
+            assert!(
+                report["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["account"] == account.as_str() && f["resource"]["arn"] == b.as_str()),
+                "{account} {b}"
+            );
+        }
+    }
+    // With --include-self the caller (the management account) is scanned too.
+    let (_, out, _) = tripline(&[&base[..], &["--include-self"]].concat());
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["account"] == CALLER));
+}
