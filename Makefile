@@ -45,7 +45,7 @@ demo: ## run Tripline end to end against moto_server: risky changes -> alerts, r
 # ---- Deployment: Lambda binaries, zips, SAM, template lint (issue 6) ---------------------------------------
 # Tools live in local virtualenvs with pinned versions (scripts/tools.sh): cargo-lambda (with zig, for arm64),
 # aws-sam-cli + cfn-lint in .venv-tools/, checkov in .venv-checkov/ (it pins an older boto3).
-FUNCTIONS := on-cloudtrail on-config sweep remediate notify-slack
+FUNCTIONS := on-cloudtrail on-config sweep sweep-worker remediate notify-slack
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 TOOLS_PATH := PATH="$(TOOLS_BIN):$$PATH"
 SAM := SAM_CLI_TELEMETRY=0 $(TOOLS_PATH) $(TOOLS_BIN)/sam

@@ -6,15 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 C7N_VERSION=0.9.53          # Cloud Custodian, PyPI `c7n`
+C7N_ORG_VERSION=0.6.52      # its multi-account runner, PyPI `c7n-org` (bench/org.py)
 PYTHON=${PYTHON:-python3}
 VENV=.venv-bench
 CARGO=${CARGO:-cargo}
 
 # 1. Custodian in its own venv, pinned (boto3 comes with it; the harness uses the same interpreter).
-if [ "$("$VENV/bin/python" -m pip show c7n 2>/dev/null | sed -n 's/^Version: //p')" != "$C7N_VERSION" ]; then
+if [ "$("$VENV/bin/python" -m pip show c7n 2>/dev/null | sed -n 's/^Version: //p')" != "$C7N_VERSION" ] ||
+   [ "$("$VENV/bin/python" -m pip show c7n-org 2>/dev/null | sed -n 's/^Version: //p')" != "$C7N_ORG_VERSION" ]; then
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  echo "bench: installing c7n==$C7N_VERSION into $VENV" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "c7n==$C7N_VERSION"
+  echo "bench: installing c7n==$C7N_VERSION c7n-org==$C7N_ORG_VERSION into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "c7n==$C7N_VERSION" "c7n-org==$C7N_ORG_VERSION"
 fi
 
 # 2. The emulator (moto_server, pinned) shared with the integration tests.

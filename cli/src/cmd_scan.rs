@@ -53,6 +53,9 @@ pub struct Args {
     /// Output format: a table for people, JSON (every finding in full) for pipelines.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Organization-wide: `--accounts` / `--organization` with `--member-role` (see `cmd_scan_org`).
+    #[command(flatten)]
+    pub org: crate::cmd_scan_org::OrgArgs,
 }
 
 /// The JSON output.
@@ -85,6 +88,9 @@ pub fn run(args: &Args) -> ExitCode {
             Err(e) => return bad_input(&e.to_string()),
         },
     };
+    if args.org.requested() {
+        return crate::cmd_scan_org::run(args, &rules_cfg, concurrency);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return bad_input(&format!("cannot start the async runtime: {e}")),
@@ -113,8 +119,8 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result<Report, String> {
-    let started = Instant::now();
+/// The SDK configuration of a scan: `--endpoint-url`, `--region` (else the SDK's chain, then `us-east-1`).
+pub(crate) async fn sdk_config(args: &Args) -> aws_config::SdkConfig {
     let mut loader = tripline_aws::sdk_config_loader();
     if let Some(url) = &args.endpoint_url {
         loader = loader.endpoint_url(url);
@@ -129,15 +135,19 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
             .region(aws_config::Region::from_static("us-east-1"))
             .build();
     }
-    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
-    let account = match &args.account {
+    sdk
+}
+
+/// `--account`, else `sts:GetCallerIdentity`.
+pub(crate) async fn caller_account(args: &Args, sdk: &aws_config::SdkConfig) -> Result<String, String> {
+    Ok(match &args.account {
         Some(a) if tripline_core::resource_kind::is_account_id(a) => a.clone(),
         Some(a) => {
             return Err(format!(
                 "`--account` should be a 12-digit account id, found `{a}`"
             ))
         }
-        None => aws_sdk_sts::Client::new(&sdk)
+        None => aws_sdk_sts::Client::new(sdk)
             .get_caller_identity()
             .send()
             .await
@@ -149,12 +159,24 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
             })?
             .account
             .ok_or("sts:GetCallerIdentity returned no account")?,
-    };
-    let time = time::OffsetDateTime::now_utc()
+    })
+}
+
+/// Now, RFC 3339 to the second.
+pub(crate) fn now_rfc3339() -> Result<String, String> {
+    time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .ok_or("cannot format the current time")?;
+        .ok_or_else(|| "cannot format the current time".to_owned())
+}
+
+async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result<Report, String> {
+    let started = Instant::now();
+    let sdk = sdk_config(args).await;
+    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+    let account = caller_account(args, &sdk).await?;
+    let time = now_rfc3339()?;
 
     let aws = Progress::new(AwsClients::new(&sdk));
     let ctx = SweepContext {

@@ -11,6 +11,8 @@ mod cmd_remediate;
 mod cmd_rules;
 #[cfg(feature = "aws")]
 mod cmd_scan;
+#[cfg(feature = "aws")]
+mod cmd_scan_org;
 mod io;
 
 use std::process::ExitCode;
@@ -44,6 +46,10 @@ enum Command {
     /// Sweep an account now, as the scheduled `sweep` function does: every bucket, customer-managed policy
     /// and role trust policy, judged with the same rules. Uses the standard AWS credential chain
     /// (`--endpoint-url` for an emulator). Progress on a terminal only.
+    ///
+    /// Organization-wide: `--accounts ID[,ID...]` or `--organization`, with `--member-role NAME`
+    /// [`--external-id ID`] [`--regions R[,R...]`] [`--include-self`]: one global shard per account and
+    /// one per region, findings grouped by account.
     ///
     /// Exit 0 nothing found, 1 findings (not suppressed), 2 error (incl. an incomplete scan that found nothing).
     #[cfg(feature = "aws")]

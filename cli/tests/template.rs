@@ -24,7 +24,14 @@ const CENTRAL_ACCOUNT: &str = "999988887777";
 const REGION: &str = "eu-west-1";
 const ORG: &str = "o-a1b2c3d4e5";
 
-const FUNCTIONS: &[&str] = &["on-cloudtrail", "on-config", "sweep", "remediate", "notify-slack"];
+const FUNCTIONS: &[&str] = &[
+    "on-cloudtrail",
+    "on-config",
+    "sweep",
+    "sweep-worker",
+    "remediate",
+    "notify-slack",
+];
 
 /// What every function's role needs to run at all: its own log stream, the shared dead-letter queue of
 /// failed asynchronous invocations, and the customer managed key that encrypts the topic and the queues.
@@ -69,6 +76,9 @@ struct Calls {
     remediation_writes: bool,
     /// Assumes member roles when the organization is set.
     member_role: bool,
+    /// With an organization, what the function calls instead of `own` and the assessment (the sweep
+    /// becomes the planner of the organization-wide sweep); `None`: the same with or without.
+    org: Option<&'static [&'static str]>,
 }
 
 /// Source: the handlers in `shared/aws/src/handlers/` wired by `functions/<name>/src/main.rs`.
@@ -80,6 +90,7 @@ const CALLS: &[Calls] = &[
         assessment: false,
         remediation_writes: false,
         member_role: true,
+        org: None,
     },
     // PutEvaluations with the invocation's result token; oversized items are fetched from the Config
     // bucket; ScheduledNotification runs the whole-account assessment.
@@ -90,8 +101,10 @@ const CALLS: &[Calls] = &[
         assessment: true,
         remediation_writes: false,
         member_role: false,
+        org: None,
     },
-    // This account only (functions/sweep/src/main.rs builds no member-account router).
+    // This account only; with an organization, the planner (shared/aws/src/handlers/sweep_planner.rs):
+    // ListAccounts, the plan in the run table, one message per shard.
     Calls {
         function: "sweep",
         own: &["sns:Publish"],
@@ -99,6 +112,32 @@ const CALLS: &[Calls] = &[
         assessment: true,
         remediation_writes: false,
         member_role: false,
+        org: Some(&[
+            "organizations:ListAccounts",
+            "sqs:SendMessage",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:BatchWriteItem",
+        ]),
+    },
+    // The organization-wide sweep's shards (shared/aws/src/handlers/sweep_worker.rs): the event source
+    // mapping's queue calls, the run table, the assessment in this account, member-read elsewhere.
+    Calls {
+        function: "sweep-worker",
+        own: &[
+            "sns:Publish",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        ],
+        rule_reads: false,
+        assessment: true,
+        remediation_writes: false,
+        member_role: true,
+        org: None,
     },
     // Re-reads the state before planning, again just before writing, and when verifying, in every mode
     // (REMEDIATE_READS); claims one attempt per cool-down in its table; publishes every outcome. Acts in a
@@ -120,6 +159,7 @@ const CALLS: &[Calls] = &[
         assessment: false,
         remediation_writes: true,
         member_role: true,
+        org: None,
     },
     // Reads the webhook URL once at cold start.
     Calls {
@@ -129,6 +169,7 @@ const CALLS: &[Calls] = &[
         assessment: false,
         remediation_writes: false,
         member_role: false,
+        org: None,
     },
 ];
 
@@ -152,6 +193,12 @@ const ENV_VARS: &[&str] = &[
     "TRIPLINE_REMEDIATION_ROLE_ARN",
     "TRIPLINE_REMEDIATION_ATTEMPTS_TABLE",
     "TRIPLINE_REMEDIATION_COOLDOWN_SECONDS",
+    "TRIPLINE_SHARD_QUEUE_URL",
+    "TRIPLINE_RUNS_TABLE",
+    "TRIPLINE_REGIONS",
+    "TRIPLINE_ACCOUNTS",
+    "TRIPLINE_ORGANIZATION_ROLE_ARN",
+    "TRIPLINE_SHARD_MAX_RECEIVES",
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -958,6 +1005,9 @@ fn function_actions(stack: &Stack<'_>, function: &str) -> Option<BTreeSet<String
 
 fn expected_actions(reg: &Registry, function: &str, enforced: &[&str], org: bool) -> BTreeSet<String> {
     let calls = CALLS.iter().find(|c| c.function == function).unwrap();
+    if let (Some(org_calls), true) = (calls.org, org) {
+        return RUNTIME.iter().chain(org_calls).map(|s| (*s).to_owned()).collect();
+    }
     let mut set: BTreeSet<String> = RUNTIME.iter().chain(calls.own).map(|s| (*s).to_owned()).collect();
     if calls.rule_reads {
         set.extend(reg.reads.iter().cloned());
@@ -1011,10 +1061,10 @@ fn each_role_allows_exactly_what_its_function_calls() {
     let stack = Stack::new(&t, &[]);
     for function in FUNCTIONS {
         let actual = function_actions(&stack, function);
-        if *function == "notify-slack" {
+        if *function == "notify-slack" || *function == "sweep-worker" {
             assert!(
                 actual.is_none(),
-                "notify-slack must not exist without SlackWebhookSecretArn"
+                "{function} must not exist without SlackWebhookSecretArn / OrganizationId"
             );
         } else {
             assert_eq!(
@@ -1040,10 +1090,23 @@ fn member_roles_hold_the_registry_permissions_and_trust_only_the_central_functio
             .flat_map(|s| strings(&s["Action"]))
             .collect()
     };
-    // The reads of the central on-cloudtrail, the only function that assumes member roles.
+    // The reads of the central on-cloudtrail and of sweep-worker's shards (the assessment).
     let mut read = reg.reads.clone();
     read.extend(SHELL_READS.iter().map(|s| (*s).to_owned()));
+    read.extend(ASSESSMENT.iter().map(|s| (*s).to_owned()));
     assert_eq!(allowed("MemberReadRole"), read);
+    // It trusts exactly the two central roles that assume it, no wildcard.
+    let (_, trust, _) = roles.iter().find(|r| r.0 == "MemberReadRole").unwrap();
+    for s in statements(trust) {
+        assert_eq!(
+            strings(&s["Condition"]["ArnEquals"]["aws:PrincipalArn"]),
+            [
+                format!("arn:aws:iam::{CENTRAL_ACCOUNT}:role/tripline-on-cloudtrail-us-east-1"),
+                format!("arn:aws:iam::{CENTRAL_ACCOUNT}:role/tripline-sweep-worker-us-east-1"),
+            ]
+        );
+        assert!(s["Condition"].get("ArnLike").is_none());
+    }
     // The member remediation role: the rules' reads, the reads around a remediation (every mode), every
     // remediation's writes.
     let mut remediate: BTreeSet<String> = reg.reads.clone();
@@ -1079,27 +1142,26 @@ fn member_roles_hold_the_registry_permissions_and_trust_only_the_central_functio
                 "{logical}"
             );
             assert_eq!(cond["StringEquals"]["aws:PrincipalOrgID"], ORG, "{logical}");
-            let of = |op: &str| {
-                let v = &cond[op]["aws:PrincipalArn"];
-                if v.is_null() {
-                    Vec::new()
-                } else {
-                    strings(v)
-                }
-            };
-            let pinned = [of("ArnLike"), of("ArnEquals")].concat();
-            assert!(!pinned.is_empty(), "{logical}: no aws:PrincipalArn condition");
+            let principal_arns = ["ArnLike", "ArnEquals"]
+                .iter()
+                .filter(|op| !cond[**op]["aws:PrincipalArn"].is_null())
+                .flat_map(|op| strings(&cond[*op]["aws:PrincipalArn"]))
+                .collect::<Vec<_>>();
+            assert!(
+                !principal_arns.is_empty(),
+                "{logical}: no aws:PrincipalArn condition"
+            );
             if logical == "MemberRemediateRole" {
                 // The exact central remediate role, no pattern (issue 12, A).
                 assert_eq!(
-                    pinned,
+                    principal_arns,
                     vec![format!(
                         "arn:aws:iam::{CENTRAL_ACCOUNT}:role/tripline-remediate-us-east-1"
                     )],
                     "{logical}"
                 );
             }
-            for arn in pinned {
+            for arn in principal_arns {
                 assert!(
                     arn.starts_with(&format!("arn:aws:iam::{CENTRAL_ACCOUNT}:role/tripline-")),
                     "{logical}: {arn}"
@@ -1237,9 +1299,14 @@ fn alerts_and_dead_letters_are_encrypted_and_watched() {
             q["KmsMasterKeyId"], "AlertKey",
             "{logical}: not encrypted with the customer managed key"
         );
+        // The shard queue holds messages during every run: its alarm is on their age.
+        let metric = if logical == "ShardQueue" {
+            "ApproximateAgeOfOldestMessage"
+        } else {
+            "ApproximateNumberOfMessagesVisible"
+        };
         let watched = alarms.iter().any(|(_, a)| {
-            a["MetricName"] == "ApproximateNumberOfMessagesVisible"
-                && a["Dimensions"][0]["Value"] == Value::String(logical.clone())
+            a["MetricName"] == metric && a["Dimensions"][0]["Value"] == Value::String(logical.clone())
         });
         assert!(watched, "{logical}: no queue-depth alarm");
     }
@@ -1626,8 +1693,19 @@ fn every_async_invoked_function_alarms_on_dead_letter_errors_and_dropped_events(
             .collect();
         let invoked = async_invoked_functions(&stack);
         // EventBridge (on-cloudtrail, sweep), AWS Config (on-config), SNS (remediate, notify-slack): all of
-        // them. A function with no async invoker would be dead code in the template.
-        assert_eq!(invoked, functions, "{params:?}");
+        // them but sweep-worker, which an SQS event source mapping invokes synchronously (its failures are
+        // the shard queue's redrive). A function with no invoker would be dead code in the template.
+        let polled: BTreeSet<String> = stack
+            .resources("AWS::Lambda::EventSourceMapping")
+            .into_iter()
+            .map(|(_, m)| m["FunctionName"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(invoked.is_disjoint(&polled), "{params:?}");
+        assert_eq!(
+            invoked.union(&polled).cloned().collect::<BTreeSet<_>>(),
+            functions,
+            "{params:?}"
+        );
         for function in &invoked {
             for metric in ["DeadLetterErrors", "AsyncEventsDropped", "Errors"] {
                 let found = alarms_on(&stack, "AWS/Lambda", metric, "FunctionName", function);
@@ -1690,6 +1768,7 @@ fn rule_errors_and_incomplete_sweeps_alarm_on_the_embedded_metrics() {
         "OnCloudTrailFunction",
         "OnConfigFunction",
         "SweepFunction",
+        "SweepWorkerFunction",
         "RemediateFunction",
     ] {
         let found = alarms_on(&stack, EMF_NAMESPACE, "RuleErrors", "Function", function);
@@ -1700,11 +1779,21 @@ fn rule_errors_and_incomplete_sweeps_alarm_on_the_embedded_metrics() {
         let found = alarms_on(&stack, EMF_NAMESPACE, "SweepIncomplete", "Function", function);
         assert_eq!(found.len(), 1, "{function}: SweepIncomplete alarms {found:?}");
     }
-    // Nothing else is published under the namespace: the contract is exactly these two metrics.
+    // Organization-wide sweep: a failed shard alarms (shared/aws/src/metrics.rs, `ShardsFailed`).
+    let found = alarms_on(
+        &stack,
+        EMF_NAMESPACE,
+        "ShardsFailed",
+        "Function",
+        "SweepWorkerFunction",
+    );
+    assert_eq!(found.len(), 1, "ShardsFailed alarms {found:?}");
+    // Nothing else is published under the namespace: the contract is exactly these metrics.
     for (logical, a) in stack.resources("AWS::CloudWatch::Alarm") {
         if a["Namespace"] == EMF_NAMESPACE {
             assert!(
-                a["MetricName"] == "RuleErrors" || a["MetricName"] == "SweepIncomplete",
+                ["RuleErrors", "SweepIncomplete", "ShardsFailed"]
+                    .contains(&a["MetricName"].as_str().unwrap_or_default()),
                 "{logical}: {}",
                 a["MetricName"]
             );
@@ -1750,4 +1839,42 @@ fn member_stacks_alarm_on_their_forwarding_dead_letters_to_a_person_in_the_accou
     for kind in ["AWS::SQS::Queue", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic"] {
         assert!(central.resources(kind).is_empty(), "{kind} without forwarding");
     }
+}
+
+#[test]
+fn organization_sweep_queue_mapping_and_run_table() {
+    let reg = registry();
+    let t = load("template.yaml");
+    let stack = Stack::new(&t, &central_all_on(&reg));
+    // ReportBatchItemFailures (the worker answers batchItemFailures), bounded concurrency.
+    let (_, esm) = stack
+        .resources("AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .next()
+        .unwrap();
+    assert_eq!(esm["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
+    assert_eq!(esm["ScalingConfig"]["MaximumConcurrency"], 10);
+    assert_eq!(esm["EventSourceArn"], stack.attribute("ShardQueue", "Arn"));
+    // Redrive after a few receives; the worker records the final failure on the same count.
+    let q = stack.resource("ShardQueue");
+    assert_eq!(q["RedrivePolicy"]["maxReceiveCount"], 3);
+    let worker = stack.resource("SweepWorkerFunction");
+    assert_eq!(
+        worker["Environment"]["Variables"]["TRIPLINE_SHARD_MAX_RECEIVES"],
+        "3"
+    );
+    // Visibility timeout at least six times the function's timeout (Lambda's SQS guidance).
+    assert!(q["VisibilityTimeout"].as_u64().unwrap() >= 6 * worker["Timeout"].as_u64().unwrap());
+    // The run table: encrypted with the customer managed key, records expire.
+    let table = stack.resource("RunsTable");
+    assert_eq!(table["SSESpecification"]["SSEType"], "KMS");
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], "ttl");
+    // The planner sends to the shard queue; the sweep is the planner only with an organization.
+    let sweep = stack.resource("SweepFunction");
+    assert!(sweep["Environment"]["Variables"]["TRIPLINE_SHARD_QUEUE_URL"].is_string());
+    let alone = Stack::new(&t, &[]);
+    assert!(alone.resources("AWS::Lambda::EventSourceMapping").is_empty());
+    assert!(alone.resource("SweepFunction")["Environment"]["Variables"]
+        .get("TRIPLINE_SHARD_QUEUE_URL")
+        .is_none());
 }

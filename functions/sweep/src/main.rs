@@ -1,5 +1,7 @@
 //! `sweep`: scheduled baseline of every bucket, customer-managed policy and role -> findings + summary.
-//! The logic lives in `tripline_aws::handlers::sweep`; this binary only wires it to the runtime.
+//! With `TRIPLINE_SHARD_QUEUE_URL` set it is the planner of the organization-wide sweep instead (one
+//! message per shard for `sweep-worker`). The logic lives in `tripline_aws::handlers::{sweep,
+//! sweep_planner}`; this binary only wires it to the runtime.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -9,7 +11,9 @@ use tripline_aws::app::assess::SweepConfig;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, sweep_concurrency};
 use tripline_aws::handlers::sweep::handle_sweep_until;
-use tripline_aws::AwsClients;
+use tripline_aws::handlers::sweep_planner::{handle_plan, AccountSource, PlannerClients, PlannerConfig};
+use tripline_aws::sdk::runs::DynamoRuns;
+use tripline_aws::{load_sdk_config, AwsClients};
 use tripline_core::Envelope;
 
 fn config() -> Result<SweepConfig, ConfigError> {
@@ -36,6 +40,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     // Validated once at cold start; the error names the bad variable.
     let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let planner = PlannerConfig::from_env_map(&env_map())
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    if let Some(planner) = planner {
+        return run_planner(planner).await;
+    }
     let aws = AwsClients::load().await;
     let (aws, cfg) = (&aws, &cfg);
 
@@ -45,6 +54,38 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let deadline = deadline_instant(event.context.deadline);
         let event = Envelope::from_value(event.payload);
         handle_sweep_until(aws, cfg, &event, deadline)
+            .await
+            .map_err(Diagnostic::from)
+    }))
+    .await
+}
+
+/// The organization-wide planner (see `tripline_aws::handlers::sweep_planner`).
+async fn run_planner(cfg: PlannerConfig) -> Result<(), lambda_runtime::Error> {
+    let sdk = load_sdk_config().await;
+    let org_sdk = match &cfg.accounts {
+        AccountSource::Organization { role_arn: Some(arn) } => {
+            // ListAccounts is answered only in the management or delegated-administrator account.
+            let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
+                .session_name("tripline-sweep-planner")
+                .configure(&sdk)
+                .build()
+                .await;
+            sdk.to_builder()
+                .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(provider))
+                .build()
+        }
+        _ => sdk.clone(),
+    };
+    let clients = PlannerClients {
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        organizations: aws_sdk_organizations::Client::new(&org_sdk),
+    };
+    let store = DynamoRuns::new(&sdk, cfg.runs_table.clone());
+    let (clients, store, cfg) = (&clients, &store, &cfg);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let event = Envelope::from_value(event.payload);
+        handle_plan(clients, store, cfg, &event)
             .await
             .map_err(Diagnostic::from)
     }))

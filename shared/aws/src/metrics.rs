@@ -161,6 +161,32 @@ pub fn emit_sweep(completeness: Completeness, unread: u64) {
     println!("{}", sweep_line(&function_name(), now_ms(), completeness, unread));
 }
 
+#[derive(Serialize)]
+struct ShardsFailedLine<'a> {
+    #[serde(rename = "_aws")]
+    aws: Aws<'a>,
+    #[serde(rename = "Function")]
+    function: &'a str,
+    #[serde(rename = "ShardsFailed")]
+    count: u64,
+}
+
+/// The `ShardsFailed` line of one `sweep-worker` invocation (organization-wide sweep, issue 13): how many
+/// shards it recorded as failed (0 included, so the metric exists and the alarm has data).
+pub fn shards_failed_line(function: &str, timestamp_ms: u64, count: u64) -> String {
+    serde_json::to_string(&ShardsFailedLine {
+        aws: header("ShardsFailed", timestamp_ms),
+        function,
+        count,
+    })
+    .unwrap_or_default()
+}
+
+/// Prints the `ShardsFailed` line.
+pub fn emit_shards_failed(count: u64) {
+    println!("{}", shards_failed_line(&function_name(), now_ms(), count));
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -207,6 +233,17 @@ mod tests {
         assert_eq!(
             (v["SweepIncomplete"].as_u64(), v["unread"].as_u64()),
             (Some(1), Some(3))
+        );
+    }
+
+    #[test]
+    fn shards_failed_line_is_the_documented_emf_object() {
+        let v: Value = serde_json::from_str(&shards_failed_line("tripline-sweep-worker", 7, 2)).unwrap();
+        assert_eq!(
+            v,
+            json!({"_aws": {"Timestamp": 7, "CloudWatchMetrics": [{"Namespace": "Tripline",
+                "Dimensions": [["Function"]], "Metrics": [{"Name": "ShardsFailed", "Unit": "Count"}]}]},
+                "Function": "tripline-sweep-worker", "ShardsFailed": 2})
         );
     }
 

@@ -7,6 +7,7 @@
 //! | judge a change: fetch the state it needs, evaluate | [`detect`] (with [`state`]) |
 //! | publish findings | [`publish`] |
 //! | assess an account | [`assess`] |
+//! | organization-wide sweep: plan, shards, run summary | [`org`] |
 //! | remediate a finding | [`remediate`] |
 //!
 //! The entry points (`crate::handlers`, the CLI) are thin adapters: they read their envelope once
@@ -18,6 +19,7 @@
 
 pub mod assess;
 pub mod detect;
+pub mod org;
 pub mod publish;
 pub mod remediate;
 pub mod state;

@@ -8,7 +8,8 @@
 //! |---|---|
 //! | on-cloudtrail | [`cloudtrail::handle_cloudtrail`] |
 //! | on-config | [`config::handle_config`] |
-//! | sweep | [`sweep::handle_sweep`] |
+//! | sweep | [`sweep::handle_sweep`]; organization-wide: [`sweep_planner::handle_plan`] |
+//! | sweep-worker | [`sweep_worker::handle_shard_batch`] |
 //! | remediate | [`remediate::handle_remediate`] |
 //! | notify-slack | [`notify_slack::handle_slack`] |
 //!
@@ -20,6 +21,8 @@ pub mod config;
 pub mod notify_slack;
 pub mod remediate;
 pub mod sweep;
+pub mod sweep_planner;
+pub mod sweep_worker;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

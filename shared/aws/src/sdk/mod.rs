@@ -13,11 +13,15 @@
 //! | [`sts`] | `CallerIdentity` |
 //! | [`dynamodb_attempts`] | `AttemptMarker` |
 //! | [`webhook`] | `PostWebhook` |
+//! | [`member`], [`runs`], [`fanout`] | organization-wide sweep: member-role sessions per account, `RunStore` (DynamoDB), Organizations + shard queue |
 
 pub mod clients;
 pub mod config;
 pub mod dynamodb_attempts;
+pub mod fanout;
 pub mod iam;
+pub mod member;
+pub mod runs;
 pub mod s3;
 pub mod secrets;
 pub mod sns;

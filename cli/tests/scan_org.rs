@@ -1,0 +1,272 @@
+//! `tripline scan --accounts ... --member-role ...` against the emulator (issue 13): three member accounts
+//! reached by assuming the member role (moto maps the assumed-role credentials to the role's account), one
+//! clean, exposures in two regions; the caller's own account holds an exposure that is reported only with
+//! `--include-self`. Each finding carries its account; the table groups by account and ends with
+//! per-account counts; exit codes 0 / 1 / 2 as `tripline scan`.
+#![cfg(feature = "aws")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use serde_json::{json, Value};
+use tripline_integration::{emulator, new_account, unique};
+
+/// moto's default account: the caller of the CLI (credentials `testing`).
+const CALLER: &str = "123456789012";
+
+fn tripline(args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tripline"));
+    cmd.arg("scan").args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("TRIPLINE_")) {
+        cmd.env_remove(k);
+    }
+    cmd.envs([
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ]);
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn public_bucket(account: &str, region: &str) -> String {
+    let aws = emulator().clients(account).await;
+    let name = unique("scan-org");
+    let mut req = aws.s3.create_bucket().bucket(&name);
+    if region != "us-east-1" {
+        req = req.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    req.send().await.unwrap();
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{name}/*")}]});
+    aws.s3
+        .put_bucket_policy()
+        .bucket(&name)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    format!("arn:aws:s3:::{name}")
+}
+
+#[tokio::test]
+async fn scan_accounts_attributes_findings_and_groups_by_account() {
+    let endpoint = emulator().endpoint.clone();
+    let (a, b, c) = (new_account(), new_account(), new_account());
+    let mut want: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    want.entry(a.clone())
+        .or_default()
+        .insert(public_bucket(&a, "us-east-1").await);
+    want.entry(a.clone())
+        .or_default()
+        .insert(public_bucket(&a, "eu-west-1").await);
+    want.entry(b.clone())
+        .or_default()
+        .insert(public_bucket(&b, "eu-west-1").await);
+    emulator()
+        .clients(&c)
+        .await
+        .s3
+        .create_bucket()
+        .bucket(unique("clean"))
+        .send()
+        .await
+        .unwrap();
+    let own = public_bucket(CALLER, "us-east-1").await;
+
+    let accounts = format!("{a},{b},{c}");
+    let base = [
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--accounts",
+        accounts.as_str(),
+        "--member-role",
+        "tripline-member-read",
+        "--external-id",
+        "tripline-ext-13",
+        "--regions",
+        "us-east-1,eu-west-1",
+    ];
+    let bucket_findings = |report: &Value| -> BTreeMap<String, BTreeSet<String>> {
+        let mut got: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in report["findings"].as_array().unwrap() {
+            if f["rule"] == "s3-bucket-policy-public" {
+                let fresh = got
+                    .entry(f["account"].as_str().unwrap().to_owned())
+                    .or_default()
+                    .insert(f["resource"]["arn"].as_str().unwrap().to_owned());
+                assert!(fresh, "reported twice: {f}");
+            }
+        }
+        got
+    };
+
+    // JSON: each finding with its account; the caller's own account is not scanned.
+    let (code, out, err) = tripline(&[&base[..], &["--format", "json"]].concat());
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(bucket_findings(&report), want);
+    assert!(!out.contains(own.as_str()));
+    let per_account: BTreeMap<&str, (u64, usize)> = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|acc| {
+            let shards = acc["shards"].as_array().unwrap();
+            assert!(shards.iter().all(|s| s["status"] == "done"), "{acc}");
+            (
+                acc["account"].as_str().unwrap(),
+                (acc["open"].as_u64().unwrap(), shards.len()),
+            )
+        })
+        .collect();
+    assert_eq!(per_account.len(), 3);
+    assert_eq!(per_account[c.as_str()], (0, 3));
+    assert_eq!(per_account[a.as_str()].0, 2);
+    // One AssumeRole per account, whatever the number of regions.
+    assert_eq!(report["assume_role_calls"], 3);
+
+    // The table: grouped by account, per-account counts at the end.
+    let (code, out, _) = tripline(&base);
+    assert_eq!(code, 1);
+    for acc in [&a, &b, &c] {
+        assert!(out.contains(&format!("Account {acc}\n")), "{out}");
+    }
+    assert!(out.contains(&format!("Account {c}\n  No findings.\n")), "{out}");
+    let counts = out.split("ACCOUNT       FINDINGS").nth(1).unwrap();
+    assert!(
+        counts.contains(&format!("{c}         0           0     3/3  -")),
+        "{out}"
+    );
+    assert!(
+        counts.contains(&format!("{a}         2           0     3/3  -")),
+        "{out}"
+    );
+
+    // --include-self: the caller's account too, with the caller's credentials.
+    let (code, out, _) = tripline(&[&base[..], &["--include-self", "--format", "json"]].concat());
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let got = bucket_findings(&report);
+    assert_eq!(got.get(CALLER), Some(&BTreeSet::from([own.clone()])));
+
+    // A clean account alone: exit 0.
+    let (code, out, err) = tripline(&[
+        "--endpoint-url",
+        &endpoint,
+        "--accounts",
+        &c,
+        "--member-role",
+        "r",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Usage errors: one line, exit 2.
+    let (code, _, err) = tripline(&["--endpoint-url", &endpoint, "--accounts", &c]);
+    assert_eq!(
+        (code, err.trim()),
+        (
+            2,
+            "tripline: error: `--accounts` and `--organization` need `--member-role NAME`"
+        )
+    );
+    let (code, _, err) = tripline(&[
+        "--endpoint-url",
+        &endpoint,
+        "--accounts",
+        "12",
+        "--member-role",
+        "r",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`12` is not a 12-digit account id"), "{err}");
+    let (code, _, err) = tripline(&["--accounts", &c, "--organization", "--member-role", "r"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+/// `--organization`: the ACTIVE accounts Organizations lists, the caller's own (the management account)
+/// left out unless `--include-self`. One test process, one moto: the organization lives in the caller's
+/// account and this is the only test that creates one.
+#[tokio::test]
+async fn scan_organization_lists_active_accounts_and_leaves_the_caller_out() {
+    let endpoint = emulator().endpoint.clone();
+    let sdk = tripline_integration::sdk_config_for(&endpoint, None).await;
+    let org = aws_sdk_organizations::Client::new(&sdk);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let mut members = Vec::new();
+    for i in 0..3 {
+        let created = org
+            .create_account()
+            .account_name(format!("scan-member-{i}"))
+            .email(format!("scan-member-{i}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        members.push(created.create_account_status.unwrap().account_id.unwrap());
+    }
+    let closed = members.pop().unwrap();
+    org.close_account().account_id(&closed).send().await.unwrap();
+    let mut want: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in &members {
+        want.entry(m.clone())
+            .or_default()
+            .insert(public_bucket(m, "us-east-1").await);
+    }
+    public_bucket(&closed, "us-east-1").await;
+
+    let base = [
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--organization",
+        "--member-role",
+        "tripline-member-read",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = tripline(&base);
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let scanned: BTreeSet<&str> = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scanned,
+        members.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+    for (account, buckets) in &want {
+        for b in buckets {
+            assert!(
+                report["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["account"] == account.as_str() && f["resource"]["arn"] == b.as_str()),
+                "{account} {b}"
+            );
+        }
+    }
+    // With --include-self the caller (the management account) is scanned too.
+    let (_, out, _) = tripline(&[&base[..], &["--include-self"]].concat());
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["account"] == CALLER));
+}
