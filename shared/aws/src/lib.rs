@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod routing;
 pub mod runtime;
 pub mod sdk;
+pub mod store;
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | judge a change: fetch the state it needs, evaluate | [`detect`] (with [`state`]) |
 //! | publish findings | [`publish`] |
+//! | findings with a life (the findings store) | [`lifecycle`] |
 //! | assess an account | [`assess`] |
 //! | remediate a finding | [`remediate`] |
 //!
@@ -18,6 +19,7 @@
 
 pub mod assess;
 pub mod detect;
+pub mod lifecycle;
 pub mod publish;
 pub mod remediate;
 pub mod state;

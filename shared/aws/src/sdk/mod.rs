@@ -9,11 +9,13 @@
 //! | [`iam`] | `IamRead`, `IamWrite` |
 //! | [`sns`] | `Publish` |
 //! | [`config`] | `PutEvaluations`, `ConfigRecorder` |
+//! | [`dynamodb`] | `FindingsStore` (the findings table) |
 //! | [`secrets`] | `ReadSecret` |
 //! | [`webhook`] | `PostWebhook` |
 
 pub mod clients;
 pub mod config;
+pub mod dynamodb;
 pub mod iam;
 pub mod s3;
 pub mod secrets;
