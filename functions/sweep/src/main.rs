@@ -8,16 +8,22 @@ use serde_json::Value;
 use tripline_aws::app::assess::SweepConfig;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, sweep_concurrency};
-use tripline_aws::handlers::sweep::handle_sweep_until;
-use tripline_aws::AwsClients;
+use tripline_aws::app::lifecycle::Tracker;
+use tripline_aws::handlers::sweep::handle_sweep_tracked;
+use tripline_aws::sdk::dynamodb::DynamoStore;
+use tripline_aws::store::StoreConfig;
+use tripline_aws::{load_sdk_config, AwsClients};
 use tripline_core::Envelope;
 
-fn config() -> Result<SweepConfig, ConfigError> {
+fn config() -> Result<(SweepConfig, Option<StoreConfig>), ConfigError> {
     let vars = env_map();
-    Ok(SweepConfig {
-        detector: DetectorConfig::from_env_map(&vars)?,
-        concurrency: sweep_concurrency(&vars)?,
-    })
+    Ok((
+        SweepConfig {
+            detector: DetectorConfig::from_env_map(&vars)?,
+            concurrency: sweep_concurrency(&vars)?,
+        },
+        StoreConfig::from_env_map(&vars)?,
+    ))
 }
 
 /// The invocation's deadline (milliseconds since the epoch) on the monotonic clock; `None` when absent.
@@ -35,16 +41,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
-    let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let aws = AwsClients::load().await;
-    let (aws, cfg) = (&aws, &cfg);
+    let (cfg, store_cfg) = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let sdk = load_sdk_config().await;
+    let aws = AwsClients::new(&sdk);
+    // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`): transitions only, one summary.
+    let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy));
+    let (aws, cfg, store) = (&aws, &cfg, &store);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Lambda's deadline (epoch ms) as an `Instant`: the sweep stops starting reads before it and
         // publishes a partial summary instead of being killed with nothing published.
         let deadline = deadline_instant(event.context.deadline);
         let event = Envelope::from_value(event.payload);
-        handle_sweep_until(aws, cfg, &event, deadline)
+        let tracker = store.as_ref().map(|(s, policy)| Tracker::new(s, *policy));
+        handle_sweep_tracked(aws, cfg, &event, deadline, tracker.as_ref())
             .await
             .map_err(Diagnostic::from)
     }))
