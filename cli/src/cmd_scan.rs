@@ -53,6 +53,10 @@ pub struct Args {
     /// Output format: a table for people, JSON (every finding in full) for pipelines.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Keep findings in this DynamoDB table (see `tripline findings`): each finding gets its lifecycle
+    /// (`lifecycle.transition`, `first_seen`, `last_seen`) and the findings this scan resolved are listed.
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
 }
 
 /// The JSON output.
@@ -63,13 +67,26 @@ struct Report {
     time: String,
     /// `buckets` / `policies` / `roles` -> how many were judged.
     checked: BTreeMap<String, u64>,
-    /// Every finding, suppressed ones included (marked in `suppressed`), highest severity first.
-    findings: Vec<Finding>,
+    /// Every finding, suppressed ones included (marked in `suppressed`), highest severity first; with
+    /// `--store`, each with its `lifecycle`.
+    findings: Vec<Entry>,
+    /// With `--store`: the findings this scan resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved: Option<Vec<crate::scan_store::ResolvedOut>>,
     /// Unsuppressed findings.
     open: usize,
     /// Resources that could not be read and rules that failed.
     errors: Vec<String>,
     duration_ms: u64,
+}
+
+/// A finding and, with `--store`, its lifecycle.
+#[derive(Debug, Serialize)]
+struct Entry {
+    #[serde(flatten)]
+    finding: Finding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lifecycle: Option<crate::scan_store::LifecycleOut>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -130,6 +147,11 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
             .build();
     }
     let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+    if let Some(t) = &args.store {
+        if t.trim().is_empty() {
+            return Err("`--store` needs a DynamoDB table name".to_owned());
+        }
+    }
     let account = match &args.account {
         Some(a) if tripline_core::resource_kind::is_account_id(a) => a.clone(),
         Some(a) => {
@@ -165,7 +187,20 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
     let assessment = assess_account(&aws, rules_cfg, &ctx, concurrency).await;
     aws.bar.finish_and_clear();
     let assessment = assessment.map_err(|e| format!("cannot list the account: {e}"))?;
-    Ok(report(assessment, account, region, time, started.elapsed()))
+    let lifecycle = match &args.store {
+        Some(table) => Some(crate::scan_store::track(&sdk, table, &account, &time, &assessment).await?),
+        None => None,
+    };
+    let mut r = report(assessment, account, region, time, started.elapsed());
+    if let Some(mut lc) = lifecycle {
+        for e in &mut r.findings {
+            e.lifecycle = lc
+                .by_finding
+                .remove(&(e.finding.rule.clone(), e.finding.resource.arn.clone()));
+        }
+        r.resolved = Some(lc.resolved);
+    }
+    Ok(r)
 }
 
 /// The innermost message of an SDK error chain (the SDK's own `Display` says only "service error").
@@ -199,7 +234,14 @@ fn report(a: AccountAssessment, account: String, region: String, time: String, t
         region,
         time,
         checked: a.checked,
-        findings,
+        findings: findings
+            .into_iter()
+            .map(|finding| Entry {
+                finding,
+                lifecycle: None,
+            })
+            .collect(),
+        resolved: None,
         errors,
         duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
     }
@@ -212,7 +254,7 @@ fn table(r: &Report) -> String {
         "RESOURCE".into(),
         "SUMMARY".into(),
     ]];
-    for f in &r.findings {
+    for f in r.findings.iter().map(|e| &e.finding) {
         let sev = match &f.suppressed {
             None => f.severity.as_str().to_owned(),
             Some(_) => format!("{} (suppressed)", f.severity.as_str()),
@@ -375,6 +417,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             findings: vec![],
+            resolved: None,
             open: 0,
             errors: vec![],
             duration_ms: 12,

@@ -4,12 +4,16 @@
 //! returns an exit code; the work is done by the `tripline` library.
 
 mod cmd_assess;
+#[cfg(feature = "aws")]
+mod cmd_findings;
 mod cmd_patterns;
 mod cmd_policy;
 mod cmd_rules;
 #[cfg(feature = "aws")]
 mod cmd_scan;
 mod io;
+#[cfg(feature = "aws")]
+mod scan_store;
 
 use std::process::ExitCode;
 
@@ -46,6 +50,9 @@ enum Command {
     /// Exit 0 nothing found, 1 findings (not suppressed), 2 error (incl. an incomplete scan that found nothing).
     #[cfg(feature = "aws")]
     Scan(cmd_scan::Args),
+    /// The findings store (the DynamoDB table of finding lifecycles): `init`, `list`, `show`.
+    #[cfg(feature = "aws")]
+    Findings(cmd_findings::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +67,8 @@ fn main() -> ExitCode {
         Command::Policy(args) => cmd_policy::run(&args),
         #[cfg(feature = "aws")]
         Command::Scan(args) => cmd_scan::run(&args),
+        #[cfg(feature = "aws")]
+        Command::Findings(args) => cmd_findings::run(&args),
     }
 }
 

@@ -73,9 +73,15 @@ struct Calls {
 
 /// Source: the handlers in `shared/aws/src/handlers/` wired by `functions/<name>/src/main.rs`.
 const CALLS: &[Calls] = &[
+    // With the findings store (EnableFindingsStore, default true): shared/aws/src/sdk/dynamodb.rs.
     Calls {
         function: "on-cloudtrail",
-        own: &["sns:Publish"],
+        own: &[
+            "sns:Publish",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+        ],
         rule_reads: true,
         assessment: false,
         remediation_writes: false,
@@ -94,7 +100,13 @@ const CALLS: &[Calls] = &[
     // This account only (functions/sweep/src/main.rs builds no member-account router).
     Calls {
         function: "sweep",
-        own: &["sns:Publish"],
+        own: &[
+            "sns:Publish",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+        ],
         rule_reads: false,
         assessment: true,
         remediation_writes: false,
@@ -145,6 +157,9 @@ const ENV_VARS: &[&str] = &[
     "TRIPLINE_MEMBER_EXTERNAL_ID",
     "TRIPLINE_SWEEP_CONCURRENCY",
     "TRIPLINE_REMEDIATION_ROLE_ARN",
+    "TRIPLINE_FINDINGS_TABLE",
+    "TRIPLINE_RENOTIFY_AFTER",
+    "TRIPLINE_RESOLVED_TTL_DAYS",
 ];
 
 // ---------------------------------------------------------------------------------------------------------

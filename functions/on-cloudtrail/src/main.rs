@@ -3,9 +3,9 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, member_role};
-use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::handlers::cloudtrail::handle_cloudtrail_tracked;
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::store::StoreConfig;
