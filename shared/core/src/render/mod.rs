@@ -2,5 +2,6 @@
 
 pub mod email;
 pub mod lifecycle;
+pub mod ocsf;
 pub mod slack;
 pub mod sns;
