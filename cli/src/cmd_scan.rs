@@ -34,6 +34,11 @@ use crate::io::bad_input;
 pub enum Format {
     Table,
     Json,
+    /// AWS Security Finding Format (the AWS SDK's Security Hub types): a JSON array; with `--store`, the
+    /// findings this scan resolved too (RecordState ARCHIVED).
+    Asff,
+    /// OCSF 1.5.0 Detection Findings (class_uid 2004): a JSON array; with `--store`, lifecycle included.
+    Ocsf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +62,10 @@ pub struct Args {
     /// (`lifecycle.transition`, `first_seen`, `last_seen`) and the findings this scan resolved are listed.
     #[arg(long, value_name = "NAME")]
     pub store: Option<String>,
+    /// Import the findings into the scanned account's Security Hub (BatchImportFindings, ASFF), and with
+    /// `--store` archive the ones this scan resolved.
+    #[arg(long)]
+    pub securityhub: bool,
 }
 
 /// The JSON output.
@@ -73,11 +82,29 @@ struct Report {
     /// With `--store`: the findings this scan resolved.
     #[serde(skip_serializing_if = "Option::is_none")]
     resolved: Option<Vec<crate::scan_store::ResolvedOut>>,
+    /// The stored items this scan resolved (for ASFF's archived updates).
+    #[serde(skip)]
+    resolved_items: Vec<tripline_core::lifecycle::LifecycleItem>,
     /// Unsuppressed findings.
     open: usize,
     /// Resources that could not be read and rules that failed.
     errors: Vec<String>,
     duration_ms: u64,
+}
+
+impl Report {
+    /// What the pipeline formats and the Security Hub import take.
+    fn asff_input(&self) -> crate::scan_formats::Input<'_> {
+        crate::scan_formats::Input {
+            time: &self.time,
+            findings: self
+                .findings
+                .iter()
+                .map(|e| (&e.finding, e.lifecycle.as_ref()))
+                .collect(),
+            resolved: self.resolved_items.as_slice(),
+        }
+    }
 }
 
 /// A finding and, with `--store`, its lifecycle.
@@ -112,6 +139,8 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let printed = match args.format {
         Format::Json => crate::io::print_json(&report),
+        Format::Asff => crate::io::print_json(&crate::scan_formats::asff(&report.asff_input())),
+        Format::Ocsf => crate::io::print_json(&crate::scan_formats::ocsf(&report.asff_input())),
         Format::Table => {
             print!("{}", table(&report));
             ExitCode::SUCCESS
@@ -199,6 +228,21 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
                 .remove(&(e.finding.rule.clone(), e.finding.resource.arn.clone()));
         }
         r.resolved = Some(lc.resolved);
+        r.resolved_items = lc.resolved_items;
+    }
+    if args.securityhub {
+        let hub = AwsClients::new(&sdk);
+        let findings = crate::scan_formats::asff_findings(&r.asff_input());
+        let n = findings.len();
+        let rep = tripline_aws::sdk::securityhub::import(&hub, findings)
+            .await
+            .map_err(|e| format!("Security Hub import: {e}"))?;
+        eprintln!(
+            "tripline: Security Hub: {} of {n} finding(s) imported in {} call(s)",
+            rep.imported, rep.calls
+        );
+        r.errors
+            .extend(rep.failed.iter().map(|f| format!("Security Hub refused {f}")));
     }
     Ok(r)
 }
@@ -242,6 +286,7 @@ fn report(a: AccountAssessment, account: String, region: String, time: String, t
             })
             .collect(),
         resolved: None,
+        resolved_items: Vec::new(),
         errors,
         duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
     }
@@ -418,6 +463,7 @@ mod tests {
                 .collect(),
             findings: vec![],
             resolved: None,
+            resolved_items: vec![],
             open: 0,
             errors: vec![],
             duration_ms: 12,

@@ -13,6 +13,8 @@ mod cmd_rules;
 mod cmd_scan;
 mod io;
 #[cfg(feature = "aws")]
+mod scan_formats;
+#[cfg(feature = "aws")]
 mod scan_store;
 
 use std::process::ExitCode;

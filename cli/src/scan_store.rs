@@ -40,6 +40,8 @@ pub struct StoreOutcome {
     /// (rule, resource ARN) -> lifecycle.
     pub by_finding: BTreeMap<(String, String), LifecycleOut>,
     pub resolved: Vec<ResolvedOut>,
+    /// The stored items this scan resolved.
+    pub resolved_items: Vec<tripline_core::lifecycle::LifecycleItem>,
 }
 
 /// Counts the notices instead of publishing them.
@@ -78,6 +80,21 @@ pub async fn track(
     .await
     .map_err(|e| format!("findings table `{table}`: {e}"))?;
     let mut o = StoreOutcome::default();
+    for t in &lc.tracked {
+        if t.transition == Some(tripline_core::lifecycle::Transition::Resolved) {
+            let key = tripline_core::lifecycle::LifecycleKey {
+                account: account.to_owned(),
+                rule: t.rule.clone(),
+                resource_arn: t.resource.clone(),
+            };
+            if let Some(item) = tripline_aws::store::FindingsStore::get(&store, &key)
+                .await
+                .map_err(|e| format!("findings table `{table}`: {e}"))?
+            {
+                o.resolved_items.push(item);
+            }
+        }
+    }
     for t in &lc.tracked {
         if t.transition == Some(tripline_core::lifecycle::Transition::Resolved) {
             o.resolved.push(ResolvedOut {

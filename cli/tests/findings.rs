@@ -182,3 +182,99 @@ async fn findings_cli_and_scan_store_over_repeated_scans() {
     assert_eq!(code, 2);
     assert!(err.contains("--table") && err.lines().count() == 1, "{err}");
 }
+
+/// `scan --store --securityhub --format asff`: the findings are imported into the emulator's Security Hub
+/// (BatchImportFindings through the real SDK) exactly as printed (the SDK value serialized faithfully),
+/// and a finding the next scan resolves is re-imported ARCHIVED.
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_imports_asff_into_security_hub_and_archives_on_resolve() {
+    let endpoint = emulator().endpoint.clone();
+    let table = unique("cli-hub");
+    let (code, _, err) = tripline(&["findings", "--endpoint-url", &endpoint, "init", "--table", &table]);
+    assert_eq!(code, 0, "{err}");
+    let sdk = emulator().sdk_config(ACCOUNT).await;
+    let aws = tripline_aws::AwsClients::new(&sdk);
+    let bucket = unique("cli-hub-public");
+    aws.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
+    aws.s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let arn = format!("arn:aws:s3:::{bucket}");
+    let scan_asff = || {
+        let (code, out, err) = tripline(&[
+            "scan",
+            "--endpoint-url",
+            &endpoint,
+            "--account",
+            ACCOUNT,
+            "--format",
+            "asff",
+            "--store",
+            &table,
+            "--securityhub",
+        ]);
+        assert!(code == 0 || code == 1, "{code}: {err}");
+        assert!(err.contains("Security Hub:"), "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        v.as_array().unwrap().clone()
+    };
+    let printed = scan_asff();
+    let mine = printed
+        .iter()
+        .find(|f| {
+            f["Resources"][0]["Id"] == arn.as_str() && f["GeneratorId"] == "tripline/s3-bucket-policy-public"
+        })
+        .unwrap_or_else(|| panic!("{printed:?}"))
+        .clone();
+    assert_eq!(mine["SchemaVersion"], "2018-10-08");
+    assert_eq!(mine["RecordState"], "ACTIVE");
+    assert_eq!(mine["Severity"]["Label"], "CRITICAL");
+    assert_eq!(mine["FindingProviderFields"]["Severity"]["Label"], "CRITICAL");
+    assert_eq!(mine["ProductFields"]["tripline/transition"], "new");
+    assert_eq!(mine["Resources"][0]["Type"], "AwsS3Bucket");
+    assert_eq!(
+        mine["ProductArn"],
+        format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:product/{ACCOUNT}/default").as_str()
+    );
+
+    let hub = aws_sdk_securityhub::Client::new(&sdk);
+    let stored = |id: String| {
+        let hub = hub.clone();
+        async move {
+            let out = hub.get_findings().max_results(100).send().await.unwrap();
+            out.findings()
+                .iter()
+                .find(|f| f.id() == Some(id.as_str()))
+                .cloned()
+                .unwrap_or_else(|| panic!("{id} not in Security Hub"))
+        }
+    };
+    let id = mine["Id"].as_str().unwrap().to_owned();
+    let imported = stored(id.clone()).await;
+    // What the emulator received through the SDK's own serializer is what the CLI printed.
+    assert_eq!(tripline_aws::asff::to_json(&imported), mine);
+
+    aws.s3
+        .delete_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let printed = scan_asff();
+    let archived = printed
+        .iter()
+        .find(|f| f["Id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{printed:?}"));
+    assert_eq!(archived["RecordState"], "ARCHIVED");
+    assert_eq!(
+        stored(id).await.record_state().map(|s| s.as_str()),
+        Some("ARCHIVED")
+    );
+}

@@ -32,6 +32,7 @@ use tripline_core::render::sns::SnsMessage;
 use tripline_core::state::PublicAccessBlock;
 
 pub mod app;
+pub mod asff;
 pub mod env;
 pub mod error;
 pub mod handlers;

@@ -228,6 +228,8 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub config: aws_sdk_config::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Security Hub of this client's account and region (findings import, `sdk::securityhub`).
+    pub securityhub: aws_sdk_securityhub::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -258,6 +260,7 @@ impl AwsClients {
             sns: timed_client!(aws_sdk_sns, sdk),
             config: timed_client!(aws_sdk_config, sdk),
             secrets: timed_client!(aws_sdk_secretsmanager, sdk),
+            securityhub: timed_client!(aws_sdk_securityhub, sdk),
         }
     }
 

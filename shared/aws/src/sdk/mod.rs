@@ -11,6 +11,7 @@
 //! | [`config`] | `PutEvaluations`, `ConfigRecorder` |
 //! | [`dynamodb`] | `FindingsStore` (the findings table) |
 //! | [`secrets`] | `ReadSecret` |
+//! | [`securityhub`] | `ImportFindings` (ASFF into Security Hub) |
 //! | [`webhook`] | `PostWebhook` |
 
 pub mod clients;
@@ -19,6 +20,7 @@ pub mod dynamodb;
 pub mod iam;
 pub mod s3;
 pub mod secrets;
+pub mod securityhub;
 pub mod sns;
 pub mod timing;
 pub mod webhook;
