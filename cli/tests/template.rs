@@ -160,6 +160,7 @@ const ENV_VARS: &[&str] = &[
     "TRIPLINE_FINDINGS_TABLE",
     "TRIPLINE_RENOTIFY_AFTER",
     "TRIPLINE_RESOLVED_TTL_DAYS",
+    "TRIPLINE_SECURITYHUB_IMPORT",
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1721,5 +1722,68 @@ fn member_stacks_alarm_on_their_forwarding_dead_letters_to_a_person_in_the_accou
     );
     for kind in ["AWS::SQS::Queue", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic"] {
         assert!(central.resources(kind).is_empty(), "{kind} without forwarding");
+    }
+}
+
+/// The findings store (issue 14): the table only with `EnableFindingsStore` (default true), on-demand,
+/// encrypted with AlertKey, point-in-time recovery, TTL on `expires_at`; DynamoDB actions only with it;
+/// Security Hub import only with both parameters, on this account's default product.
+#[test]
+fn findings_store_and_security_hub_import_follow_their_parameters() {
+    let t = load("template.yaml");
+    let on = Stack::new(&t, &[]);
+    let table = on.resource("FindingsTable");
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(table["SSESpecification"]["SSEType"], "KMS");
+    assert!(table["SSESpecification"]["KMSMasterKeyId"].is_string(), "{table}");
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], "expires_at");
+    for f in ["on-cloudtrail", "sweep"] {
+        let actions = function_actions(&on, f).unwrap();
+        assert!(actions.contains("dynamodb:PutItem"), "{f}");
+        assert!(!actions.contains("securityhub:BatchImportFindings"), "{f}");
+    }
+    let off = Stack::new(&t, &[("EnableFindingsStore", "false".to_owned())]);
+    assert!(off
+        .resources("AWS::DynamoDB::Table")
+        .iter()
+        .all(|(logical, _)| logical != "FindingsTable"));
+    assert!(on
+        .resources("AWS::DynamoDB::Table")
+        .iter()
+        .any(|(logical, _)| logical == "FindingsTable"));
+    for f in ["on-cloudtrail", "sweep"] {
+        let actions = function_actions(&off, f).unwrap();
+        assert!(
+            actions.iter().all(|a| !a.starts_with("dynamodb:")),
+            "{f}: {actions:?}"
+        );
+    }
+    let hub = Stack::new(&t, &[("EnableSecurityHubImport", "true".to_owned())]);
+    for f in ["on-cloudtrail", "sweep"] {
+        let actions = function_actions(&hub, f).unwrap();
+        assert!(actions.contains("securityhub:BatchImportFindings"), "{f}");
+    }
+    // Without the store there is nothing to import.
+    let hub_no_store = Stack::new(
+        &t,
+        &[
+            ("EnableSecurityHubImport", "true".to_owned()),
+            ("EnableFindingsStore", "false".to_owned()),
+        ],
+    );
+    let actions = function_actions(&hub_no_store, "on-cloudtrail").unwrap();
+    assert!(!actions.contains("securityhub:BatchImportFindings"));
+    for f in ["on-config", "remediate"] {
+        let actions = function_actions(&hub, f).unwrap();
+        assert!(
+            actions
+                .iter()
+                .all(|a| !a.starts_with("dynamodb:") && !a.starts_with("securityhub:")),
+            "{f}: {actions:?}"
+        );
     }
 }

@@ -331,3 +331,97 @@ async fn events_open_resolve_and_reopen_on_the_fakes() {
     run(again).await;
     assert!(transitions(&aws).contains(&"reopened".to_owned()));
 }
+
+/// The sweep with Security Hub import (the functions' path, `Tracker::with_hub`): every open finding is
+/// imported into the emulator's Security Hub ACTIVE, and archived when a later sweep resolves it.
+///
+/// Run on a thread with a 16 MiB stack: the SDK's Security Hub serializer (the whole ASFF shape) takes more
+/// than a test thread's 2 MiB in debug builds (the functions run on the main thread, 8 MiB, release build).
+#[test]
+fn sweep_imports_into_security_hub_and_archives_on_resolve() {
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(sweep_imports_body())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+async fn sweep_imports_body() {
+    let account = new_account();
+    let aws = emulator().clients(&account).await;
+    let topic = topic_with_queue(&account).await;
+    let store = table(&account).await;
+    let prefix = unique("hub");
+    let names: Vec<String> = (0..3).map(|i| format!("{prefix}-{i}")).collect();
+    for name in &names {
+        aws.s3.create_bucket().bucket(name).send().await.unwrap();
+        let p = public_policy(name).to_string();
+        aws.s3
+            .put_bucket_policy()
+            .bucket(name)
+            .policy(p)
+            .send()
+            .await
+            .unwrap();
+    }
+    let cfg = sweep_cfg(&topic.arn);
+    let sweep = |n: u32| {
+        let (aws, cfg, store, account) = (&aws, &cfg, &store, &account);
+        async move {
+            let tracker = Tracker::new(store, Policy::default()).with_hub(aws);
+            let ev = scheduled(account, &format!("hub-{n}"), &format!("2026-12-0{n}T00:00:00Z"));
+            handle_sweep_tracked(aws, cfg, &Envelope::read(&ev), None, Some(&tracker))
+                .await
+                .unwrap()
+        }
+    };
+    let states = || {
+        let aws = &aws;
+        async move {
+            let out = aws
+                .securityhub
+                .get_findings()
+                .max_results(100)
+                .send()
+                .await
+                .unwrap();
+            out.findings()
+                .iter()
+                .map(|f| {
+                    (
+                        f.resources()[0].id().unwrap_or_default().to_owned(),
+                        f.record_state()
+                            .map(|s| s.as_str().to_owned())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect::<BTreeMap<String, String>>()
+        }
+    };
+    sweep(1).await;
+    let s = states().await;
+    for name in &names {
+        assert_eq!(
+            s.get(&format!("arn:aws:s3:::{name}")).map(String::as_str),
+            Some("ACTIVE"),
+            "{s:?}"
+        );
+    }
+    aws.s3
+        .delete_bucket_policy()
+        .bucket(&names[0])
+        .send()
+        .await
+        .unwrap();
+    sweep(2).await;
+    let s = states().await;
+    assert_eq!(s[&format!("arn:aws:s3:::{}", names[0])], "ARCHIVED", "{s:?}");
+    assert_eq!(s[&format!("arn:aws:s3:::{}", names[1])], "ACTIVE", "{s:?}");
+}

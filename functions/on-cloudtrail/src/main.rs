@@ -6,7 +6,7 @@ use serde_json::Value;
 use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, member_role};
-use tripline_aws::handlers::cloudtrail::handle_cloudtrail_tracked;
+use tripline_aws::handlers::cloudtrail::{handle_cloudtrail, handle_cloudtrail_tracked};
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AccountRouter, MemberRole};
@@ -33,7 +33,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let sdk = load_sdk_config().await;
     // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`) lives in the home account.
-    let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy));
+    let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy, s.securityhub));
     // Clients built once; per member account (organization-wide) on first use, then cached.
     let router = AccountRouter::new(sdk, arn_account(&cfg.alert_topic_arn), member);
     let (router, cfg, store) = (&router, &cfg, &store);
@@ -44,10 +44,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let aws = router
             .route(event.account_or_home(), event.region_or_default())
             .await;
-        let tracker = store.as_ref().map(|(s, policy)| Tracker::new(s, *policy));
-        handle_cloudtrail_tracked(&aws, cfg, &event, tracker.as_ref())
-            .await
-            .map_err(Diagnostic::from)
+        let result = match store {
+            // Security Hub import goes to the event's account (the member role in an organization).
+            Some((s, policy, true)) => {
+                let tracker = Tracker::new(s, *policy).with_hub(&aws);
+                Box::pin(handle_cloudtrail_tracked(&aws, cfg, &event, Some(&tracker))).await
+            }
+            Some((s, policy, false)) => {
+                let tracker = Tracker::new(s, *policy);
+                Box::pin(handle_cloudtrail_tracked(&aws, cfg, &event, Some(&tracker))).await
+            }
+            None => Box::pin(handle_cloudtrail(&aws, cfg, &event)).await,
+        };
+        result.map_err(Diagnostic::from)
     }))
     .await
 }

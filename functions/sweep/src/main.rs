@@ -9,7 +9,7 @@ use tripline_aws::app::assess::SweepConfig;
 use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, sweep_concurrency};
-use tripline_aws::handlers::sweep::handle_sweep_tracked;
+use tripline_aws::handlers::sweep::{handle_sweep_tracked, handle_sweep_until};
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AwsClients};
@@ -45,7 +45,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = load_sdk_config().await;
     let aws = AwsClients::new(&sdk);
     // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`): transitions only, one summary.
-    let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy));
+    let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy, s.securityhub));
     let (aws, cfg, store) = (&aws, &cfg, &store);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
@@ -53,10 +53,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         // publishes a partial summary instead of being killed with nothing published.
         let deadline = deadline_instant(event.context.deadline);
         let event = Envelope::from_value(event.payload);
-        let tracker = store.as_ref().map(|(s, policy)| Tracker::new(s, *policy));
-        handle_sweep_tracked(aws, cfg, &event, deadline, tracker.as_ref())
-            .await
-            .map_err(Diagnostic::from)
+        let result = match store {
+            Some((s, policy, true)) => {
+                let tracker = Tracker::new(s, *policy).with_hub(aws);
+                Box::pin(handle_sweep_tracked(aws, cfg, &event, deadline, Some(&tracker))).await
+            }
+            Some((s, policy, false)) => {
+                let tracker = Tracker::new(s, *policy);
+                Box::pin(handle_sweep_tracked(aws, cfg, &event, deadline, Some(&tracker))).await
+            }
+            None => Box::pin(handle_sweep_until(aws, cfg, &event, deadline)).await,
+        };
+        result.map_err(Diagnostic::from)
     }))
     .await
 }

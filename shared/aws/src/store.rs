@@ -9,7 +9,8 @@
 //! Configuration (environment, validated at cold start): `TRIPLINE_FINDINGS_TABLE` (no table: no store,
 //! behaviour as without one), `TRIPLINE_RENOTIFY_AFTER` (`7d` by default; `30m`, `12h`, `7d` or seconds),
 //! `TRIPLINE_RESOLVED_TTL_DAYS` (days a resolved item is kept before DynamoDB's TTL deletes it; unset:
-//! kept).
+//! kept), `TRIPLINE_SECURITYHUB_IMPORT` (`true`: import findings into Security Hub as ASFF; needs the
+//! store).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -68,6 +69,9 @@ pub trait FindingsStore: Send + Sync {
 pub struct StoreConfig {
     pub table: String,
     pub policy: Policy,
+    /// `TRIPLINE_SECURITYHUB_IMPORT` = `true`: findings are imported into the owning account's Security
+    /// Hub as ASFF (and archived when they resolve).
+    pub securityhub: bool,
 }
 
 impl StoreConfig {
@@ -103,9 +107,23 @@ impl StoreConfig {
                 )
             })?);
         }
+        let securityhub = match vars.get("TRIPLINE_SECURITYHUB_IMPORT").map(|v| v.trim()) {
+            None | Some("" | "false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(EnvError::new(
+                    "TRIPLINE_SECURITYHUB_IMPORT",
+                    format!(
+                        "should be `true` or `false`, found `{}`",
+                        tripline_core::text::quote(other)
+                    ),
+                ))
+            }
+        };
         Ok(Some(Self {
             table: table.to_owned(),
             policy,
+            securityhub,
         }))
     }
 }

@@ -11,6 +11,7 @@ use super::lifecycle::{publish_tracked, resolve_cleared, Tracked, Tracker};
 use super::publish::{publish_findings, FindingRef};
 use super::state::fetch_state;
 use super::{DetectorConfig, HandlerError};
+use crate::sdk::securityhub::ImportFindings;
 use crate::store::FindingsStore;
 use crate::{IamRead, Publish, S3Read};
 use tripline_core::change::Change;
@@ -32,16 +33,23 @@ pub async fn detect<D: S3Read + IamRead + Publish>(
 /// [`detect`] with the findings store: findings go through the lifecycle (notices only on transitions the
 /// policy notifies), and the current-state rules that judged a resource of the change with its fetched
 /// state and found nothing resolve their findings on it ([`super::lifecycle`]).
-pub async fn detect_tracked<D: S3Read + IamRead + Publish, S: FindingsStore>(
+pub async fn detect_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
     aws: &D,
     cfg: &DetectorConfig,
-    tracker: &Tracker<'_, S>,
+    tracker: &Tracker<'_, S, H>,
     change: &Change,
 ) -> Result<(Evaluation, BTreeSet<StateNeed>, Vec<Tracked>), HandlerError> {
     let event_id = change.event_id.as_str();
     let (evaluation, needs, state_read) = judge(aws, cfg, change).await?;
     let topic = cfg.alert_topic_arn.as_str();
-    let mut tracked = publish_tracked(aws, tracker, topic, event_id, &evaluation.findings).await?;
+    let mut tracked = Box::pin(publish_tracked(
+        aws,
+        tracker,
+        topic,
+        event_id,
+        &evaluation.findings,
+    ))
+    .await?;
     if state_read {
         let triggered: Vec<&str> = rules::triggered(change).iter().map(|r| r.id).collect();
         for res in &change.resources {
@@ -54,7 +62,7 @@ pub async fn detect_tracked<D: S3Read + IamRead + Publish, S: FindingsStore>(
                 .filter(|r| triggered.contains(r))
                 .collect();
             let cleared = cleared_rules(&judged, arn, &evaluation);
-            let resolved = resolve_cleared(
+            let resolved = Box::pin(resolve_cleared(
                 aws,
                 tracker,
                 topic,
@@ -63,7 +71,7 @@ pub async fn detect_tracked<D: S3Read + IamRead + Publish, S: FindingsStore>(
                 &cleared,
                 &change.time,
                 event_id,
-            )
+            ))
             .await
             .map_err(|e| HandlerError::aws(event_id, e))?;
             tracked.extend(resolved);

@@ -21,6 +21,7 @@ use serde::Serialize;
 use super::assess::AccountAssessment;
 use super::publish::FindingRef;
 use super::HandlerError;
+use crate::sdk::securityhub::ImportFindings;
 use crate::store::{confirm, record, FindingsStore, ListFilter};
 use crate::{AwsError, Publish};
 use tripline_core::finding::{Finding, Severity};
@@ -31,12 +32,14 @@ use tripline_core::lifecycle::{
 use tripline_core::render::lifecycle::{finding_message, resolved_message, LifecycleView};
 use tripline_core::render::sns::SnsMessage;
 
-/// The store, its policy and the invocation's wall clock (epoch seconds).
+/// The store, its policy, the invocation's wall clock (epoch seconds) and, when Security Hub import is
+/// on, the owning account's Security Hub.
 #[derive(Debug)]
-pub struct Tracker<'a, S> {
+pub struct Tracker<'a, S, H = NoHub> {
     pub store: &'a S,
     pub policy: Policy,
     pub now: i64,
+    pub hub: Option<&'a H>,
 }
 
 impl<'a, S: FindingsStore> Tracker<'a, S> {
@@ -45,7 +48,85 @@ impl<'a, S: FindingsStore> Tracker<'a, S> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        Self { store, policy, now }
+        Self {
+            store,
+            policy,
+            now,
+            hub: None,
+        }
+    }
+}
+
+impl<'a, S: FindingsStore, H> Tracker<'a, S, H> {
+    /// The same tracker importing into `hub` (Security Hub of the account that owns the findings).
+    pub fn with_hub<H2: ImportFindings>(self, hub: &'a H2) -> Tracker<'a, S, H2> {
+        Tracker {
+            store: self.store,
+            policy: self.policy,
+            now: self.now,
+            hub: Some(hub),
+        }
+    }
+}
+
+/// The type of "no Security Hub" (`Tracker::hub` is `None`); never called.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHub;
+
+impl ImportFindings for NoHub {
+    async fn batch_import(
+        &self,
+        _findings: Vec<aws_sdk_securityhub::types::AwsSecurityFinding>,
+    ) -> Result<(usize, Vec<String>), AwsError> {
+        Err(AwsError::new(
+            "securityhub:BatchImportFindings",
+            crate::ErrorKind::Client,
+            "Security Hub import is not configured",
+        ))
+    }
+}
+
+fn rfc3339(now: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(now)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Imports into Security Hub when the tracker has one: the findings Security Hub refused are logged
+/// (and returned as an error, so the event is retried: imports are idempotent, same `Id`).
+async fn import_asff<S, H: ImportFindings>(
+    tr: &Tracker<'_, S, H>,
+    event_id: &str,
+    findings: Vec<aws_sdk_securityhub::types::AwsSecurityFinding>,
+) -> Result<(), AwsError> {
+    let (Some(hub), false) = (tr.hub, findings.is_empty()) else {
+        return Ok(());
+    };
+    let n = findings.len();
+    let report = crate::sdk::securityhub::import(hub, findings).await?;
+    tracing::info!(
+        event_id,
+        imported = report.imported,
+        of = n,
+        calls = report.calls,
+        "Security Hub import"
+    );
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        for f in &report.failed {
+            tracing::error!(event_id, refused = %f, "Security Hub refused a finding");
+        }
+        Err(AwsError::new(
+            "securityhub:BatchImportFindings",
+            crate::ErrorKind::Client,
+            format!(
+                "{} finding(s) refused, first: {}",
+                report.failed.len(),
+                report.failed[0]
+            ),
+        ))
     }
 }
 
@@ -89,9 +170,9 @@ fn err(event_id: &str) -> impl Fn(AwsError) -> HandlerError + '_ {
 }
 
 /// Records `decision`'s notice: publishes `msg` when it must notify, then confirms.
-async fn notify<P: Publish, S: FindingsStore>(
+async fn notify<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
-    tr: &Tracker<'_, S>,
+    tr: &Tracker<'_, S, H>,
     topic: &str,
     decision: &Decision,
     msg: impl FnOnce(&LifecycleItem, Transition) -> SnsMessage,
@@ -120,9 +201,9 @@ fn tracked_of(decision: &Decision, id: String, rule: &str, resource: &str, sever
 
 /// Records one finding and publishes its notice when the policy says so. A finding that names no resource
 /// has no stable identity: it is published as without a store (transition `new`).
-async fn track_one<P: Publish, S: FindingsStore>(
+async fn track_one<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
-    tr: &Tracker<'_, S>,
+    tr: &Tracker<'_, S, H>,
     topic: &str,
     f: &Finding,
 ) -> Result<Tracked, AwsError> {
@@ -165,9 +246,9 @@ async fn track_one<P: Publish, S: FindingsStore>(
 /// Records every finding (one per exposure: the most severe when an evaluation raised the same rule on the
 /// same resource twice) and publishes the notices due. Every finding is attempted; the first error (in
 /// finding order) is returned after all have finished.
-pub async fn publish_tracked<P: Publish, S: FindingsStore>(
+pub async fn publish_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
-    tr: &Tracker<'_, S>,
+    tr: &Tracker<'_, S, H>,
     topic: &str,
     event_id: &str,
     findings: &[Finding],
@@ -189,8 +270,8 @@ pub async fn publish_tracked<P: Publish, S: FindingsStore>(
             }
         }
     }
-    let results: Vec<Result<Tracked, AwsError>> = stream::iter(unique)
-        .map(|f| track_one(aws, tr, topic, f))
+    let results: Vec<Result<Tracked, AwsError>> = stream::iter(unique.iter().copied())
+        .map(|f| Box::pin(track_one(aws, tr, topic, f)))
         .buffered(CONCURRENCY)
         .collect()
         .await;
@@ -210,17 +291,41 @@ pub async fn publish_tracked<P: Publish, S: FindingsStore>(
             }
         }
     }
-    match first {
-        Some(e) => Err(err(event_id)(e)),
-        None => Ok(out),
+    if let Some(e) = first {
+        return Err(err(event_id)(e));
     }
+    if tr.hub.is_some() {
+        // Every finding of the delivery (redeliveries too: an import is idempotent, same `Id`).
+        let now = rfc3339(tr.now);
+        let asff = unique
+            .iter()
+            .zip(&out)
+            .map(|(f, t)| {
+                let view = match (t.first_seen.clone(), t.last_seen.clone()) {
+                    (Some(first_seen), Some(last_seen)) => Some(LifecycleView {
+                        id: t.id.clone(),
+                        transition: t.transition.unwrap_or(Transition::Unchanged),
+                        state: t.state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                        first_seen,
+                        last_seen,
+                        occurrences: 0,
+                        resolved_reason: None,
+                    }),
+                    _ => None,
+                };
+                crate::asff::finding(f, view.as_ref(), &now)
+            })
+            .collect();
+        import_asff(tr, event_id, asff).await.map_err(err(event_id))?;
+    }
+    Ok(out)
 }
 
 /// Resolves one exposure (no exposure judged, resource gone, remediation verified) and publishes the
 /// resolved notice when it was open.
-pub async fn resolve<P: Publish, S: FindingsStore>(
+pub async fn resolve<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
-    tr: &Tracker<'_, S>,
+    tr: &Tracker<'_, S, H>,
     topic: &str,
     key: &LifecycleKey,
     reason: ResolveReason,
@@ -237,13 +342,20 @@ pub async fn resolve<P: Publish, S: FindingsStore>(
     let severity = decision.item.as_ref().map_or(Severity::Low, |i| i.severity);
     let mut t = tracked_of(&decision, key.id(), &key.rule, &key.resource_arn, severity);
     t.message_id = notify(aws, tr, topic, &decision, |item, _| resolved_message(item)).await?;
+    if let Some(item) = decision
+        .item
+        .as_ref()
+        .filter(|i| i.state == LifecycleState::Resolved)
+    {
+        import_asff(tr, event_id, vec![crate::asff::resolved(item, &rfc3339(tr.now))]).await?;
+    }
     Ok(t)
 }
 
 /// Resolves the open (or suppressed) findings of `rules` on one resource.
-pub async fn resolve_cleared<P: Publish, S: FindingsStore>(
+pub async fn resolve_cleared<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
-    tr: &Tracker<'_, S>,
+    tr: &Tracker<'_, S, H>,
     topic: &str,
     account: &str,
     resource_arn: &str,
@@ -270,9 +382,9 @@ pub async fn resolve_cleared<P: Publish, S: FindingsStore>(
 /// For the remediate use case: records a remediation of `f`. A verified remediation (`remediated`)
 /// resolves the finding (and publishes the resolved notice); any other status counts an attempt and keeps
 /// its outcome. `event_id` is the remediation's own id (e.g. the SNS message id), `at` its time (RFC 3339).
-pub async fn record_remediation<P: Publish, S: FindingsStore>(
+pub async fn record_remediation<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
-    tr: &Tracker<'_, S>,
+    tr: &Tracker<'_, S, H>,
     topic: &str,
     f: &Finding,
     status: tripline_core::render::sns::RemediationStatus,
@@ -332,9 +444,9 @@ fn arn_tail(arn: &str) -> &str {
 /// that each assessed resource no longer raises, and, when `complete` (every resource listed was read),
 /// resolves the swept rules' findings on resources of the account no longer listed (gone). Publishes
 /// transitions only; the caller publishes one summary with [`SweepLifecycle::counts`].
-pub async fn sweep_tracked<P: Publish, S: FindingsStore>(
+pub async fn sweep_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
-    tr: &Tracker<'_, S>,
+    tr: &Tracker<'_, S, H>,
     topic: &str,
     event_id: &str,
     account: &str,
@@ -348,7 +460,7 @@ pub async fn sweep_tracked<P: Publish, S: FindingsStore>(
         .iter()
         .flat_map(|a| a.evaluation.findings.iter().cloned())
         .collect();
-    out.tracked = publish_tracked(aws, tr, topic, event_id, &findings).await?;
+    out.tracked = Box::pin(publish_tracked(aws, tr, topic, event_id, &findings)).await?;
     let stored = tr
         .store
         .list(&ListFilter {
@@ -384,7 +496,7 @@ pub async fn sweep_tracked<P: Publish, S: FindingsStore>(
             }
             None => continue,
         };
-        let t = resolve(aws, tr, topic, &item.key, reason, at, event_id)
+        let t = Box::pin(resolve(aws, tr, topic, &item.key, reason, at, event_id))
             .await
             .map_err(err(event_id))?;
         if t.transition.is_some() {

@@ -18,6 +18,7 @@ use crate::app::detect::{detect, detect_tracked};
 use crate::app::lifecycle::{Tracked, Tracker};
 use crate::app::publish::FindingRef;
 use crate::app::{DetectorConfig, HandlerError};
+use crate::sdk::securityhub::ImportFindings;
 use crate::store::{FindingsStore, NoStore};
 use crate::{IamRead, Publish, S3Read};
 use tripline_core::intake::Intake;
@@ -49,16 +50,16 @@ pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
     cfg: &DetectorConfig,
     event: &Envelope,
 ) -> Result<Outcome, HandlerError> {
-    handle_cloudtrail_tracked::<D, NoStore>(aws, cfg, event, None).await
+    handle_cloudtrail_tracked::<D, NoStore, crate::app::lifecycle::NoHub>(aws, cfg, event, None).await
 }
 
 /// [`handle_cloudtrail`] with the findings store when one is configured: findings go through the
 /// lifecycle and only the notices it calls for are published (`findings` lists those).
-pub async fn handle_cloudtrail_tracked<D: S3Read + IamRead + Publish, S: FindingsStore>(
+pub async fn handle_cloudtrail_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
     aws: &D,
     cfg: &DetectorConfig,
     event: &Envelope,
-    tracker: Option<&Tracker<'_, S>>,
+    tracker: Option<&Tracker<'_, S, H>>,
 ) -> Result<Outcome, HandlerError> {
     let started = std::time::Instant::now();
     let intake = event.intake().map_err(|source| {

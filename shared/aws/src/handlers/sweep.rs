@@ -31,6 +31,7 @@ use crate::app::lifecycle::{sweep_tracked, Tracker};
 use crate::app::publish::{publish_findings, FindingRef};
 use crate::app::HandlerError;
 use crate::metrics::{self, Completeness};
+use crate::sdk::securityhub::ImportFindings;
 use crate::store::{FindingsStore, NoStore};
 use crate::{IamRead, Publish, S3Read};
 use tripline_core::render::sns::SweepSummary;
@@ -83,18 +84,18 @@ pub async fn handle_sweep_until<D: S3Read + IamRead + Publish>(
     event: &Envelope,
     deadline: Option<Instant>,
 ) -> Result<SweepOutcome, HandlerError> {
-    handle_sweep_tracked::<D, NoStore>(aws, cfg, event, deadline, None).await
+    handle_sweep_tracked::<D, NoStore, crate::app::lifecycle::NoHub>(aws, cfg, event, deadline, None).await
 }
 
 /// [`handle_sweep_until`] with the findings store when one is configured: the sweep publishes its
 /// transitions only (new, reopened, resolved...; see [`crate::app::lifecycle`]) and one summary that counts
 /// them (`transitions`), never every known finding again.
-pub async fn handle_sweep_tracked<D: S3Read + IamRead + Publish, S: FindingsStore>(
+pub async fn handle_sweep_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
     deadline: Option<Instant>,
-    tracker: Option<&Tracker<'_, S>>,
+    tracker: Option<&Tracker<'_, S, H>>,
 ) -> Result<SweepOutcome, HandlerError> {
     let started = Instant::now();
     let cutoff = deadline.map(|d| read_cutoff(d, started));
@@ -178,7 +179,8 @@ pub async fn handle_sweep_tracked<D: S3Read + IamRead + Publish, S: FindingsStor
     let refs = match tracker {
         None => publish_findings(aws, &cfg.detector.alert_topic_arn, &event_id, &findings).await?,
         Some(tr) => {
-            let lc = sweep_tracked(
+            // Boxed: a large future (every record, publish and import of the run).
+            let lc = Box::pin(sweep_tracked(
                 aws,
                 tr,
                 &cfg.detector.alert_topic_arn,
@@ -187,7 +189,7 @@ pub async fn handle_sweep_tracked<D: S3Read + IamRead + Publish, S: FindingsStor
                 &time,
                 &assessment,
                 completeness == Completeness::Complete,
-            )
+            ))
             .await?;
             summary.transitions = lc.counts;
             let suppressed: std::collections::BTreeSet<(&str, &str)> = findings

@@ -116,3 +116,85 @@ pub async fn import<I: ImportFindings>(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records batch sizes; throttles the first `throttle` calls; refuses ids ending in `!`.
+    #[derive(Default)]
+    struct Hub {
+        batches: Mutex<Vec<usize>>,
+        throttle: Mutex<u32>,
+    }
+
+    impl ImportFindings for Hub {
+        async fn batch_import(
+            &self,
+            findings: Vec<AwsSecurityFinding>,
+        ) -> Result<(usize, Vec<String>), AwsError> {
+            self.batches.lock().unwrap().push(findings.len());
+            {
+                let mut t = self.throttle.lock().unwrap();
+                if *t > 0 {
+                    *t -= 1;
+                    return Err(AwsError::new(
+                        "securityhub:BatchImportFindings",
+                        ErrorKind::Throttling,
+                        "slow down",
+                    ));
+                }
+            }
+            let refused: Vec<String> = findings
+                .iter()
+                .filter_map(|f| {
+                    f.id()
+                        .filter(|id| id.ends_with('!'))
+                        .map(|id| format!("{id}: InvalidInput x"))
+                })
+                .collect();
+            Ok((findings.len() - refused.len(), refused))
+        }
+    }
+
+    fn findings(n: usize) -> Vec<AwsSecurityFinding> {
+        (0..n)
+            .map(|i| {
+                AwsSecurityFinding::builder()
+                    .id(if i == 7 { "f7!".to_owned() } else { format!("f{i}") })
+                    .build()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_of_at_most_100_throttling_retried_refusals_reported() {
+        let hub = Hub {
+            throttle: Mutex::new(2),
+            ..Hub::default()
+        };
+        let report = crate::block_on(import(&hub, findings(250))).unwrap();
+        // Two throttled attempts of the first batch, then 100 + 100 + 50.
+        assert_eq!(*hub.batches.lock().unwrap(), vec![100, 100, 100, 100, 50]);
+        assert_eq!(report.calls, 5);
+        assert_eq!(report.imported, 249);
+        assert_eq!(report.failed, vec!["f7!: InvalidInput x".to_owned()]);
+        // Throttled past the attempts: the error is returned, retryable.
+        let hub = Hub {
+            throttle: Mutex::new(10),
+            ..Hub::default()
+        };
+        let e = crate::block_on(import(&hub, findings(3))).unwrap_err();
+        assert!(e.is_retryable(), "{e}");
+        assert_eq!(hub.batches.lock().unwrap().len(), THROTTLED_ATTEMPTS as usize);
+        // Nothing to import: no call.
+        let hub = Hub::default();
+        assert_eq!(
+            crate::block_on(import(&hub, Vec::new())).unwrap(),
+            ImportReport::default()
+        );
+        assert!(hub.batches.lock().unwrap().is_empty());
+    }
+}
