@@ -175,16 +175,26 @@ fn asff_and_ocsf_formats() {
     let first = &json["findings"][0];
     let a = &asff[0];
     assert_eq!(a["SchemaVersion"], "2018-10-08");
-    assert_eq!(a["GeneratorId"], format!("tripline/{}", first["rule"].as_str().unwrap()).as_str());
+    assert_eq!(
+        a["GeneratorId"],
+        format!("tripline/{}", first["rule"].as_str().unwrap()).as_str()
+    );
     assert_eq!(a["AwsAccountId"], first["account"]);
     assert_eq!(a["UpdatedAt"], first["event"]["time"]);
     assert_eq!(a["Resources"][0]["Id"], first["resource"]["arn"]);
     assert_eq!(a["RecordState"], "ACTIVE");
     assert_eq!(a["ProductFields"]["tripline/finding_id"], first["id"]);
-    assert_eq!(run("asff"), serde_json::Value::Array(asff.clone()), "deterministic");
+    assert_eq!(
+        run("asff"),
+        serde_json::Value::Array(asff.clone()),
+        "deterministic"
+    );
     let ocsf = run("ocsf");
     let o = &ocsf[0];
-    assert_eq!((o["class_uid"].as_u64(), o["category_uid"].as_u64()), (Some(2004), Some(2)));
+    assert_eq!(
+        (o["class_uid"].as_u64(), o["category_uid"].as_u64()),
+        (Some(2004), Some(2))
+    );
     assert_eq!(o["metadata"]["version"], "1.5.0");
     assert_eq!(o["finding_info"]["uid"], first["id"]);
     assert_eq!(ocsf.as_array().unwrap().len(), n);
