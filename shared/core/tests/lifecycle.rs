@@ -83,16 +83,17 @@ fn transitions_table() {
         F(&'a Finding),
         Clear(ResolveReason),
     }
-    let cases: Vec<(
-        &str,
-        O,
-        &str,
-        &str,
+    type Case<'a> = (
+        &'a str,
+        O<'a>,
+        &'a str,
+        &'a str,
         i64,
         Option<Transition>,
         bool,
         Option<LifecycleState>,
-    )> = vec![
+    );
+    let cases: Vec<Case> = vec![
         (
             "first sighting",
             O::F(&base),

@@ -260,7 +260,8 @@ fn lifecycle_and_suppression_map_to_activity_and_status() {
 fn the_validator_refuses_invalid_events() {
     let schema = schema();
     let good = detection_finding(&findings().remove(0), None);
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
         ("unknown", Box::new(|e| e["bogus"] = json!(1))),
         (
             "required",

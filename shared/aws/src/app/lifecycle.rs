@@ -353,6 +353,7 @@ pub async fn resolve<P: Publish, S: FindingsStore, H: ImportFindings>(
 }
 
 /// Resolves the open (or suppressed) findings of `rules` on one resource.
+#[allow(clippy::too_many_arguments)]
 pub async fn resolve_cleared<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
     tr: &Tracker<'_, S, H>,
@@ -444,6 +445,7 @@ fn arn_tail(arn: &str) -> &str {
 /// that each assessed resource no longer raises, and, when `complete` (every resource listed was read),
 /// resolves the swept rules' findings on resources of the account no longer listed (gone). Publishes
 /// transitions only; the caller publishes one summary with [`SweepLifecycle::counts`].
+#[allow(clippy::too_many_arguments)]
 pub async fn sweep_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
     tr: &Tracker<'_, S, H>,
