@@ -1777,6 +1777,21 @@ fn findings_store_and_security_hub_import_follow_their_parameters() {
     );
     let actions = function_actions(&hub_no_store, "on-cloudtrail").unwrap();
     assert!(!actions.contains("securityhub:BatchImportFindings"));
+    // Member accounts: the member-read role may import, only with the member stack's parameter.
+    let member = load("member-template.yaml");
+    let role_actions = |params: &[(&str, String)]| -> BTreeSet<String> {
+        let stack = Stack::new(&member, params);
+        let roles = roles(&stack);
+        let (_, _, docs) = roles.iter().find(|r| r.0 == "MemberReadRole").unwrap();
+        docs.iter()
+            .flat_map(statements)
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| strings(&s["Action"]))
+            .collect()
+    };
+    assert!(!role_actions(&member_all_on()).contains("securityhub:BatchImportFindings"));
+    let with_hub = [&member_all_on()[..], &[("EnableSecurityHubImport", "true".to_owned())]].concat();
+    assert!(role_actions(&with_hub).contains("securityhub:BatchImportFindings"));
     for f in ["on-config", "remediate"] {
         let actions = function_actions(&hub, f).unwrap();
         assert!(
