@@ -1790,7 +1790,11 @@ fn findings_store_and_security_hub_import_follow_their_parameters() {
             .collect()
     };
     assert!(!role_actions(&member_all_on()).contains("securityhub:BatchImportFindings"));
-    let with_hub = [&member_all_on()[..], &[("EnableSecurityHubImport", "true".to_owned())]].concat();
+    let with_hub = [
+        &member_all_on()[..],
+        &[("EnableSecurityHubImport", "true".to_owned())],
+    ]
+    .concat();
     assert!(role_actions(&with_hub).contains("securityhub:BatchImportFindings"));
     for f in ["on-config", "remediate"] {
         let actions = function_actions(&hub, f).unwrap();
