@@ -9,13 +9,19 @@ export CARGO_TERM_COLOR ?= never
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-test: emulator fmt-check core clippy unit fuzz-smoke lint-template ## everything CI runs
+test: emulator ocsf-schema fmt-check core clippy unit fuzz-smoke lint-template ## everything CI runs
 
 # The integration tests (tests/) drive the real AWS SDK against moto_server, pinned and installed into
 # .venv-moto/ (gitignored); the test harness starts and stops it. Idempotent.
 .PHONY: emulator
 emulator: ## install the AWS API emulator (moto[server]==5.2.5) into .venv-moto/
 	scripts/emulator-venv.sh >/dev/null
+
+# The OCSF 1.5.0 schema (from the pinned PyPI package ocsf-json-schema, with its licence) that the OCSF
+# output is validated against; extracted into .venv-ocsf/ (gitignored). Idempotent.
+.PHONY: ocsf-schema
+ocsf-schema: ## fetch the OCSF schema the OCSF output tests validate against
+	scripts/ocsf-schema.sh
 
 fmt-check: ## rustfmt check (the workspace and the fuzz/ crate)
 	$(CARGO) fmt --all -- --check
@@ -27,12 +33,12 @@ clippy: ## clippy, warnings are errors
 # The first invariant of ARCHITECTURE.md, kept by the compiler: tripline-core builds and tests on its own, and
 # nothing in its dependency tree is an AWS SDK, an async runtime or an HTTP stack.
 CORE_FORBIDDEN := ^(aws-|tokio|hyper|lambda_runtime|reqwest|futures|http)
-core: ## build and test the pure core crate alone; fail if an SDK, runtime or HTTP crate enters its dependencies
+core: ocsf-schema ## build and test the pure core crate alone; fail if an SDK, runtime or HTTP crate enters its dependencies
 	@if $(CARGO) tree -p tripline-core -e normal --prefix none | grep -E '$(CORE_FORBIDDEN)'; then \
 	  echo "core: tripline-core must not depend on the crates above (ARCHITECTURE.md, invariants)" >&2; exit 1; fi
 	$(CARGO) test -p tripline-core
 
-unit: ## all cargo tests
+unit: ocsf-schema ## all cargo tests
 	$(CARGO) test --workspace --all-features
 
 # ---- Demo (issue 7): the whole pipeline live against a local AWS emulator, no AWS account needed ---------------

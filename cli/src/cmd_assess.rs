@@ -21,7 +21,8 @@ pub struct Args {
     #[arg(long, value_name = "STATE.json")]
     pub state: Option<PathBuf>,
     /// Output format: `json` (findings and errors), `text` (email text), `slack` (Block Kit), `sns` (publish
-    /// requests). Default: the intake outcome with `findings` and `errors` added.
+    /// requests), `asff` (Security Hub findings), `ocsf` (OCSF 1.5.0 Detection Findings). Default: the
+    /// intake outcome with `findings` and `errors` added.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 }
@@ -33,6 +34,11 @@ pub enum Format {
     Text,
     Slack,
     Sns,
+    /// AWS Security Finding Format (built with the AWS SDK's Security Hub types): a JSON array.
+    #[cfg(feature = "aws")]
+    Asff,
+    /// OCSF 1.5.0 Detection Findings (class_uid 2004): a JSON array.
+    Ocsf,
 }
 
 fn read_state(path: &std::path::Path) -> Result<tripline_core::State, String> {
@@ -74,6 +80,22 @@ fn render(
         Some(Format::Slack) => {
             io::print_json(&evaluation.findings.iter().map(slack::blocks).collect::<Vec<_>>())
         }
+        #[cfg(feature = "aws")]
+        Some(Format::Asff) => io::print_json(
+            &evaluation
+                .findings
+                .iter()
+                // The event's time stands for "now": the output is deterministic (no clock read).
+                .map(|f| tripline_aws::asff::to_json(&tripline_aws::asff::finding(f, None, &f.event.time)))
+                .collect::<Vec<_>>(),
+        ),
+        Some(Format::Ocsf) => io::print_json(
+            &evaluation
+                .findings
+                .iter()
+                .map(|f| tripline_core::render::ocsf::detection_finding(f, None))
+                .collect::<Vec<_>>(),
+        ),
         Some(Format::Sns) => {
             io::print_json(&evaluation.findings.iter().map(sns::message).collect::<Vec<_>>())
         }

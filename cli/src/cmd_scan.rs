@@ -34,6 +34,11 @@ use crate::io::bad_input;
 pub enum Format {
     Table,
     Json,
+    /// AWS Security Finding Format (the AWS SDK's Security Hub types): a JSON array; with `--store`, the
+    /// findings this scan resolved too (RecordState ARCHIVED).
+    Asff,
+    /// OCSF 1.5.0 Detection Findings (class_uid 2004): a JSON array; with `--store`, lifecycle included.
+    Ocsf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +61,14 @@ pub struct Args {
     /// Organization-wide: `--accounts` / `--organization` with `--member-role` (see `cmd_scan_org`).
     #[command(flatten)]
     pub org: crate::cmd_scan_org::OrgArgs,
+    /// Keep findings in this DynamoDB table (see `tripline findings`): each finding gets its lifecycle
+    /// (`lifecycle.transition`, `first_seen`, `last_seen`) and the findings this scan resolved are listed.
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
+    /// Import the findings into the scanned account's Security Hub (BatchImportFindings, ASFF), and with
+    /// `--store` archive the ones this scan resolved.
+    #[arg(long)]
+    pub securityhub: bool,
 }
 
 /// The JSON output.
@@ -66,13 +79,44 @@ struct Report {
     time: String,
     /// `buckets` / `policies` / `roles` -> how many were judged.
     checked: BTreeMap<String, u64>,
-    /// Every finding, suppressed ones included (marked in `suppressed`), highest severity first.
-    findings: Vec<Finding>,
+    /// Every finding, suppressed ones included (marked in `suppressed`), highest severity first; with
+    /// `--store`, each with its `lifecycle`.
+    findings: Vec<Entry>,
+    /// With `--store`: the findings this scan resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved: Option<Vec<crate::scan_store::ResolvedOut>>,
+    /// The stored items this scan resolved (for ASFF's archived updates).
+    #[serde(skip)]
+    resolved_items: Vec<tripline_core::lifecycle::LifecycleItem>,
     /// Unsuppressed findings.
     open: usize,
     /// Resources that could not be read and rules that failed.
     errors: Vec<String>,
     duration_ms: u64,
+}
+
+impl Report {
+    /// What the pipeline formats and the Security Hub import take.
+    fn asff_input(&self) -> crate::scan_formats::Input<'_> {
+        crate::scan_formats::Input {
+            time: &self.time,
+            findings: self
+                .findings
+                .iter()
+                .map(|e| (&e.finding, e.lifecycle.as_ref()))
+                .collect(),
+            resolved: self.resolved_items.as_slice(),
+        }
+    }
+}
+
+/// A finding and, with `--store`, its lifecycle.
+#[derive(Debug, Serialize)]
+struct Entry {
+    #[serde(flatten)]
+    finding: Finding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lifecycle: Option<crate::scan_store::LifecycleOut>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -101,6 +145,8 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let printed = match args.format {
         Format::Json => crate::io::print_json(&report),
+        Format::Asff => crate::io::print_json(&crate::scan_formats::asff(&report.asff_input())),
+        Format::Ocsf => crate::io::print_json(&crate::scan_formats::ocsf(&report.asff_input())),
         Format::Table => {
             print!("{}", table(&report));
             ExitCode::SUCCESS
@@ -173,6 +219,11 @@ pub(crate) fn now_rfc3339() -> Result<String, String> {
 
 async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result<Report, String> {
     let started = Instant::now();
+    if let Some(t) = &args.store {
+        if t.trim().is_empty() {
+            return Err("`--store` needs a DynamoDB table name".to_owned());
+        }
+    }
     let sdk = sdk_config(args).await;
     let region = sdk.region().map(ToString::to_string).unwrap_or_default();
     let account = caller_account(args, &sdk).await?;
@@ -187,7 +238,35 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
     let assessment = assess_account(&aws, rules_cfg, &ctx, concurrency).await;
     aws.bar.finish_and_clear();
     let assessment = assessment.map_err(|e| format!("cannot list the account: {e}"))?;
-    Ok(report(assessment, account, region, time, started.elapsed()))
+    let lifecycle = match &args.store {
+        Some(table) => Some(crate::scan_store::track(&sdk, table, &account, &time, &assessment).await?),
+        None => None,
+    };
+    let mut r = report(assessment, account, region, time, started.elapsed());
+    if let Some(mut lc) = lifecycle {
+        for e in &mut r.findings {
+            e.lifecycle = lc
+                .by_finding
+                .remove(&(e.finding.rule.clone(), e.finding.resource.arn.clone()));
+        }
+        r.resolved = Some(lc.resolved);
+        r.resolved_items = lc.resolved_items;
+    }
+    if args.securityhub {
+        let hub = AwsClients::new(&sdk);
+        let findings = crate::scan_formats::asff_findings(&r.asff_input());
+        let n = findings.len();
+        let rep = tripline_aws::sdk::securityhub::import(&hub, findings)
+            .await
+            .map_err(|e| format!("Security Hub import: {e}"))?;
+        eprintln!(
+            "tripline: Security Hub: {} of {n} finding(s) imported in {} call(s)",
+            rep.imported, rep.calls
+        );
+        r.errors
+            .extend(rep.failed.iter().map(|f| format!("Security Hub refused {f}")));
+    }
+    Ok(r)
 }
 
 /// The innermost message of an SDK error chain (the SDK's own `Display` says only "service error").
@@ -221,7 +300,15 @@ fn report(a: AccountAssessment, account: String, region: String, time: String, t
         region,
         time,
         checked: a.checked,
-        findings,
+        findings: findings
+            .into_iter()
+            .map(|finding| Entry {
+                finding,
+                lifecycle: None,
+            })
+            .collect(),
+        resolved: None,
+        resolved_items: Vec::new(),
         errors,
         duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
     }
@@ -234,7 +321,7 @@ fn table(r: &Report) -> String {
         "RESOURCE".into(),
         "SUMMARY".into(),
     ]];
-    for f in &r.findings {
+    for f in r.findings.iter().map(|e| &e.finding) {
         let sev = match &f.suppressed {
             None => f.severity.as_str().to_owned(),
             Some(_) => format!("{} (suppressed)", f.severity.as_str()),
@@ -397,6 +484,8 @@ mod tests {
                 .into_iter()
                 .collect(),
             findings: vec![],
+            resolved: None,
+            resolved_items: vec![],
             open: 0,
             errors: vec![],
             duration_ms: 12,

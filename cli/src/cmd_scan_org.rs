@@ -126,6 +126,11 @@ pub fn run(args: &crate::cmd_scan::Args, rules_cfg: &RuleConfig, concurrency: us
             tripline_core::text::quote(&role)
         ));
     }
+    if matches!(args.format, Format::Asff | Format::Ocsf) || args.store.is_some() || args.securityhub {
+        return bad_input(
+            "`--format asff|ocsf`, `--store` and `--securityhub` are not available with `--accounts` / `--organization` yet",
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return bad_input(&format!("cannot start the async runtime: {e}")),
@@ -136,6 +141,9 @@ pub fn run(args: &crate::cmd_scan::Args, rules_cfg: &RuleConfig, concurrency: us
     };
     let printed = match args.format {
         Format::Json => crate::io::print_json(&report),
+        Format::Asff | Format::Ocsf => return bad_input(
+            "`--format asff` and `--format ocsf` are not available with `--accounts` / `--organization` yet",
+        ),
         Format::Table => {
             print!("{}", table(&report));
             ExitCode::SUCCESS

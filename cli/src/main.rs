@@ -4,6 +4,8 @@
 //! returns an exit code; the work is done by the `tripline` library.
 
 mod cmd_assess;
+#[cfg(feature = "aws")]
+mod cmd_findings;
 mod cmd_patterns;
 mod cmd_policy;
 #[cfg(feature = "aws")]
@@ -14,6 +16,10 @@ mod cmd_scan;
 #[cfg(feature = "aws")]
 mod cmd_scan_org;
 mod io;
+#[cfg(feature = "aws")]
+mod scan_formats;
+#[cfg(feature = "aws")]
+mod scan_store;
 
 use std::process::ExitCode;
 
@@ -62,6 +68,9 @@ enum Command {
     /// error.
     #[cfg(feature = "aws")]
     Remediate(cmd_remediate::Args),
+    /// The findings store (the DynamoDB table of finding lifecycles): `init`, `list`, `show`.
+    #[cfg(feature = "aws")]
+    Findings(cmd_findings::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +87,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd_scan::run(&args),
         #[cfg(feature = "aws")]
         Command::Remediate(args) => cmd_remediate::run(&args),
+        Command::Findings(args) => cmd_findings::run(&args),
     }
 }
 

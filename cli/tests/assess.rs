@@ -147,3 +147,55 @@ fn help_explains_assess() {
     let out = tripline().args(["assess", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("standard input"));
 }
+
+/// `--format asff` and `--format ocsf`: one document per finding, ASFF built with the SDK's types (the
+/// event's time as `UpdatedAt`: deterministic), OCSF a Detection Finding (schema-validated in
+/// shared/core/tests/ocsf.rs).
+#[cfg(feature = "aws")]
+#[test]
+fn asff_and_ocsf_formats() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let event = root.join("events/cloudtrail-s3-put-bucket-policy-public.json");
+    let run = |format: &str| -> serde_json::Value {
+        let out = tripline()
+            .arg("assess")
+            .arg(&event)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let json = run("json");
+    let n = json["findings"].as_array().unwrap().len();
+    assert!(n > 0);
+    let asff = run("asff");
+    let asff = asff.as_array().unwrap();
+    assert_eq!(asff.len(), n);
+    let first = &json["findings"][0];
+    let a = &asff[0];
+    assert_eq!(a["SchemaVersion"], "2018-10-08");
+    assert_eq!(
+        a["GeneratorId"],
+        format!("tripline/{}", first["rule"].as_str().unwrap()).as_str()
+    );
+    assert_eq!(a["AwsAccountId"], first["account"]);
+    assert_eq!(a["UpdatedAt"], first["event"]["time"]);
+    assert_eq!(a["Resources"][0]["Id"], first["resource"]["arn"]);
+    assert_eq!(a["RecordState"], "ACTIVE");
+    assert_eq!(a["ProductFields"]["tripline/finding_id"], first["id"]);
+    assert_eq!(
+        run("asff"),
+        serde_json::Value::Array(asff.clone()),
+        "deterministic"
+    );
+    let ocsf = run("ocsf");
+    let o = &ocsf[0];
+    assert_eq!(
+        (o["class_uid"].as_u64(), o["category_uid"].as_u64()),
+        (Some(2004), Some(2))
+    );
+    assert_eq!(o["metadata"]["version"], "1.5.0");
+    assert_eq!(o["finding_info"]["uid"], first["id"]);
+    assert_eq!(ocsf.as_array().unwrap().len(), n);
+}

@@ -83,9 +83,15 @@ struct Calls {
 
 /// Source: the handlers in `shared/aws/src/handlers/` wired by `functions/<name>/src/main.rs`.
 const CALLS: &[Calls] = &[
+    // With the findings store (EnableFindingsStore, default true): shared/aws/src/sdk/dynamodb.rs.
     Calls {
         function: "on-cloudtrail",
-        own: &["sns:Publish"],
+        own: &[
+            "sns:Publish",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+        ],
         rule_reads: true,
         assessment: false,
         remediation_writes: false,
@@ -107,7 +113,13 @@ const CALLS: &[Calls] = &[
     // ListAccounts, the plan in the run table, one message per shard.
     Calls {
         function: "sweep",
-        own: &["sns:Publish"],
+        own: &[
+            "sns:Publish",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+        ],
         rule_reads: false,
         assessment: true,
         remediation_writes: false,
@@ -199,6 +211,10 @@ const ENV_VARS: &[&str] = &[
     "TRIPLINE_ACCOUNTS",
     "TRIPLINE_ORGANIZATION_ROLE_ARN",
     "TRIPLINE_SHARD_MAX_RECEIVES",
+    "TRIPLINE_FINDINGS_TABLE",
+    "TRIPLINE_RENOTIFY_AFTER",
+    "TRIPLINE_RESOLVED_TTL_DAYS",
+    "TRIPLINE_SECURITYHUB_IMPORT",
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1877,4 +1893,88 @@ fn organization_sweep_queue_mapping_and_run_table() {
     assert!(alone.resource("SweepFunction")["Environment"]["Variables"]
         .get("TRIPLINE_SHARD_QUEUE_URL")
         .is_none());
+}
+
+/// The findings store (issue 14): the table only with `EnableFindingsStore` (default true), on-demand,
+/// encrypted with AlertKey, point-in-time recovery, TTL on `expires_at`; DynamoDB actions only with it;
+/// Security Hub import only with both parameters, on this account's default product.
+#[test]
+fn findings_store_and_security_hub_import_follow_their_parameters() {
+    let t = load("template.yaml");
+    let on = Stack::new(&t, &[]);
+    let table = on.resource("FindingsTable");
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(table["SSESpecification"]["SSEType"], "KMS");
+    assert!(table["SSESpecification"]["KMSMasterKeyId"].is_string(), "{table}");
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], "expires_at");
+    for f in ["on-cloudtrail", "sweep"] {
+        let actions = function_actions(&on, f).unwrap();
+        assert!(actions.contains("dynamodb:PutItem"), "{f}");
+        assert!(!actions.contains("securityhub:BatchImportFindings"), "{f}");
+    }
+    let off = Stack::new(&t, &[("EnableFindingsStore", "false".to_owned())]);
+    assert!(off
+        .resources("AWS::DynamoDB::Table")
+        .iter()
+        .all(|(logical, _)| logical != "FindingsTable"));
+    assert!(on
+        .resources("AWS::DynamoDB::Table")
+        .iter()
+        .any(|(logical, _)| logical == "FindingsTable"));
+    for f in ["on-cloudtrail", "sweep"] {
+        let actions = function_actions(&off, f).unwrap();
+        assert!(
+            actions.iter().all(|a| !a.starts_with("dynamodb:")),
+            "{f}: {actions:?}"
+        );
+    }
+    let hub = Stack::new(&t, &[("EnableSecurityHubImport", "true".to_owned())]);
+    for f in ["on-cloudtrail", "sweep"] {
+        let actions = function_actions(&hub, f).unwrap();
+        assert!(actions.contains("securityhub:BatchImportFindings"), "{f}");
+    }
+    // Without the store there is nothing to import.
+    let hub_no_store = Stack::new(
+        &t,
+        &[
+            ("EnableSecurityHubImport", "true".to_owned()),
+            ("EnableFindingsStore", "false".to_owned()),
+        ],
+    );
+    let actions = function_actions(&hub_no_store, "on-cloudtrail").unwrap();
+    assert!(!actions.contains("securityhub:BatchImportFindings"));
+    // Member accounts: the member-read role may import, only with the member stack's parameter.
+    let member = load("member-template.yaml");
+    let role_actions = |params: &[(&str, String)]| -> BTreeSet<String> {
+        let stack = Stack::new(&member, params);
+        let roles = roles(&stack);
+        let (_, _, docs) = roles.iter().find(|r| r.0 == "MemberReadRole").unwrap();
+        docs.iter()
+            .flat_map(statements)
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| strings(&s["Action"]))
+            .collect()
+    };
+    assert!(!role_actions(&member_all_on()).contains("securityhub:BatchImportFindings"));
+    let with_hub = [
+        &member_all_on()[..],
+        &[("EnableSecurityHubImport", "true".to_owned())],
+    ]
+    .concat();
+    assert!(role_actions(&with_hub).contains("securityhub:BatchImportFindings"));
+    for f in ["on-config", "remediate"] {
+        let actions = function_actions(&hub, f).unwrap();
+        // remediate's only DynamoDB actions are on its attempts table (issue 12), never the findings table's.
+        let findings_table_actions = ["dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"];
+        assert!(
+            actions.iter().all(|a| !a.starts_with("securityhub:")
+                && !findings_table_actions.contains(&a.as_str())
+                && (f == "remediate" || !a.starts_with("dynamodb:"))),
+            "{f}: {actions:?}"
+        );
+    }
 }

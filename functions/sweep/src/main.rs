@@ -8,20 +8,26 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tripline_aws::app::assess::SweepConfig;
+use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, sweep_concurrency};
-use tripline_aws::handlers::sweep::handle_sweep_until;
+use tripline_aws::handlers::sweep::{handle_sweep_tracked, handle_sweep_until};
 use tripline_aws::handlers::sweep_planner::{handle_plan, AccountSource, PlannerClients, PlannerConfig};
+use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::sdk::runs::DynamoRuns;
+use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AwsClients};
 use tripline_core::Envelope;
 
-fn config() -> Result<SweepConfig, ConfigError> {
+fn config() -> Result<(SweepConfig, Option<StoreConfig>), ConfigError> {
     let vars = env_map();
-    Ok(SweepConfig {
-        detector: DetectorConfig::from_env_map(&vars)?,
-        concurrency: sweep_concurrency(&vars)?,
-    })
+    Ok((
+        SweepConfig {
+            detector: DetectorConfig::from_env_map(&vars)?,
+            concurrency: sweep_concurrency(&vars)?,
+        },
+        StoreConfig::from_env_map(&vars)?,
+    ))
 }
 
 /// The invocation's deadline (milliseconds since the epoch) on the monotonic clock; `None` when absent.
@@ -39,23 +45,35 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
-    let cfg = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let (cfg, store_cfg) = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let planner = PlannerConfig::from_env_map(&env_map())
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     if let Some(planner) = planner {
         return run_planner(planner).await;
     }
-    let aws = AwsClients::load().await;
-    let (aws, cfg) = (&aws, &cfg);
+    let sdk = load_sdk_config().await;
+    let aws = AwsClients::new(&sdk);
+    // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`): transitions only, one summary.
+    let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy, s.securityhub));
+    let (aws, cfg, store) = (&aws, &cfg, &store);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Lambda's deadline (epoch ms) as an `Instant`: the sweep stops starting reads before it and
         // publishes a partial summary instead of being killed with nothing published.
         let deadline = deadline_instant(event.context.deadline);
         let event = Envelope::from_value(event.payload);
-        handle_sweep_until(aws, cfg, &event, deadline)
-            .await
-            .map_err(Diagnostic::from)
+        let result = match store {
+            Some((s, policy, true)) => {
+                let tracker = Tracker::new(s, *policy).with_hub(aws);
+                Box::pin(handle_sweep_tracked(aws, cfg, &event, deadline, Some(&tracker))).await
+            }
+            Some((s, policy, false)) => {
+                let tracker = Tracker::new(s, *policy);
+                Box::pin(handle_sweep_tracked(aws, cfg, &event, deadline, Some(&tracker))).await
+            }
+            None => Box::pin(handle_sweep_until(aws, cfg, &event, deadline)).await,
+        };
+        result.map_err(Diagnostic::from)
     }))
     .await
 }

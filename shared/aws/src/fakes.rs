@@ -14,6 +14,9 @@
 //!   [`FakeAws::with_public_policy_check`];
 //! - buckets have default encryption (SSE-S3), which Tripline only reads and never changes.
 
+mod store;
+pub use store::FakeStore;
+
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 

@@ -32,6 +32,7 @@ use tripline_core::render::sns::SnsMessage;
 use tripline_core::state::PublicAccessBlock;
 
 pub mod app;
+pub mod asff;
 pub mod env;
 pub mod error;
 pub mod handlers;
@@ -39,6 +40,7 @@ pub mod metrics;
 pub mod routing;
 pub mod runtime;
 pub mod sdk;
+pub mod store;
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;

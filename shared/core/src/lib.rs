@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod exempt;
 pub mod finding;
 pub mod intake;
+pub mod lifecycle;
 pub mod policy;
 pub mod remediation;
 pub mod render;

@@ -205,6 +205,7 @@ fn remediation_and_summary_messages() {
         duration_ms: 81234,
         incomplete: None,
         unread: vec![],
+        transitions: Default::default(),
     };
     let m = sns::summary(&s);
     assert_eq!(m.attributes["kind"], "summary");

@@ -7,11 +7,15 @@
 
 use std::collections::BTreeSet;
 
+use super::lifecycle::{publish_tracked, resolve_cleared, Tracked, Tracker};
 use super::publish::{publish_findings, FindingRef};
 use super::state::fetch_state;
 use super::{DetectorConfig, HandlerError};
+use crate::sdk::securityhub::ImportFindings;
+use crate::store::FindingsStore;
 use crate::{IamRead, Publish, S3Read};
 use tripline_core::change::Change;
+use tripline_core::lifecycle::{cleared_rules, swept_rules};
 use tripline_core::rules::{self, Evaluation};
 use tripline_core::state::{State, StateNeed};
 
@@ -21,7 +25,70 @@ pub async fn detect<D: S3Read + IamRead + Publish>(
     cfg: &DetectorConfig,
     change: &Change,
 ) -> Result<(Evaluation, BTreeSet<StateNeed>, Vec<FindingRef>), HandlerError> {
+    let (evaluation, needs, _) = judge(aws, cfg, change).await?;
+    let refs = publish_findings(aws, &cfg.alert_topic_arn, &change.event_id, &evaluation.findings).await?;
+    Ok((evaluation, needs, refs))
+}
+
+/// [`detect`] with the findings store: findings go through the lifecycle (notices only on transitions the
+/// policy notifies), and the current-state rules that judged a resource of the change with its fetched
+/// state and found nothing resolve their findings on it ([`super::lifecycle`]).
+pub async fn detect_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
+    aws: &D,
+    cfg: &DetectorConfig,
+    tracker: &Tracker<'_, S, H>,
+    change: &Change,
+) -> Result<(Evaluation, BTreeSet<StateNeed>, Vec<Tracked>), HandlerError> {
     let event_id = change.event_id.as_str();
+    let (evaluation, needs, state_read) = judge(aws, cfg, change).await?;
+    let topic = cfg.alert_topic_arn.as_str();
+    let mut tracked = Box::pin(publish_tracked(
+        aws,
+        tracker,
+        topic,
+        event_id,
+        &evaluation.findings,
+    ))
+    .await?;
+    if state_read {
+        let triggered: Vec<&str> = rules::triggered(change).iter().map(|r| r.id).collect();
+        for res in &change.resources {
+            let Some(arn) = res.arn.as_deref().filter(|a| !a.is_empty()) else {
+                continue;
+            };
+            let judged: Vec<&str> = swept_rules(&res.resource_type)
+                .iter()
+                .copied()
+                .filter(|r| triggered.contains(r))
+                .collect();
+            let cleared = cleared_rules(&judged, arn, &evaluation);
+            let resolved = Box::pin(resolve_cleared(
+                aws,
+                tracker,
+                topic,
+                &change.account,
+                arn,
+                &cleared,
+                &change.time,
+                event_id,
+            ))
+            .await
+            .map_err(|e| HandlerError::aws(event_id, e))?;
+            tracked.extend(resolved);
+        }
+    }
+    Ok((evaluation, needs, tracked))
+}
+
+/// Fetches the state the triggered rules need and evaluates; the flag says whether the state was read (a
+/// permanent read failure judges from the payload alone).
+async fn judge<D: S3Read + IamRead>(
+    aws: &D,
+    cfg: &DetectorConfig,
+    change: &Change,
+) -> Result<(Evaluation, BTreeSet<StateNeed>, bool), HandlerError> {
+    let event_id = change.event_id.as_str();
+    let mut state_read = true;
     let needs = rules::needs(change);
     let state = if needs.is_empty() {
         State::default()
@@ -39,6 +106,7 @@ pub async fn detect<D: S3Read + IamRead + Publish>(
             // hide the change. Judge from the payload; the findings say "state not confirmed".
             Err(e) => {
                 tracing::error!(event_id, event_name = %change.event_name, retryable = false, error = %e, "state unreadable, judging from the payload");
+                state_read = false;
                 State::default()
             }
         }
@@ -47,6 +115,6 @@ pub async fn detect<D: S3Read + IamRead + Publish>(
     for e in &evaluation.errors {
         tracing::error!(event_id, rule = %e.rule, error = %e.message, "rule failed on this event");
     }
-    let refs = publish_findings(aws, &cfg.alert_topic_arn, event_id, &evaluation.findings).await?;
-    Ok((evaluation, needs, refs))
+    let judged_with_state = state_read && !needs.is_empty();
+    Ok((evaluation, needs, judged_with_state))
 }

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | judge a change: fetch the state it needs, evaluate | [`detect`] (with [`state`]) |
 //! | publish findings | [`publish`] |
+//! | findings with a life (the findings store) | [`lifecycle`] |
 //! | assess an account | [`assess`] |
 //! | organization-wide sweep: plan, shards, run summary | [`org`] |
 //! | remediate a finding | [`remediate`] |
@@ -19,6 +20,7 @@
 
 pub mod assess;
 pub mod detect;
+pub mod lifecycle;
 pub mod org;
 pub mod publish;
 pub mod remediate;

@@ -14,9 +14,12 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::app::detect::detect;
+use crate::app::detect::{detect, detect_tracked};
+use crate::app::lifecycle::{Tracked, Tracker};
 use crate::app::publish::FindingRef;
 use crate::app::{DetectorConfig, HandlerError};
+use crate::sdk::securityhub::ImportFindings;
+use crate::store::{FindingsStore, NoStore};
 use crate::{IamRead, Publish, S3Read};
 use tripline_core::intake::Intake;
 use tripline_core::rules::RuleError;
@@ -47,6 +50,17 @@ pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
     cfg: &DetectorConfig,
     event: &Envelope,
 ) -> Result<Outcome, HandlerError> {
+    handle_cloudtrail_tracked::<D, NoStore, crate::app::lifecycle::NoHub>(aws, cfg, event, None).await
+}
+
+/// [`handle_cloudtrail`] with the findings store when one is configured: findings go through the
+/// lifecycle and only the notices it calls for are published (`findings` lists those).
+pub async fn handle_cloudtrail_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
+    aws: &D,
+    cfg: &DetectorConfig,
+    event: &Envelope,
+    tracker: Option<&Tracker<'_, S, H>>,
+) -> Result<Outcome, HandlerError> {
     let started = std::time::Instant::now();
     let intake = event.intake().map_err(|source| {
         let event_id = event.event_id.clone();
@@ -67,7 +81,22 @@ pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
             Err(HandlerError::Unsupported { event_id, message })
         }
         Intake::Change(change) => {
-            let (evaluation, fetched, findings) = detect(aws, cfg, &change).await?;
+            let (evaluation, fetched, findings) = match tracker {
+                None => detect(aws, cfg, &change).await?,
+                Some(tr) => {
+                    let (evaluation, fetched, tracked) = detect_tracked(aws, cfg, tr, &change).await?;
+                    let suppressed = |t: &Tracked| {
+                        evaluation.findings.iter().any(|f| {
+                            f.rule == t.rule && f.resource.arn == t.resource && f.suppressed.is_some()
+                        })
+                    };
+                    let refs = tracked
+                        .iter()
+                        .filter_map(|t| t.finding_ref(suppressed(t)))
+                        .collect();
+                    (evaluation, fetched, refs)
+                }
+            };
             crate::metrics::emit_rule_errors(evaluation.errors.iter().map(|e| e.rule.as_str()));
             tracing::info!(
                 event_id = %change.event_id,

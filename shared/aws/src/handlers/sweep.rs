@@ -27,9 +27,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::app::assess::{assess_account_until, SweepConfig};
+use crate::app::lifecycle::{sweep_tracked, Tracker};
 use crate::app::publish::{publish_findings, FindingRef};
 use crate::app::HandlerError;
 use crate::metrics::{self, Completeness};
+use crate::sdk::securityhub::ImportFindings;
+use crate::store::{FindingsStore, NoStore};
 use crate::{IamRead, Publish, S3Read};
 use tripline_core::render::sns::SweepSummary;
 use tripline_core::rules::SweepContext;
@@ -80,6 +83,19 @@ pub async fn handle_sweep_until<D: S3Read + IamRead + Publish>(
     cfg: &SweepConfig,
     event: &Envelope,
     deadline: Option<Instant>,
+) -> Result<SweepOutcome, HandlerError> {
+    handle_sweep_tracked::<D, NoStore, crate::app::lifecycle::NoHub>(aws, cfg, event, deadline, None).await
+}
+
+/// [`handle_sweep_until`] with the findings store when one is configured: the sweep publishes its
+/// transitions only (new, reopened, resolved...; see [`crate::app::lifecycle`]) and one summary that counts
+/// them (`transitions`), never every known finding again.
+pub async fn handle_sweep_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
+    aws: &D,
+    cfg: &SweepConfig,
+    event: &Envelope,
+    deadline: Option<Instant>,
+    tracker: Option<&Tracker<'_, S, H>>,
 ) -> Result<SweepOutcome, HandlerError> {
     let started = Instant::now();
     let cutoff = deadline.map(|d| read_cutoff(d, started));
@@ -160,7 +176,33 @@ pub async fn handle_sweep_until<D: S3Read + IamRead + Publish>(
         completeness,
         (assessment.unread.len() + assessment.errors.len()) as u64,
     );
-    let refs = publish_findings(aws, &cfg.detector.alert_topic_arn, &event_id, &findings).await?;
+    let refs = match tracker {
+        None => publish_findings(aws, &cfg.detector.alert_topic_arn, &event_id, &findings).await?,
+        Some(tr) => {
+            // Boxed: a large future (every record, publish and import of the run).
+            let lc = Box::pin(sweep_tracked(
+                aws,
+                tr,
+                &cfg.detector.alert_topic_arn,
+                &event_id,
+                &account,
+                &time,
+                &assessment,
+                completeness == Completeness::Complete,
+            ))
+            .await?;
+            summary.transitions = lc.counts;
+            let suppressed: std::collections::BTreeSet<(&str, &str)> = findings
+                .iter()
+                .filter(|f| f.suppressed.is_some())
+                .map(|f| (f.rule.as_str(), f.resource.arn.as_str()))
+                .collect();
+            lc.tracked
+                .iter()
+                .filter_map(|t| t.finding_ref(suppressed.contains(&(t.rule.as_str(), t.resource.as_str()))))
+                .collect()
+        }
+    };
     summary.duration_ms = started.elapsed().as_millis() as u64;
     let msg = tripline_core::render::sns::summary(&summary);
     let summary_message_id = aws

@@ -234,6 +234,8 @@ pub struct AwsClients {
     pub sts: aws_sdk_sts::Client,
     /// The account of these credentials, once asked (cached for the life of the clients; shared by clones).
     pub caller_account: Arc<tokio::sync::OnceCell<String>>,
+    /// Security Hub of this client's account and region (findings import, `sdk::securityhub`).
+    pub securityhub: aws_sdk_securityhub::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -267,6 +269,7 @@ impl AwsClients {
             sts: timed_client!(aws_sdk_sts, sdk),
             dynamodb: timed_client!(aws_sdk_dynamodb, sdk),
             caller_account: Arc::new(tokio::sync::OnceCell::new()),
+            securityhub: timed_client!(aws_sdk_securityhub, sdk),
         }
     }
 

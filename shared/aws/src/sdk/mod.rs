@@ -9,14 +9,17 @@
 //! | [`iam`] | `IamRead`, `IamWrite` |
 //! | [`sns`] | `Publish` |
 //! | [`config`] | `PutEvaluations`, `ConfigRecorder` |
+//! | [`dynamodb`] | `FindingsStore` (the findings table) |
 //! | [`secrets`] | `ReadSecret` |
 //! | [`sts`] | `CallerIdentity` |
 //! | [`dynamodb_attempts`] | `AttemptMarker` |
+//! | [`securityhub`] | `ImportFindings` (ASFF into Security Hub) |
 //! | [`webhook`] | `PostWebhook` |
 //! | [`member`], [`runs`], [`fanout`] | organization-wide sweep: member-role sessions per account, `RunStore` (DynamoDB), Organizations + shard queue |
 
 pub mod clients;
 pub mod config;
+pub mod dynamodb;
 pub mod dynamodb_attempts;
 pub mod fanout;
 pub mod iam;
@@ -24,6 +27,7 @@ pub mod member;
 pub mod runs;
 pub mod s3;
 pub mod secrets;
+pub mod securityhub;
 pub mod sns;
 pub mod sts;
 pub mod timing;

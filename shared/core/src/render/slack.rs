@@ -191,6 +191,9 @@ pub fn payload_for(
 ) -> Result<Value, String> {
     let parsed: Option<Value> = serde_json::from_str(message).ok();
     match (kind, parsed) {
+        (Some("finding") | None, Some(v)) if super::lifecycle::resolved_slack_text(&v).is_some() => Ok(
+            text_payload(&super::lifecycle::resolved_slack_text(&v).unwrap_or_default()),
+        ),
         (Some("finding") | None, Some(v)) if v.get("rule").is_some() && v.get("evidence").is_some() => {
             let f: Finding = serde_json::from_value(v).map_err(|e| format!("finding does not parse: {e}"))?;
             if f.severity < min_severity {

@@ -3,7 +3,9 @@
 //! Every message uses `MessageStructure` `json`: `default` (and `sqs`, `lambda`, `https`; other protocols
 //! fall back to `default`) carry the JSON document, `email` the readable text (SNS Developer Guide, "Amazon SNS
 //! message publishing: sending custom platform-specific payloads"). Message attributes (all `String`):
-//! `kind` = finding | remediation | summary, `severity`, `rule`, `account`, `remediation` = planned | none.
+//! `kind` = finding | remediation | summary, `severity`, `rule`, `account`, `remediation` = planned | none,
+//! and with a findings store `transition` = new | changed | reopened | unsuppressed | unchanged | resolved
+//! (findings) or the sweep's summary.
 //!
 //! Subjects follow the Publish API constraints (SNS API Reference, `Publish`, parameter `Subject`):
 //! ASCII text that begins with a letter, number or punctuation mark, no line breaks or control
@@ -139,8 +141,21 @@ pub const MAX_MESSAGE_BYTES: usize = 240 * 1024;
 /// The SNS publish of a finding. If the message would exceed [`MAX_MESSAGE_BYTES`] (huge policies), the
 /// offending statements are replaced by a note and the reasons kept.
 pub fn message(f: &Finding) -> SnsMessage {
-    let mut doc = serde_json::to_value(f).unwrap_or(Value::Null);
-    let mut message = structured(&doc, email::text(f));
+    message_with(f, None, "")
+}
+
+/// [`message`] with the finding's lifecycle (the findings store): `lifecycle` added to the JSON document
+/// (a new optional field of schema version 1), `email_header` put before the email text, and the
+/// `transition` message attribute (see [`crate::render::lifecycle`]).
+pub fn message_with(f: &Finding, lifecycle: Option<(&str, &Value)>, email_header: &str) -> SnsMessage {
+    let with = |f: &Finding| {
+        let mut doc = serde_json::to_value(f).unwrap_or(Value::Null);
+        if let (Some((_, l)), Value::Object(o)) = (lifecycle, &mut doc) {
+            o.insert("lifecycle".to_owned(), (*l).clone());
+        }
+        structured(&doc, format!("{email_header}{}", email::text(f)))
+    };
+    let mut message = with(f);
     if message.len() > MAX_MESSAGE_BYTES {
         let mut slim = f.clone();
         let n = slim.evidence.statements.len();
@@ -148,21 +163,50 @@ pub fn message(f: &Finding) -> SnsMessage {
             "{n} statement(s) omitted: the message would exceed the SNS size limit"
         ))];
         slim.evidence.new_access.truncate(50);
-        doc = serde_json::to_value(&slim).unwrap_or(Value::Null);
-        message = structured(&doc, email::text(&slim));
+        message = with(&slim);
+    }
+    let mut attributes = attributes(
+        "finding",
+        f.severity,
+        &f.rule,
+        &f.account,
+        f.remediation_attribute(),
+    );
+    if let Some((transition, _)) = lifecycle {
+        attributes.insert("transition".to_owned(), transition.to_owned());
     }
     SnsMessage {
         subject: finding_subject(f),
         message,
         message_structure: "json".to_owned(),
-        attributes: attributes(
-            "finding",
-            f.severity,
-            &f.rule,
-            &f.account,
-            f.remediation_attribute(),
-        ),
+        attributes,
     }
+}
+
+/// A message whose JSON document and email text are given (the lifecycle's resolved notices).
+pub(crate) fn custom(
+    subject: &str,
+    doc: &Value,
+    email_text: String,
+    attrs: BTreeMap<String, String>,
+) -> SnsMessage {
+    SnsMessage {
+        subject: sanitize_subject(subject),
+        message: structured(doc, email_text),
+        message_structure: "json".to_owned(),
+        attributes: attrs,
+    }
+}
+
+/// The standard message attributes (`kind`, `severity`, `rule`, `account`, `remediation`).
+pub(crate) fn standard_attributes(
+    kind: &str,
+    severity: Severity,
+    rule: &str,
+    account: &str,
+    remediation: &str,
+) -> BTreeMap<String, String> {
+    attributes(kind, severity, rule, account, remediation)
 }
 
 /// What `remediate` did with a finding.
@@ -315,6 +359,10 @@ pub struct SweepSummary {
     /// Resources not read because the deadline came first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<String>,
+    /// With a findings store: transition (`new`, `unchanged`, `resolved`...) -> how many this sweep
+    /// recorded; only the notified ones were published, this summary counts them all.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transitions: BTreeMap<String, u64>,
 }
 
 /// The SNS publish of a sweep summary (`kind` = summary, `rule` = sweep, `remediation` = none, `severity` =
@@ -345,6 +393,12 @@ pub fn summary(s: &SweepSummary) -> SnsMessage {
     ] {
         if let Some(n) = s.findings.get(&sev) {
             text.push_str(&format!("  {}: {n}\n", sev.as_str()));
+        }
+    }
+    if !s.transitions.is_empty() {
+        text.push_str("\nLifecycle (findings store):\n");
+        for (t, n) in &s.transitions {
+            text.push_str(&format!("  {t}: {n}\n"));
         }
     }
     if let Some(why) = &s.incomplete {

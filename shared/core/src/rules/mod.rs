@@ -460,6 +460,24 @@ fn sweep_hit(
     collect(out, rule, res, ev, tags, config);
 }
 
+/// The rules the sweep's `assess_*` functions judge on a resource of `resource_type` (the findings store
+/// resolves an open finding of one of these rules when a sweep judges its resource and raises none).
+pub fn assessed_rule_ids(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "AWS::S3::Bucket" => &[POLICY_PUBLIC_ID, CROSS_ACCOUNT_ID, ACL_PUBLIC_ID],
+        "AWS::IAM::Policy" => &[ADMIN_ID, ESCALATION_ID],
+        "AWS::IAM::Role" => &[TRUST_PUBLIC_ID, TRUST_EXTERNAL_ID],
+        _ => &[],
+    }
+}
+const POLICY_PUBLIC_ID: &str = s3_policy::POLICY_PUBLIC.id;
+const CROSS_ACCOUNT_ID: &str = s3_policy::CROSS_ACCOUNT.id;
+const ACL_PUBLIC_ID: &str = s3_policy::ACL_PUBLIC.id;
+const ADMIN_ID: &str = iam_policy::ADMIN.id;
+const ESCALATION_ID: &str = iam_policy::ESCALATION.id;
+const TRUST_PUBLIC_ID: &str = iam_trust::TRUST_PUBLIC.id;
+const TRUST_EXTERNAL_ID: &str = iam_trust::TRUST_EXTERNAL.id;
+
 /// Sweep: judges one bucket's current state with the same logic as the change rules
 /// (`s3-bucket-policy-public`, `s3-bucket-acl-public`, `s3-bucket-cross-account-access`). `account_pab`
 /// `None` means account-level Block Public Access was not read (findings marked not confirmed).
