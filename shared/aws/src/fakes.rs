@@ -102,6 +102,8 @@ pub struct FakeWorld {
     pub failures: BTreeMap<String, AwsError>,
     /// Failures that start once the operation has been called this many times ([`FakeAws::fail_after`]).
     pub failures_after: BTreeMap<String, (usize, AwsError)>,
+    /// The customer-duty reads (`crate::duties`): password policy, regions, network ACLs, RDS, patch items.
+    pub duties: crate::duties::FakeDuties,
 }
 
 type PublicCheck = Box<dyn Fn(&Value) -> bool + Send + Sync>;
@@ -224,7 +226,11 @@ impl FakeAws {
     }
 
     /// Records the call and returns the injected failure, if any.
-    fn call(&self, operation: &'static str, target: &str) -> Result<MutexGuard<'_, FakeWorld>, AwsError> {
+    pub(crate) fn call(
+        &self,
+        operation: &'static str,
+        target: &str,
+    ) -> Result<MutexGuard<'_, FakeWorld>, AwsError> {
         let mut w = self.world();
         let prefix = format!("{operation} ");
         let made = w.calls.iter().filter(|c| c.starts_with(&prefix)).count();

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | judge a change: fetch the state it needs, evaluate | [`detect`] (with [`state`]) |
 //! | publish findings | [`publish`] |
-//! | assess an account | [`assess`] |
+//! | assess an account | [`assess`] (the customer-duty families: [`assess_duties`]) |
 //! | remediate a finding | [`remediate`] |
 //!
 //! The entry points (`crate::handlers`, the CLI) are thin adapters: they read their envelope once
@@ -17,6 +17,7 @@
 //! (logged with its id; the error type `BadEvent` tells operators that a retry will not help).
 
 pub mod assess;
+pub mod assess_duties;
 pub mod detect;
 pub mod publish;
 pub mod remediate;

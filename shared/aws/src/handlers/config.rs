@@ -177,7 +177,7 @@ pub async fn handle_config<D>(
     event: &Envelope,
 ) -> Result<ConfigOutcome, HandlerError>
 where
-    D: S3Read + IamRead + Publish + PutEvaluations + FetchObject,
+    D: S3Read + IamRead + Publish + PutEvaluations + FetchObject + crate::DutiesRead,
 {
     let facts = invocation_facts(event);
     let bad = |source| {
@@ -287,6 +287,7 @@ where
         let evaluations: Vec<ConfigEvaluation> = assessment
             .assessed
             .iter()
+            .filter(|a| crate::app::assess_duties::for_config_rule(a, &change.region))
             .map(|a| {
                 rule_errors.extend(a.evaluation.errors.iter().cloned());
                 let (c, note) = compliance_of(&a.evaluation, true);

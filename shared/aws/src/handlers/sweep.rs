@@ -65,7 +65,7 @@ pub fn read_cutoff(deadline: Instant, now: Instant) -> Instant {
 }
 
 /// The sweep handler without a deadline (tests, local runs): see [`handle_sweep_until`].
-pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
+pub async fn handle_sweep<D: S3Read + IamRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
@@ -75,7 +75,7 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
 
 /// The sweep handler. `event` is the EventBridge scheduled event (`account`, `region`, `time`), read once;
 /// `deadline` is when the invocation ends (Lambda's deadline), if any.
-pub async fn handle_sweep_until<D: S3Read + IamRead + Publish>(
+pub async fn handle_sweep_until<D: S3Read + IamRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,

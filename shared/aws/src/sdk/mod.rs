@@ -11,10 +11,15 @@
 //! | [`config`] | `PutEvaluations`, `ConfigRecorder` |
 //! | [`secrets`] | `ReadSecret` |
 //! | [`webhook`] | `PostWebhook` |
+//! | [`iam_password`], [`ec2_network`], [`rds_instances`], [`patch_compliance`] | `DutiesRead` (`crate::duties`) |
 
 pub mod clients;
 pub mod config;
+pub mod ec2_network;
 pub mod iam;
+pub mod iam_password;
+pub mod patch_compliance;
+pub mod rds_instances;
 pub mod s3;
 pub mod secrets;
 pub mod sns;
