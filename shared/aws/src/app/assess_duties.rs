@@ -49,6 +49,12 @@ pub async fn assess_duties<D: DutiesRead>(
     out: &mut AccountAssessment,
 ) {
     let expired = move || cutoff.is_some_and(|c| Instant::now() >= c);
+    if expired() {
+        out.unread.push("account password policy".into());
+        out.unread
+            .push("regional resources (network ACLs, DB instances and clusters, patch compliance)".into());
+        return;
+    }
     match aws.account_password_policy().await {
         Ok(policy) => {
             let evaluation = rules::assess_password_policy(ctx, policy.as_ref(), rules_cfg);

@@ -469,7 +469,17 @@ mod tests {
     fn scheduled_notification_evaluates_every_resource_in_scope() {
         let event = sample("configrule-scheduled-notification.json");
         let aws = FakeAws::new();
-        aws.add_bucket("quiet", FakeBucket::default());
+        // Quiet: requires TLS (Security Hub S3.5), else the sweep's low TLS finding makes it non-compliant.
+        let tls = serde_json::json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::quiet", "arn:aws:s3:::quiet/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+        aws.add_bucket(
+            "quiet",
+            FakeBucket {
+                policy: Some(tls),
+                ..FakeBucket::default()
+            },
+        );
         let public = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
             "Resource": "arn:aws:s3:::loud/*"}]});
         aws.add_bucket(
