@@ -18,7 +18,9 @@ use tripline_aws::AwsClients;
 use tripline_core::finding::{Finding, Severity};
 use tripline_core::rules::SweepContext;
 use tripline_core::settings::RuleConfig;
-use tripline_integration::{emulator, new_account, sdk_config_for, unique, Recorded, Recorder, Reply, REGION};
+use tripline_integration::{
+    emulator, new_account, sdk_config_for, unique, Recorded, Recorder, Reply, REGION,
+};
 
 const NODE_MISSING: &str = "i-0a1b2c3d4e5f67890";
 const NODE_PATCHED: &str = "i-0fedcba9876543210";
@@ -111,10 +113,19 @@ async fn seed(aws: &AwsClients, account: &str) -> Seeded {
         .await
         .unwrap();
     // Network: one ACL open to all traffic, its twin with a lower-numbered deny for the same traffic.
-    let vpc = aws.ec2.create_vpc().cidr_block("10.42.0.0/16").send().await.unwrap();
+    let vpc = aws
+        .ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .unwrap();
     let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
     let mut acls = Vec::new();
-    for entries in [vec![(100, RuleAction::Allow)], vec![(50, RuleAction::Deny), (100, RuleAction::Allow)]] {
+    for entries in [
+        vec![(100, RuleAction::Allow)],
+        vec![(50, RuleAction::Deny), (100, RuleAction::Allow)],
+    ] {
         let acl = aws.ec2.create_network_acl().vpc_id(&vpc_id).send().await.unwrap();
         let id = acl.network_acl().unwrap().network_acl_id().unwrap().to_owned();
         for (n, action) in entries {
@@ -134,7 +145,11 @@ async fn seed(aws: &AwsClients, account: &str) -> Seeded {
     }
     // Data: public (encrypted), unencrypted (private), and a private encrypted twin.
     let mut dbs = Vec::new();
-    for (name, public, encrypted) in [("public", true, true), ("plain", false, false), ("quiet", false, true)] {
+    for (name, public, encrypted) in [
+        ("public", true, true),
+        ("plain", false, false),
+        ("quiet", false, true),
+    ] {
         let id = unique(&format!("db-{name}"));
         let out = aws
             .rds
@@ -195,7 +210,10 @@ fn assert_duties(findings: &[Finding], s: &Seeded, account: &str) {
         assert_eq!(f.account, account, "{}", f.rule);
     }
     let password = format!("arn:aws:iam::{account}:account-password-policy");
-    let pw: Vec<&Finding> = findings.iter().filter(|f| f.rule == "iam-password-policy-weakened").collect();
+    let pw: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.rule == "iam-password-policy-weakened")
+        .collect();
     assert_eq!(pw.len(), 1, "{pw:?}");
     assert_eq!(pw[0].resource.arn, password);
     assert_eq!(pw[0].severity, Severity::Medium);
@@ -216,12 +234,23 @@ fn assert_duties(findings: &[Finding], s: &Seeded, account: &str) {
         "the ACL whose deny 50 comes before allow 100 is quiet"
     );
     for f in acl.iter().filter(|f| f.resource.arn != s.open_acl) {
-        assert_eq!(f.severity, Severity::Low, "only default ACLs as created: {:?}", f.summary);
+        assert_eq!(
+            f.severity,
+            Severity::Low,
+            "only default ACLs as created: {:?}",
+            f.summary
+        );
         assert_eq!(f.evidence.details["is_default"], json!(true));
     }
 
-    assert_eq!(of(findings, "rds-instance-public"), BTreeSet::from([s.public_db.clone()]));
-    assert_eq!(of(findings, "rds-storage-unencrypted"), BTreeSet::from([s.unencrypted_db.clone()]));
+    assert_eq!(
+        of(findings, "rds-instance-public"),
+        BTreeSet::from([s.public_db.clone()])
+    );
+    assert_eq!(
+        of(findings, "rds-storage-unencrypted"),
+        BTreeSet::from([s.unencrypted_db.clone()])
+    );
     assert!(findings.iter().all(|f| f.resource.arn != s.quiet_db));
 
     let tls = of(findings, "s3-bucket-tls-not-required");
@@ -247,7 +276,9 @@ async fn sweep_finds_the_pre_existing_duty_cases_and_stays_quiet_on_their_twins(
         time: "2026-12-06T00:00:00Z",
     };
     let t = Instant::now();
-    let out = assess_account(&aws, &RuleConfig::default(), &ctx, 8).await.unwrap();
+    let out = assess_account(&aws, &RuleConfig::default(), &ctx, 8)
+        .await
+        .unwrap();
     println!(
         "sweep with the duty families (every moto region): {:.1} ms",
         t.elapsed().as_secs_f64() * 1e3
@@ -264,7 +295,10 @@ async fn sweep_finds_the_pre_existing_duty_cases_and_stays_quiet_on_their_twins(
 
     // Platform: the node missing a critical patch (high), not the patched one; Config was asked in every
     // region, items fetched only where recorded.
-    let patch: Vec<&Finding> = findings.iter().filter(|f| f.rule == "ssm-patch-noncompliant").collect();
+    let patch: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.rule == "ssm-patch-noncompliant")
+        .collect();
     assert_eq!(patch.len(), 1, "{patch:?}");
     assert_eq!(
         patch[0].resource.arn,
@@ -302,7 +336,9 @@ async fn a_strong_password_policy_is_quiet() {
         region: REGION,
         time: "2026-12-06T00:00:00Z",
     };
-    let out = assess_account(&aws, &RuleConfig::default(), &ctx, 8).await.unwrap();
+    let out = assess_account(&aws, &RuleConfig::default(), &ctx, 8)
+        .await
+        .unwrap();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     let rules: BTreeSet<&str> = out
         .assessed

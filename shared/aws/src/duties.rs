@@ -40,8 +40,10 @@ pub trait DutiesRead: Send + Sync {
     /// Every DB cluster of `region`.
     fn db_clusters(&self, region: &str) -> impl Future<Output = Result<Vec<Value>, AwsError>> + Send;
     /// The `AWS::SSM::PatchCompliance` configuration items AWS Config recorded in `region`.
-    fn patch_compliance_items(&self, region: &str)
-        -> impl Future<Output = Result<Vec<Value>, AwsError>> + Send;
+    fn patch_compliance_items(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<Value>, AwsError>> + Send;
 }
 
 impl DutiesRead for crate::AwsClients {

@@ -13,7 +13,11 @@ const SWEEP: SweepContext<'static> = SweepContext {
 
 fn entry(n: i64, protocol: &str, action: &str, cidr: &str, ports: Option<(i64, i64)>) -> Value {
     let mut e = json!({"RuleNumber": n, "Protocol": protocol, "RuleAction": action, "Egress": false});
-    let key = if cidr.contains(':') { "Ipv6CidrBlock" } else { "CidrBlock" };
+    let key = if cidr.contains(':') {
+        "Ipv6CidrBlock"
+    } else {
+        "CidrBlock"
+    };
     e[key] = json!(cidr);
     if let Some((f, t)) = ports {
         e["PortRange"] = json!({"From": f, "To": t});
@@ -44,7 +48,10 @@ fn network_acl_entries_in_rule_number_order() {
     let cases: Vec<(&str, Value, Option<&str>)> = vec![
         (
             "allow all from the internet",
-            acl(false, vec![entry(100, "-1", "allow", "0.0.0.0/0", None), deny_all.clone()]),
+            acl(
+                false,
+                vec![entry(100, "-1", "allow", "0.0.0.0/0", None), deny_all.clone()],
+            ),
             Some("critical"),
         ),
         (
@@ -72,7 +79,13 @@ fn network_acl_entries_in_rule_number_order() {
         ),
         (
             "SSH from the internet (TCP 22)",
-            acl(false, vec![entry(110, "6", "allow", "0.0.0.0/0", Some((22, 22))), deny_all.clone()]),
+            acl(
+                false,
+                vec![
+                    entry(110, "6", "allow", "0.0.0.0/0", Some((22, 22))),
+                    deny_all.clone(),
+                ],
+            ),
             Some("high"),
         ),
         (
@@ -99,7 +112,13 @@ fn network_acl_entries_in_rule_number_order() {
         ),
         (
             "HTTPS only: no admin port",
-            acl(false, vec![entry(120, "6", "allow", "0.0.0.0/0", Some((443, 443))), deny_all.clone()]),
+            acl(
+                false,
+                vec![
+                    entry(120, "6", "allow", "0.0.0.0/0", Some((443, 443))),
+                    deny_all.clone(),
+                ],
+            ),
             None,
         ),
         (
@@ -111,8 +130,10 @@ fn network_acl_entries_in_rule_number_order() {
             "egress allow all does not count",
             acl(
                 false,
-                vec![json!({"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "Egress": true,
-                            "CidrBlock": "0.0.0.0/0"})],
+                vec![
+                    json!({"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "Egress": true,
+                            "CidrBlock": "0.0.0.0/0"}),
+                ],
             ),
             None,
         ),
@@ -120,7 +141,10 @@ fn network_acl_entries_in_rule_number_order() {
             // VPC User Guide, "Default network ACL": "The default network ACL is configured to allow all
             // traffic to flow in and out of the subnets with which it is associated."
             "the default ACL as AWS creates it: low",
-            acl(true, vec![entry(100, "-1", "allow", "0.0.0.0/0", None), deny_all.clone()]),
+            acl(
+                true,
+                vec![entry(100, "-1", "allow", "0.0.0.0/0", None), deny_all.clone()],
+            ),
             Some("low"),
         ),
         (
@@ -139,17 +163,31 @@ fn network_acl_entries_in_rule_number_order() {
     for (what, a, want) in cases {
         let eval = rules::assess_network_acl(&SWEEP, "eu-west-1", &a, &cfg);
         assert!(eval.errors.is_empty(), "{what}: {:?}", eval.errors);
-        let got: Vec<String> = eval.findings.iter().map(|f| f.severity.as_str().to_owned()).collect();
-        assert_eq!(got, want.map(|w| vec![w.to_owned()]).unwrap_or_default(), "{what}");
+        let got: Vec<String> = eval
+            .findings
+            .iter()
+            .map(|f| f.severity.as_str().to_owned())
+            .collect();
+        assert_eq!(
+            got,
+            want.map(|w| vec![w.to_owned()]).unwrap_or_default(),
+            "{what}"
+        );
         for f in &eval.findings {
             assert_eq!(f.rule, "ec2-network-acl-open-to-world");
-            assert_eq!(f.resource.arn, "arn:aws:ec2:eu-west-1:111122223333:network-acl/acl-0123456789abcdef0");
+            assert_eq!(
+                f.resource.arn,
+                "arn:aws:ec2:eu-west-1:111122223333:network-acl/acl-0123456789abcdef0"
+            );
             assert_eq!(f.region, "eu-west-1");
         }
     }
     // A TCP entry without its port range is unknown: an error naming it, never a guess.
-    let lacking = acl(false, vec![json!({"RuleNumber": 100, "Protocol": "6", "RuleAction": "allow",
-        "Egress": false, "CidrBlock": "0.0.0.0/0"})]);
+    let lacking = acl(
+        false,
+        vec![json!({"RuleNumber": 100, "Protocol": "6", "RuleAction": "allow",
+        "Egress": false, "CidrBlock": "0.0.0.0/0"})],
+    );
     let eval = rules::assess_network_acl(&SWEEP, "eu-west-1", &lacking, &cfg);
     assert!(eval.findings.is_empty());
     assert!(eval.errors[0].message.contains("PortRange"), "{:?}", eval.errors);
@@ -162,27 +200,44 @@ fn network_acl_entries_in_rule_number_order() {
 fn password_policy_against_the_baseline() {
     let cfg = RuleConfig::default();
     let none = rules::assess_password_policy(&SWEEP, None, &cfg);
-    assert_eq!(severities(&none), vec![("iam-password-policy-weakened".into(), "medium".into())]);
+    assert_eq!(
+        severities(&none),
+        vec![("iam-password-policy-weakened".into(), "medium".into())]
+    );
     assert!(none.findings[0].summary.contains("no password policy"));
-    assert_eq!(none.findings[0].resource.arn, "arn:aws:iam::111122223333:account-password-policy");
+    assert_eq!(
+        none.findings[0].resource.arn,
+        "arn:aws:iam::111122223333:account-password-policy"
+    );
 
     let cis = json!({"MinimumPasswordLength": 14, "PasswordReusePrevention": 24, "RequireSymbols": false,
         "RequireNumbers": false, "RequireUppercaseCharacters": false, "RequireLowercaseCharacters": false,
         "AllowUsersToChangePassword": true, "ExpirePasswords": false});
-    assert!(rules::assess_password_policy(&SWEEP, Some(&cis), &cfg).findings.is_empty());
+    assert!(rules::assess_password_policy(&SWEEP, Some(&cis), &cfg)
+        .findings
+        .is_empty());
 
     let mut weak = cis.clone();
     weak["MinimumPasswordLength"] = json!(8);
     let eval = rules::assess_password_policy(&SWEEP, Some(&weak), &cfg);
-    assert_eq!(severities(&eval), vec![("iam-password-policy-weakened".into(), "medium".into())]);
-    assert_eq!(eval.findings[0].evidence.details["below_baseline"], json!({"MinimumPasswordLength": 8}));
+    assert_eq!(
+        severities(&eval),
+        vec![("iam-password-policy-weakened".into(), "medium".into())]
+    );
+    assert_eq!(
+        eval.findings[0].evidence.details["below_baseline"],
+        json!({"MinimumPasswordLength": 8})
+    );
     assert!(eval.findings[0].state_confirmed);
 
     // Reuse prevention absent from the answer: unknown, low and not confirmed (never assumed 0).
     let mut unknown = cis.clone();
     unknown.as_object_mut().unwrap().remove("PasswordReusePrevention");
     let eval = rules::assess_password_policy(&SWEEP, Some(&unknown), &cfg);
-    assert_eq!(severities(&eval), vec![("iam-password-policy-weakened".into(), "low".into())]);
+    assert_eq!(
+        severities(&eval),
+        vec![("iam-password-policy-weakened".into(), "low".into())]
+    );
     assert!(!eval.findings[0].state_confirmed);
 }
 
@@ -193,19 +248,37 @@ fn rds_instances_and_clusters() {
     let cfg = RuleConfig::default();
     let arn = "arn:aws:rds:eu-west-1:111122223333:db:orders";
     let cases = [
-        (json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "PubliclyAccessible": true,
-                "StorageEncrypted": true}), vec!["rds-instance-public"]),
-        (json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "PubliclyAccessible": false,
-                "StorageEncrypted": false}), vec!["rds-storage-unencrypted"]),
-        (json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "PubliclyAccessible": true,
-                "StorageEncrypted": false}), vec!["rds-instance-public", "rds-storage-unencrypted"]),
-        (json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "PubliclyAccessible": false,
-                "StorageEncrypted": true}), vec![]),
+        (
+            json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "PubliclyAccessible": true,
+                "StorageEncrypted": true}),
+            vec!["rds-instance-public"],
+        ),
+        (
+            json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "PubliclyAccessible": false,
+                "StorageEncrypted": false}),
+            vec!["rds-storage-unencrypted"],
+        ),
+        (
+            json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "PubliclyAccessible": true,
+                "StorageEncrypted": false}),
+            vec!["rds-instance-public", "rds-storage-unencrypted"],
+        ),
+        (
+            json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "PubliclyAccessible": false,
+                "StorageEncrypted": true}),
+            vec![],
+        ),
         // An Aurora member takes the cluster's encryption: judged on the cluster.
-        (json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "DBClusterIdentifier": "c",
-                "PubliclyAccessible": false, "StorageEncrypted": false}), vec![]),
+        (
+            json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn, "DBClusterIdentifier": "c",
+                "PubliclyAccessible": false, "StorageEncrypted": false}),
+            vec![],
+        ),
         // Absent members are unknown: no claim.
-        (json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn}), vec![]),
+        (
+            json!({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn}),
+            vec![],
+        ),
     ];
     for (instance, want) in cases {
         let eval = rules::assess_db_instance(&SWEEP, "eu-west-1", &instance, &cfg);
@@ -216,10 +289,15 @@ fn rds_instances_and_clusters() {
     let cluster = json!({"DBClusterIdentifier": "c", "DBClusterArn": "arn:aws:rds:eu-west-1:111122223333:cluster:c",
         "StorageEncrypted": false});
     let eval = rules::assess_db_cluster(&SWEEP, "eu-west-1", &cluster, &cfg);
-    assert_eq!(severities(&eval), vec![("rds-storage-unencrypted".into(), "medium".into())]);
+    assert_eq!(
+        severities(&eval),
+        vec![("rds-storage-unencrypted".into(), "medium".into())]
+    );
     let mut encrypted = cluster.clone();
     encrypted["StorageEncrypted"] = json!(true);
-    assert!(rules::assess_db_cluster(&SWEEP, "eu-west-1", &encrypted, &cfg).findings.is_empty());
+    assert!(rules::assess_db_cluster(&SWEEP, "eu-west-1", &encrypted, &cfg)
+        .findings
+        .is_empty());
 }
 
 /// AWS Config records a node's patches under the compliance type: `configuration.AWS:ComplianceItem.
@@ -235,16 +313,24 @@ fn patch_compliance_items() {
                    "KB1": {"Id": "KB1", "Status": status, "Severity": severity, "PatchState": "Missing"}}}}}})
     };
     let eval = rules::assess_patch_compliance(&SWEEP, "eu-west-1", &item("NON_COMPLIANT", "CRITICAL"), &cfg);
-    assert_eq!(severities(&eval), vec![("ssm-patch-noncompliant".into(), "high".into())]);
+    assert_eq!(
+        severities(&eval),
+        vec![("ssm-patch-noncompliant".into(), "high".into())]
+    );
     assert_eq!(
         eval.findings[0].resource.arn,
         "arn:aws:ec2:eu-west-1:111122223333:instance/i-0a1b2c3d4e5f67890"
     );
     let eval = rules::assess_patch_compliance(&SWEEP, "eu-west-1", &item("NON_COMPLIANT", "MEDIUM"), &cfg);
-    assert_eq!(severities(&eval), vec![("ssm-patch-noncompliant".into(), "medium".into())]);
-    assert!(rules::assess_patch_compliance(&SWEEP, "eu-west-1", &item("COMPLIANT", "CRITICAL"), &cfg)
-        .findings
-        .is_empty());
+    assert_eq!(
+        severities(&eval),
+        vec![("ssm-patch-noncompliant".into(), "medium".into())]
+    );
+    assert!(
+        rules::assess_patch_compliance(&SWEEP, "eu-west-1", &item("COMPLIANT", "CRITICAL"), &cfg)
+            .findings
+            .is_empty()
+    );
 }
 
 /// Security Hub S3.5: a Deny on `aws:SecureTransport` = `false` for the bucket and its objects; the sweep
@@ -255,7 +341,10 @@ fn bucket_tls_in_the_sweep() {
     let pab = tripline_core::PublicAccessBlock::default();
     let state = tripline_core::state::BucketState::default();
     let eval = rules::assess_bucket(&SWEEP, "b", &state, Some(&pab), &cfg);
-    assert_eq!(severities(&eval), vec![("s3-bucket-tls-not-required".into(), "low".into())]);
+    assert_eq!(
+        severities(&eval),
+        vec![("s3-bucket-tls-not-required".into(), "low".into())]
+    );
     let tls = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*",
         "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
@@ -263,5 +352,7 @@ fn bucket_tls_in_the_sweep() {
         policy: Some(tls),
         ..Default::default()
     };
-    assert!(rules::assess_bucket(&SWEEP, "b", &state, Some(&pab), &cfg).findings.is_empty());
+    assert!(rules::assess_bucket(&SWEEP, "b", &state, Some(&pab), &cfg)
+        .findings
+        .is_empty());
 }

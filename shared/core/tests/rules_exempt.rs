@@ -205,7 +205,10 @@ fn sweep_uses_the_same_rules_and_exemptions() {
     // The sweep reports every bucket without the TLS requirement, at low severity (issue 18).
     assert_eq!(
         sev,
-        vec![("s3-bucket-policy-public", "critical"), ("s3-bucket-tls-not-required", "low")]
+        vec![
+            ("s3-bucket-policy-public", "critical"),
+            ("s3-bucket-tls-not-required", "low")
+        ]
     );
     assert_eq!(eval.findings[0].event.source, "sweep");
     assert!(eval.findings[0].links.cloudtrail.is_none());

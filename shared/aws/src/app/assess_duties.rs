@@ -20,7 +20,12 @@ use tripline_core::settings::RuleConfig;
 /// What one region's reads gave: `(family, result)`.
 type RegionReads = Vec<(&'static str, Result<Vec<Value>, AwsError>)>;
 
-const FAMILIES: [&str; 4] = ["network ACLs", "DB instances", "DB clusters", "patch compliance items"];
+const FAMILIES: [&str; 4] = [
+    "network ACLs",
+    "DB instances",
+    "DB clusters",
+    "patch compliance items",
+];
 
 async fn read_region<D: DutiesRead>(aws: &D, region: &str) -> RegionReads {
     let (acls, instances, clusters, patches) = futures::join!(
@@ -59,7 +64,14 @@ pub async fn assess_duties<D: DutiesRead>(
         Ok(policy) => {
             let evaluation = rules::assess_password_policy(ctx, policy.as_ref(), rules_cfg);
             let arn = format!("arn:aws:iam::{}:account-password-policy", ctx.account);
-            push(out, "password_policy", "AWS::IAM::AccountPasswordPolicy", ctx.account, &arn, evaluation);
+            push(
+                out,
+                "password_policy",
+                "AWS::IAM::AccountPasswordPolicy",
+                ctx.account,
+                &arn,
+                evaluation,
+            );
         }
         Err(e) => out.errors.push(format!("account password policy: {e}")),
     }
@@ -167,9 +179,10 @@ fn push(
 pub fn for_config_rule(a: &Assessed, region: &str) -> bool {
     match a.resource_type {
         "AWS::IAM::AccountPasswordPolicy" => false,
-        "AWS::EC2::NetworkAcl" | "AWS::RDS::DBInstance" | "AWS::RDS::DBCluster" | "AWS::SSM::PatchCompliance" => {
-            a.arn.contains(&format!(":{region}:"))
-        }
+        "AWS::EC2::NetworkAcl"
+        | "AWS::RDS::DBInstance"
+        | "AWS::RDS::DBCluster"
+        | "AWS::SSM::PatchCompliance" => a.arn.contains(&format!(":{region}:")),
         _ => true,
     }
 }

@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 
 use super::payload::{at, str_at};
 use super::{
-    iam_password, s3_tls, ssm, sweep_hit, ec2, rds, CheckError, EventInfo, Evaluation, Rule,
-    SweepContext,
+    ec2, iam_password, rds, s3_tls, ssm, sweep_hit, CheckError, Evaluation, EventInfo, Rule, SweepContext,
 };
 use crate::finding::{Evidence, FindingResource, Severity};
 use crate::settings::RuleConfig;
@@ -35,7 +34,9 @@ fn one(
     config: &RuleConfig,
 ) -> Evaluation {
     let mut out = Evaluation::default();
-    sweep_hit(&mut out, rule, judged, resource, summary, confirmed, ev, None, config);
+    sweep_hit(
+        &mut out, rule, judged, resource, summary, confirmed, ev, None, config,
+    );
     out
 }
 
@@ -115,9 +116,7 @@ pub fn assess_password_policy(
     };
     let confirmed = judged.lacks.is_empty();
     if !confirmed {
-        ev_out
-            .details
-            .insert("answer_lacks".into(), json!(judged.lacks));
+        ev_out.details.insert("answer_lacks".into(), json!(judged.lacks));
     }
     one(
         rule,
@@ -186,12 +185,17 @@ fn world_entries(acl: &Value, id: &str) -> Result<Vec<WorldEntry>, CheckError> {
             // Part of the internet only: it neither opens nor closes the port to the rest of it.
             continue;
         };
-        let number = at(e, &["RuleNumber"]).as_i64().ok_or_else(|| lacks("RuleNumber"))?;
+        let number = at(e, &["RuleNumber"])
+            .as_i64()
+            .ok_or_else(|| lacks("RuleNumber"))?;
         let protocol = normalize_protocol(str_at(e, &["Protocol"]).ok_or_else(|| lacks("Protocol"))?);
         let allow = str_at(e, &["RuleAction"])
             .ok_or_else(|| lacks("RuleAction"))?
             .eq_ignore_ascii_case("allow");
-        let ports = match (at(e, &["PortRange", "From"]).as_i64(), at(e, &["PortRange", "To"]).as_i64()) {
+        let ports = match (
+            at(e, &["PortRange", "From"]).as_i64(),
+            at(e, &["PortRange", "To"]).as_i64(),
+        ) {
             (Some(f), Some(t)) => Some((f, t)),
             _ if protocol == "6" || protocol == "17" => return Err(lacks("PortRange")),
             _ => None,
@@ -211,8 +215,7 @@ fn world_entries(acl: &Value, id: &str) -> Result<Vec<WorldEntry>, CheckError> {
 
 /// Whether `e` matches a packet of `protocol` (`6` or `17`) to `port`.
 fn matches_port(e: &WorldEntry, protocol: &str, port: i64) -> bool {
-    e.protocol == "-1"
-        || (e.protocol == protocol && e.ports.is_some_and(|(f, t)| (f..=t).contains(&port)))
+    e.protocol == "-1" || (e.protocol == protocol && e.ports.is_some_and(|(f, t)| (f..=t).contains(&port)))
 }
 
 /// AWS's default network ACL as created: inbound allow-all from the internet (rule 100, and 101 for IPv6)
@@ -265,7 +268,11 @@ pub fn assess_network_acl(
         name: (!id.is_empty()).then(|| id.clone()),
     };
     let judged = judge_network_acl(acl, &id, config);
-    let shown = if id.is_empty() { "(no id)".to_owned() } else { id.clone() };
+    let shown = if id.is_empty() {
+        "(no id)".to_owned()
+    } else {
+        id.clone()
+    };
     one(
         rule,
         judged,
@@ -378,7 +385,9 @@ pub fn assess_db_instance(
     config: &RuleConfig,
 ) -> Evaluation {
     let ev = event(sweep, "AssessDBInstance", region);
-    let id = str_at(instance, &["DBInstanceIdentifier"]).unwrap_or_default().to_owned();
+    let id = str_at(instance, &["DBInstanceIdentifier"])
+        .unwrap_or_default()
+        .to_owned();
     let resource = FindingResource {
         resource_type: "AWS::RDS::DBInstance".into(),
         arn: str_at(instance, &["DBInstanceArn"])
@@ -437,7 +446,9 @@ pub fn assess_db_cluster(
         return Evaluation::default();
     }
     let ev = event(sweep, "AssessDBCluster", region);
-    let id = str_at(cluster, &["DBClusterIdentifier"]).unwrap_or_default().to_owned();
+    let id = str_at(cluster, &["DBClusterIdentifier"])
+        .unwrap_or_default()
+        .to_owned();
     let resource = FindingResource {
         resource_type: "AWS::RDS::DBCluster".into(),
         arn: str_at(cluster, &["DBClusterArn"])
@@ -521,7 +532,8 @@ pub fn assess_patch_compliance(
     let resource = match node.as_deref().filter(|n| n.starts_with("i-")) {
         Some(i) => FindingResource {
             resource_type: "AWS::EC2::Instance".into(),
-            arn: crate::resource_kind::arn("AWS::EC2::Instance", region, sweep.account, i).unwrap_or_default(),
+            arn: crate::resource_kind::arn("AWS::EC2::Instance", region, sweep.account, i)
+                .unwrap_or_default(),
             name: Some(i.to_owned()),
         },
         None => FindingResource {

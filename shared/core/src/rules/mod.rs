@@ -532,7 +532,15 @@ pub fn assess_bucket(
             config,
         );
     }
-    duties::bucket_tls(&mut out, state.policy.as_ref(), &resource, bucket, &ev, tags, config);
+    duties::bucket_tls(
+        &mut out,
+        state.policy.as_ref(),
+        &resource,
+        bucket,
+        &ev,
+        tags,
+        config,
+    );
     out
 }
 

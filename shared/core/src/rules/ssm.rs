@@ -72,7 +72,10 @@ fn previously_non_compliant(key: &str, prev: &Value) -> Vec<String> {
         .map(|p| at(prev, p))
         .find(|v| !v.is_null())
         .unwrap_or(prev);
-    non_compliant(patch_entries(content)).into_iter().map(|(id, _)| id).collect()
+    non_compliant(patch_entries(content))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
 }
 
 fn check_patch(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
