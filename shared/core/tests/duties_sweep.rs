@@ -356,3 +356,62 @@ fn bucket_tls_in_the_sweep() {
         .findings
         .is_empty());
 }
+
+/// The event side's state need (issue 18: "confirm with DescribeDBInstances when the record does not
+/// settle it"): a `CreateDBInstance` without `publiclyAccessible` / `storageEncrypted` (RDS API Reference,
+/// CreateDBInstance: `PubliclyAccessible`'s default depends on the subnet group and VPC;
+/// `StorageEncrypted` defaults per engine) is settled by the instance as read, never assumed.
+#[test]
+fn rds_events_settled_by_the_instance_read() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/cloudtrail-rds-create-db-instance-private.json"
+    );
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for side in ["requestParameters", "responseElements"] {
+        let o = event["detail"][side].as_object_mut().unwrap();
+        o.remove("publiclyAccessible");
+        o.remove("storageEncrypted");
+    }
+    let bytes = serde_json::to_vec(&event).unwrap();
+    let tripline_core::Intake::Change(change) = tripline_core::intake(&bytes).unwrap() else {
+        panic!("not a change");
+    };
+    let needs = rules::needs(&change);
+    assert!(
+        needs.contains(&tripline_core::state::StateNeed::DbInstance),
+        "{needs:?}"
+    );
+    let cfg = RuleConfig::default();
+    let judge = |read: Option<Value>| {
+        let state = tripline_core::State {
+            db_instance: read,
+            ..Default::default()
+        };
+        let eval = rules::evaluate(&change, Some(&state), &cfg);
+        eval.findings
+            .iter()
+            .map(|f| (f.rule.clone(), f.state_confirmed))
+            .collect::<Vec<_>>()
+    };
+    // Nothing read (not found, or not fetched): no claim.
+    assert_eq!(judge(None), vec![]);
+    assert_eq!(
+        judge(Some(
+            json!({"PubliclyAccessible": false, "StorageEncrypted": true})
+        )),
+        vec![]
+    );
+    assert_eq!(
+        judge(Some(
+            json!({"PubliclyAccessible": true, "StorageEncrypted": true})
+        )),
+        vec![("rds-instance-public".to_owned(), true)]
+    );
+    assert_eq!(
+        judge(Some(
+            json!({"PubliclyAccessible": false, "StorageEncrypted": false})
+        )),
+        vec![("rds-storage-unencrypted".to_owned(), true)]
+    );
+}

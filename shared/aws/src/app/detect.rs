@@ -16,7 +16,7 @@ use tripline_core::rules::{self, Evaluation};
 use tripline_core::state::{State, StateNeed};
 
 /// Evaluates one change with freshly fetched state and publishes its findings.
-pub async fn detect<D: S3Read + IamRead + Publish>(
+pub async fn detect<D: S3Read + IamRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &DetectorConfig,
     change: &Change,

@@ -42,7 +42,7 @@ pub enum Outcome {
 }
 
 /// The on-cloudtrail handler. `event` is the EventBridge event, read once.
-pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
+pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &DetectorConfig,
     event: &Envelope,
