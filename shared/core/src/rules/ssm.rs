@@ -20,11 +20,13 @@ pub static PATCH_NONCOMPLIANT: Rule = Rule {
     remediation: None,
     doc: "Platform duty (shared-responsibility model: the customer patches the guest operating systems of \
           its EC2 instances). AWS Config records each managed node's Patch Manager compliance as an \
-          `AWS::SSM::PatchCompliance` item (`configuration.AWS:ComplianceItem`, one `Content` entry per patch \
-          with its `Status`); the rule fires when an item lists patches `NON_COMPLIANT` (missing or failed \
+          `AWS::SSM::PatchCompliance` item (`configuration.AWS:ComplianceItem`, one `Content.Patch` entry per \
+          patch with its `Status`); the rule fires when an item lists patches `NON_COMPLIANT` (missing or failed \
           against the node's patch baseline) that the item's diff does not show as already non-compliant \
           before. High when a missing patch is rated `CRITICAL`. Config-only: no CloudTrail call marks a \
-          node's compliance. Patch with `AWS-RunPatchBaseline` (Systems Manager Run Command or a patch \
+          node's compliance. The sweep judges the items AWS Config recorded (`ListDiscoveredResources`, \
+          `BatchGetResourceConfig`) in every enabled region, every non-compliant node, with the same reader; \
+          a recorder that does not record the type leaves nothing to judge. Patch with `AWS-RunPatchBaseline` (Systems Manager Run Command or a patch \
           policy).",
     fires: &["config-ssm-patch-compliance-non-compliant.json"],
     quiet: &["config-ssm-patch-compliance-compliant.json"],
