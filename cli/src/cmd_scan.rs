@@ -360,32 +360,6 @@ impl IamRead for Progress {
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_of_nothing_says_so_and_counts_what_was_checked() {
-        let r = Report {
-            account: "111122223333".into(),
-            region: "us-east-1".into(),
-            time: "2026-11-29T00:00:00Z".into(),
-            checked: [("buckets".to_owned(), 3), ("roles".to_owned(), 2)]
-                .into_iter()
-                .collect(),
-            findings: vec![],
-            open: 0,
-            errors: vec![],
-            duration_ms: 12,
-        };
-        assert_eq!(
-            table(&r),
-            "No findings.\nAccount 111122223333 in us-east-1: checked 3 buckets, 0 policies, 2 roles; 0 finding(s) in 12 ms.\n"
-        );
-    }
-}
-
 /// The customer-duty reads (issue 18): regions listed grow the bar by their four reads each.
 impl tripline_aws::DutiesRead for Progress {
     async fn account_password_policy(&self) -> Result<Option<Value>, AwsError> {
@@ -412,5 +386,31 @@ impl tripline_aws::DutiesRead for Progress {
     }
     async fn patch_compliance_items(&self, region: &str) -> Result<Vec<Value>, AwsError> {
         self.step(self.inner.patch_compliance_items(region).await)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_of_nothing_says_so_and_counts_what_was_checked() {
+        let r = Report {
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            time: "2026-11-29T00:00:00Z".into(),
+            checked: [("buckets".to_owned(), 3), ("roles".to_owned(), 2)]
+                .into_iter()
+                .collect(),
+            findings: vec![],
+            open: 0,
+            errors: vec![],
+            duration_ms: 12,
+        };
+        assert_eq!(
+            table(&r),
+            "No findings.\nAccount 111122223333 in us-east-1: checked 3 buckets, 0 policies, 2 roles; 0 finding(s) in 12 ms.\n"
+        );
     }
 }

@@ -78,7 +78,7 @@ fn check_password_policy(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         &ctx.config.password_baseline,
         |key| at(req, &[key]).clone(),
         |key| format!("requestParameters.{key}"),
-        |path| payload::lacks(path),
+        payload::lacks,
     );
     if below.is_empty() && lacks.is_empty() {
         return Ok(Vec::new());
