@@ -203,6 +203,11 @@ def block_state_read_actions(reg, indent, _path):
     return f"{' ' * indent}Action:\n" + yaml_list(actions, indent + 2)
 
 
+def block_sweep_read_actions(reg, indent, _path):
+    actions = sorted({p for rule in reg["rules"] for p in rule.get("sweep_permissions", [])})
+    return f"{' ' * indent}Action:\n" + yaml_list(actions, indent + 2)
+
+
 def block_remediation_conditions(reg, indent, _path):
     pad = " " * indent
     out = []
@@ -246,6 +251,7 @@ BLOCKS = {
     "forward-rules": block_forward_rules,
     "config-resource-types": block_config_resource_types,
     "state-read-actions": block_state_read_actions,
+    "sweep-read-actions": block_sweep_read_actions,
     "remediation-conditions": block_remediation_conditions,
     "remediation-statements": block_remediation_statements,
     "member-remediation-statements": block_member_remediation_statements,

@@ -469,6 +469,35 @@ impl IamRead for Progress {
     }
 }
 
+/// The customer-duty reads (issue 18): regions listed grow the bar by their four reads each.
+impl tripline_aws::DutiesRead for Progress {
+    async fn account_password_policy(&self) -> Result<Option<Value>, AwsError> {
+        self.inner.account_password_policy().await
+    }
+    async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {
+        let r = self.inner.enabled_regions().await;
+        if let Ok(regions) = &r {
+            self.listed("regions", regions.len(), 4);
+        }
+        r
+    }
+    async fn network_acls(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.step(self.inner.network_acls(region).await)
+    }
+    async fn db_instances(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.step(self.inner.db_instances(region).await)
+    }
+    async fn db_instance(&self, region: &str, identifier: &str) -> Result<Option<Value>, AwsError> {
+        self.inner.db_instance(region, identifier).await
+    }
+    async fn db_clusters(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.step(self.inner.db_clusters(region).await)
+    }
+    async fn patch_compliance_items(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.step(self.inner.patch_compliance_items(region).await)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

@@ -264,6 +264,8 @@ struct Registry {
     config_types: Vec<String>,
     /// Union of the rules' read permissions.
     reads: BTreeSet<String>,
+    /// Union of the rules' sweep-only reads (`sweep_permissions`: the customer-duty families).
+    sweep_reads: BTreeSet<String>,
     /// rule id -> its remediation's write permissions.
     remediations: BTreeMap<String, BTreeSet<String>>,
 }
@@ -274,8 +276,12 @@ fn registry() -> Registry {
         serde_json::from_value(tripline(&["patterns", "--config-resource-types"], None)).unwrap();
     let rules = tripline(&["rules", "--json"], None);
     let mut reads = BTreeSet::new();
+    let mut sweep_reads = BTreeSet::new();
     let mut remediations = BTreeMap::new();
     for rule in rules.as_array().unwrap() {
+        for p in rule["sweep_permissions"].as_array().unwrap() {
+            sweep_reads.insert(p.as_str().unwrap().to_owned());
+        }
         for p in rule["permissions"].as_array().unwrap() {
             reads.insert(p.as_str().unwrap().to_owned());
         }
@@ -291,6 +297,7 @@ fn registry() -> Registry {
         patterns,
         config_types,
         reads,
+        sweep_reads,
         remediations,
     }
 }
@@ -1031,6 +1038,7 @@ fn expected_actions(reg: &Registry, function: &str, enforced: &[&str], org: bool
     }
     if calls.assessment {
         set.extend(ASSESSMENT.iter().map(|s| (*s).to_owned()));
+        set.extend(reg.sweep_reads.iter().cloned());
     }
     if calls.remediation_writes {
         for id in enforced {

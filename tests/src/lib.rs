@@ -327,6 +327,16 @@ pub struct Recorder {
 
 impl Recorder {
     pub async fn start(replies: Vec<Reply>) -> Recorder {
+        Self::start_answering(Answers::Scripted(Arc::new(replies))).await
+    }
+
+    /// A recorder whose answer is computed from each request (e.g. by `X-Amz-Target` and the region in the
+    /// signature): a fake service behind the real SDK.
+    pub async fn routed(answer: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Recorder {
+        Self::start_answering(Answers::Routed(Arc::new(answer))).await
+    }
+
+    async fn start_answering(replies: Answers) -> Recorder {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -349,10 +359,17 @@ impl Recorder {
     }
 }
 
+/// How a [`Recorder`] answers: scripted replies in order, or computed per request.
+#[derive(Clone)]
+enum Answers {
+    Scripted(Arc<Vec<Reply>>),
+    Routed(Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>),
+}
+
 async fn serve(
     mut sock: tokio::net::TcpStream,
     reqs: Arc<Mutex<Vec<Recorded>>>,
-    replies: Arc<Vec<Reply>>,
+    replies: Arc<Answers>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     loop {
@@ -392,21 +409,25 @@ async fn serve(
         }
         let body = buf[body_start..body_start + len].to_vec();
         buf.drain(..body_start + len);
+        let recorded = Recorded {
+            method,
+            path,
+            headers,
+            body,
+        };
         let index = {
             let mut r = reqs.lock().unwrap();
-            r.push(Recorded {
-                method,
-                path,
-                headers,
-                body,
-            });
+            r.push(recorded.clone());
             r.len() - 1
         };
-        let reply = replies
-            .get(index)
-            .or(replies.last())
-            .cloned()
-            .unwrap_or(Reply::new(200, ""));
+        let reply = match replies.as_ref() {
+            Answers::Scripted(replies) => replies
+                .get(index)
+                .or(replies.last())
+                .cloned()
+                .unwrap_or(Reply::new(200, "")),
+            Answers::Routed(answer) => answer(&recorded),
+        };
         let mut out = format!(
             "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
             reply.status,

@@ -6,7 +6,7 @@
 //!
 //! | fault | what the client sees | reached the upstream |
 //! |---|---|---|
-//! | [`Fault::Throttle`] | the protocol's throttling answer: JSON 1.1 `ThrottlingException` (400), query `Throttling` (400, XML), S3 / S3 Control `SlowDown` (503, XML) | no |
+//! | [`Fault::Throttle`] | the protocol's throttling answer: JSON 1.1 `ThrottlingException` (400), query `Throttling` (400, XML), EC2 `RequestLimitExceeded` (503, XML), S3 / S3 Control `SlowDown` (503, XML) | no |
 //! | [`Fault::ServerError`] | 500 `InternalFailure` / `InternalError` in the protocol's format | no |
 //! | [`Fault::Reset`] | half of the upstream's response, then the socket closes | yes |
 //! | [`Fault::Delay`] | the upstream's response, after `delay` (past the client's attempt timeout) | yes |
@@ -182,6 +182,8 @@ pub fn decide(plan: &FaultPlan, op: &str, n: u64) -> Option<Fault> {
 enum Protocol {
     Json,
     Query,
+    /// EC2's query dialect (`Version=2016-11-15`): errors are `<Response><Errors><Error>`.
+    Ec2,
     RestXml,
 }
 
@@ -205,7 +207,11 @@ impl Request {
         if self.header("x-amz-target").is_some() {
             Protocol::Json
         } else if self.query_action().is_some() {
-            Protocol::Query
+            if String::from_utf8_lossy(&self.body).contains("Version=2016-11-15") {
+                Protocol::Ec2
+            } else {
+                Protocol::Query
+            }
         } else {
             Protocol::RestXml
         }
@@ -466,6 +472,18 @@ fn fault_response(req: &Request, fault: Fault, n: u64) -> Vec<u8> {
             "500 Internal Server Error",
             "text/xml",
             format!("<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>injected server error</Message></Error><RequestId>{id}</RequestId></ErrorResponse>"),
+        ),
+        // EC2 API Reference, "Error codes": `RequestLimitExceeded` (503) when requests are throttled,
+        // `InternalError` (500); the body is `<Response><Errors><Error>...</Errors><RequestID>`.
+        (Protocol::Ec2, Fault::Throttle) => (
+            "503 Service Unavailable",
+            "text/xml;charset=UTF-8",
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>{id}</RequestID></Response>"),
+        ),
+        (Protocol::Ec2, _) => (
+            "500 Internal Server Error",
+            "text/xml;charset=UTF-8",
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred.</Message></Error></Errors><RequestID>{id}</RequestID></Response>"),
         ),
         (Protocol::RestXml, Fault::Throttle) => (
             "503 Slow Down",

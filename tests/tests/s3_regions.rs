@@ -347,9 +347,21 @@ async fn sweep(aws: &AwsClients) -> AccountAssessment {
         region: "us-east-1",
         time: "2026-11-29T00:00:00Z",
     };
-    assess_account(aws, &RuleConfig::default(), &ctx, 4)
+    let mut out = assess_account(aws, &RuleConfig::default(), &ctx, 4)
         .await
-        .unwrap()
+        .unwrap();
+    // This fake speaks S3 and the IAM listings only: the customer-duty families (password policy, EC2, RDS,
+    // Config; issue 18) fail against it, by design, and are covered in `duties_sweep.rs`.
+    let duty = [
+        "account password policy:",
+        "enabled regions:",
+        "network ACLs in ",
+        "DB instances in ",
+        "DB clusters in ",
+        "patch compliance items in ",
+    ];
+    out.errors.retain(|e| !duty.iter().any(|d| e.starts_with(d)));
+    out
 }
 
 /// The buckets with an open `s3-bucket-policy-public` finding.

@@ -112,6 +112,8 @@ pub struct FakeWorld {
     pub attempts: BTreeMap<(String, String), (i64, i64)>,
     /// The account of the fake's credentials (`sts:GetCallerIdentity`); [`FAKE_ACCOUNT`] when unset.
     pub caller_account: Option<String>,
+    /// The customer-duty reads (`crate::duties`): password policy, regions, network ACLs, RDS, patch items.
+    pub duties: crate::duties::FakeDuties,
 }
 
 /// Someone else's change to the world ([`FakeAws::change_before_call`]).
@@ -254,7 +256,11 @@ impl FakeAws {
     }
 
     /// Records the call and returns the injected failure, if any.
-    fn call(&self, operation: &'static str, target: &str) -> Result<MutexGuard<'_, FakeWorld>, AwsError> {
+    pub(crate) fn call(
+        &self,
+        operation: &'static str,
+        target: &str,
+    ) -> Result<MutexGuard<'_, FakeWorld>, AwsError> {
         let mut w = self.world();
         let prefix = format!("{operation} ");
         let made = w.calls.iter().filter(|c| c.starts_with(&prefix)).count();

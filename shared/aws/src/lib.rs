@@ -16,6 +16,7 @@
 //! | [`S3Write`], [`IamWrite`] | `s3.rs`, `iam.rs` | remediate |
 //! | [`ReadSecret`] | `secrets.rs` | notify-slack (cold start) |
 //! | [`PostWebhook`] | `slack.rs` (hyper + rustls, the SDK's own HTTP stack) | notify-slack |
+//! | [`DutiesRead`] (`duties.rs`) | `iam_password.rs`, `ec2_network.rs`, `rds_instances.rs`, `patch_compliance.rs` | sweep, on-config (scheduled), on-cloudtrail (RDS state) |
 //!
 //! Conventions: every method returns [`AwsError`] (classified retryable or not); "absent" is not an error
 //! (a bucket without a policy is `Ok(None)`); documents are returned as parsed JSON, URL-decoded where IAM
@@ -33,6 +34,7 @@ use tripline_core::state::PublicAccessBlock;
 
 pub mod app;
 pub mod asff;
+pub mod duties;
 pub mod env;
 pub mod error;
 pub mod handlers;
@@ -57,6 +59,7 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+pub use duties::DutiesRead;
 pub use error::{AwsError, ErrorKind};
 pub use routing::{AccountRouter, MemberRole, Routed};
 pub use sdk::clients::{https_client, load_sdk_config, sdk_config_loader, AwsClients};

@@ -67,6 +67,10 @@ pub struct State {
     /// Tags of the primary resource, when fetched (used for exemptions).
     #[serde(default)]
     pub resource_tags: Option<BTreeMap<String, String>>,
+    /// The DB instance a change names, as `DescribeDBInstances` describes it (`DBInstance`, PascalCase:
+    /// `PubliclyAccessible`, `StorageEncrypted`, ...), when fetched and found.
+    #[serde(default)]
+    pub db_instance: Option<Value>,
 }
 
 /// A piece of current state a rule needs to confirm a change; the shell fetches the union of the needs
@@ -81,6 +85,8 @@ pub enum StateNeed {
     BucketTags,
     PolicyVersions,
     ResourceTags,
+    /// The DB instance the change names (`rds:DescribeDBInstances`), for what the record leaves unknown.
+    DbInstance,
 }
 
 impl StateNeed {
@@ -95,6 +101,7 @@ impl StateNeed {
             StateNeed::PolicyVersions => &["iam:GetPolicy", "iam:ListPolicyVersions", "iam:GetPolicyVersion"],
             // What the shell calls for the primary resource's tags (exemptions): bucket, role or policy.
             StateNeed::ResourceTags => &["s3:GetBucketTagging", "iam:ListRoleTags", "iam:ListPolicyTags"],
+            StateNeed::DbInstance => &["rds:DescribeDBInstances"],
         }
     }
 }

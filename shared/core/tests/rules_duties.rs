@@ -245,7 +245,7 @@ fn patch_compliance_turning_non_compliant() {
     // Already non-compliant before (the diff says so): reported then, not again.
     let mut again = item.clone();
     let prop = &mut again["detail"]["configurationItemDiff"]["changedProperties"]
-        ["Configuration.AWS:ComplianceItem.Content.KB5044284"];
+        ["Configuration.AWS:ComplianceItem.Content.Patch.KB5044284"];
     prop["previousValue"]["Status"] = json!("NON_COMPLIANT");
     assert!(run(&again, "ssm-patch-noncompliant", &cfg).0.is_empty());
     // No diff (a first recording): the non-compliant patches are reported.

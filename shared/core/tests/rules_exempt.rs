@@ -202,7 +202,14 @@ fn sweep_uses_the_same_rules_and_exemptions() {
         .iter()
         .map(|f| (f.rule.as_str(), f.severity.as_str()))
         .collect();
-    assert_eq!(sev, vec![("s3-bucket-policy-public", "critical")]);
+    // The sweep reports every bucket without the TLS requirement, at low severity (issue 18).
+    assert_eq!(
+        sev,
+        vec![
+            ("s3-bucket-policy-public", "critical"),
+            ("s3-bucket-tls-not-required", "low")
+        ]
+    );
     assert_eq!(eval.findings[0].event.source, "sweep");
     assert!(eval.findings[0].links.cloudtrail.is_none());
     let eval = rules::assess_bucket(&sweep, "b", &state, Some(&pab_on), &config);
@@ -228,8 +235,9 @@ fn sweep_uses_the_same_rules_and_exemptions() {
         Some(&tripline_core::PublicAccessBlock::default()),
         &config,
     );
-    assert_eq!(eval.findings.len(), 1);
+    assert_eq!(eval.findings.len(), 2);
     assert_eq!(eval.findings[0].rule, "s3-bucket-acl-public");
+    assert_eq!(eval.findings[1].rule, "s3-bucket-tls-not-required");
     // Trust policies and managed policies.
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
         "Action": "sts:AssumeRole"}]});

@@ -9,6 +9,9 @@
 //! Buckets live in many regions: each bucket's reads go to its own region (ListBuckets' `BucketRegion`,
 //! else S3's wrong-region answer; see `crate::sdk::s3`), so a bucket elsewhere is judged like any other.
 //!
+//! The customer-duty families (account password policy; per enabled region: network ACLs, RDS instances
+//! and clusters, patch compliance) are judged by [`super::assess_duties`]; bucket TLS with each bucket.
+//!
 //! Used by the `sweep` function, on-config's scheduled evaluations and `tripline scan`.
 //!
 //! A run may be given a cutoff ([`assess_account_until`]): no resource read starts after it, and the
@@ -21,7 +24,7 @@ use std::time::Instant;
 use futures::stream::{self, StreamExt};
 
 use super::DetectorConfig;
-use crate::{AwsError, IamRead, S3Read};
+use crate::{AwsError, DutiesRead, IamRead, S3Read};
 use tripline_core::rules::{self, Evaluation, SweepContext};
 use tripline_core::settings::RuleConfig;
 use tripline_core::state::{BucketState, PublicAccessBlock};
@@ -134,7 +137,7 @@ fn has_open_findings(e: &Evaluation) -> bool {
 }
 
 /// Judges every bucket, customer-managed policy and role of the account.
-pub async fn assess_account<D: S3Read + IamRead>(
+pub async fn assess_account<D: S3Read + IamRead + DutiesRead>(
     aws: &D,
     rules_cfg: &RuleConfig,
     ctx: &SweepContext<'_>,
@@ -145,7 +148,7 @@ pub async fn assess_account<D: S3Read + IamRead>(
 
 /// [`assess_account`], starting no resource read after `cutoff` (the listings always run): what was not
 /// read is in [`AccountAssessment::unread`].
-pub async fn assess_account_until<D: S3Read + IamRead>(
+pub async fn assess_account_until<D: S3Read + IamRead + DutiesRead>(
     aws: &D,
     rules_cfg: &RuleConfig,
     ctx: &SweepContext<'_>,
@@ -267,6 +270,7 @@ pub async fn assess_account_until<D: S3Read + IamRead>(
             AwsError::is_not_found,
         );
     }
+    super::assess_duties::assess_duties(aws, rules_cfg, ctx, concurrency, cutoff, &mut out).await;
     out.assessed
         .sort_by(|a, b| (a.resource_type, &a.arn).cmp(&(b.resource_type, &b.arn)));
     Ok(out)

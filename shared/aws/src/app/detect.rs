@@ -20,7 +20,7 @@ use tripline_core::rules::{self, Evaluation};
 use tripline_core::state::{State, StateNeed};
 
 /// Evaluates one change with freshly fetched state and publishes its findings.
-pub async fn detect<D: S3Read + IamRead + Publish>(
+pub async fn detect<D: S3Read + IamRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &DetectorConfig,
     change: &Change,
@@ -33,7 +33,11 @@ pub async fn detect<D: S3Read + IamRead + Publish>(
 /// [`detect`] with the findings store: findings go through the lifecycle (notices only on transitions the
 /// policy notifies), and the current-state rules that judged a resource of the change with its fetched
 /// state and found nothing resolve their findings on it ([`super::lifecycle`]).
-pub async fn detect_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
+pub async fn detect_tracked<
+    D: S3Read + IamRead + Publish + crate::DutiesRead,
+    S: FindingsStore,
+    H: ImportFindings,
+>(
     aws: &D,
     cfg: &DetectorConfig,
     tracker: &Tracker<'_, S, H>,
@@ -82,7 +86,7 @@ pub async fn detect_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: 
 
 /// Fetches the state the triggered rules need and evaluates; the flag says whether the state was read (a
 /// permanent read failure judges from the payload alone).
-async fn judge<D: S3Read + IamRead>(
+async fn judge<D: S3Read + IamRead + crate::DutiesRead>(
     aws: &D,
     cfg: &DetectorConfig,
     change: &Change,

@@ -7,7 +7,7 @@
 //! | judge a change: fetch the state it needs, evaluate | [`detect`] (with [`state`]) |
 //! | publish findings | [`publish`] |
 //! | findings with a life (the findings store) | [`lifecycle`] |
-//! | assess an account | [`assess`] |
+//! | assess an account | [`assess`] (the customer-duty families: [`assess_duties`]) |
 //! | organization-wide sweep: plan, shards, run summary | [`org`] |
 //! | remediate a finding | [`remediate`] |
 //!
@@ -19,6 +19,7 @@
 //! (logged with its id; the error type `BadEvent` tells operators that a retry will not help).
 
 pub mod assess;
+pub mod assess_duties;
 pub mod detect;
 pub mod lifecycle;
 pub mod org;

@@ -409,9 +409,42 @@ impl<D: IamRead> IamRead for ShardView<'_, D> {
     }
 }
 
+/// The customer-duty reads as one shard sees them: the account password policy in the global shard, the
+/// regional families (network ACLs, RDS, patch compliance) in each regional shard for its own region only.
+impl<D: crate::DutiesRead> crate::DutiesRead for ShardView<'_, D> {
+    async fn account_password_policy(&self) -> Result<Option<Value>, AwsError> {
+        self.inner.account_password_policy().await
+    }
+    async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {
+        // A regional shard reads its own region: the assessment's context region (no listing).
+        Ok(Vec::new())
+    }
+    async fn network_acls(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.inner.network_acls(region).await
+    }
+    async fn db_instances(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.inner.db_instances(region).await
+    }
+    async fn db_instance(&self, region: &str, identifier: &str) -> Result<Option<Value>, AwsError> {
+        self.inner.db_instance(region, identifier).await
+    }
+    async fn db_clusters(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.inner.db_clusters(region).await
+    }
+    async fn patch_compliance_items(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.inner.patch_compliance_items(region).await
+    }
+    fn reads_account_settings(&self) -> bool {
+        self.global
+    }
+    fn reads_regional(&self) -> bool {
+        !self.global
+    }
+}
+
 /// Assesses one shard with the account's clients (already in the shard's region): the findings carry the
 /// shard's account. `Err` only when a listing failed (the shard then failed, [`FailureReason::of`]).
-pub async fn assess_shard<D: S3Read + IamRead>(
+pub async fn assess_shard<D: S3Read + IamRead + crate::DutiesRead>(
     aws: &D,
     shard: &Shard,
     region: &str,

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::{AwsError, IamRead, PolicyVersionInfo, S3Read};
+use crate::{AwsError, DutiesRead, IamRead, PolicyVersionInfo, S3Read};
 use tripline_core::change::{Change, Payload};
 use tripline_core::state::{BucketState, State, StateNeed};
 
@@ -100,6 +100,25 @@ pub fn role_name(change: &Change) -> Option<String> {
     })
 }
 
+/// The DB instance a change names: an `AWS::RDS::DBInstance` resource's name, else
+/// `requestParameters.dBInstanceIdentifier`.
+pub fn db_instance_id(change: &Change) -> Option<String> {
+    change
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == "AWS::RDS::DBInstance")
+        .find_map(|r| r.name.clone())
+        .or_else(|| match &change.payload {
+            Payload::CloudTrail {
+                request_parameters, ..
+            } => request_parameters
+                .get("dBInstanceIdentifier")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            _ => None,
+        })
+}
+
 /// Orders version ids `v1 < v2 < v10` (numeric part), unknown shapes last.
 fn version_number(id: &str) -> u64 {
     id.trim_start_matches(['v', 'V']).parse().unwrap_or(u64::MAX)
@@ -162,7 +181,7 @@ pub fn previous_and_current_default(
 /// Fetches the union of `needs` for `change`, concurrently. Pieces whose resource cannot be named from the
 /// change stay unfetched (`None`), so the rules mark their findings "state not confirmed"; a resource that
 /// no longer exists is also left unfetched. Any other failure is returned (retryable or not).
-pub async fn fetch_state<D: S3Read + IamRead>(
+pub async fn fetch_state<D: S3Read + IamRead + DutiesRead>(
     aws: &D,
     change: &Change,
     needs: &BTreeSet<StateNeed>,
@@ -286,14 +305,23 @@ pub async fn fetch_state<D: S3Read + IamRead>(
         }
     };
 
-    let (bucket_state, account_pab, (previous_doc, current_doc), resource_tags) =
-        futures::try_join!(bucket_fut, account_fut, versions_fut, tags_fut)?;
+    let db_fut = async {
+        let Some(id) = db_instance_id(change).filter(|_| need(StateNeed::DbInstance)) else {
+            return Ok(None);
+        };
+        // Absent (`DBInstanceNotFound`) stays unfetched: the rules judge from the record.
+        aws.db_instance(&change.region, &id).await
+    };
+
+    let (bucket_state, account_pab, (previous_doc, current_doc), resource_tags, db_instance) =
+        futures::try_join!(bucket_fut, account_fut, versions_fut, tags_fut, db_fut)?;
     Ok(State {
         bucket: bucket_state,
         account_public_access_block: account_pab,
         previous_policy_document: previous_doc,
         current_policy_document: current_doc,
         resource_tags,
+        db_instance,
     })
 }
 
@@ -473,6 +501,60 @@ mod tests {
             fn list_roles(&self) -> Result<Vec<crate::RoleInfo>, AwsError>;
             fn attached_policies(&self, principal: &crate::PrincipalRef) -> Result<Vec<String>, AwsError>;
         }
+    }
+
+    impl crate::DutiesRead for Hinted {
+        delegate! {
+            fn account_password_policy(&self) -> Result<Option<Value>, AwsError>;
+            fn enabled_regions(&self) -> Result<Vec<String>, AwsError>;
+            fn network_acls(&self, region: &str) -> Result<Vec<Value>, AwsError>;
+            fn db_instances(&self, region: &str) -> Result<Vec<Value>, AwsError>;
+            fn db_instance(&self, region: &str, identifier: &str) -> Result<Option<Value>, AwsError>;
+            fn db_clusters(&self, region: &str) -> Result<Vec<Value>, AwsError>;
+            fn patch_compliance_items(&self, region: &str) -> Result<Vec<Value>, AwsError>;
+        }
+    }
+
+    #[test]
+    fn db_instance_is_read_when_an_rds_rule_needs_it() {
+        // RDS API Reference, DescribeDBInstances: `DBInstanceNotFound` for an unknown identifier (the fake
+        // answers `None`): left unfetched, the rules judge from the record.
+        let aws = FakeAws::new();
+        let instance = json!({"DBInstanceIdentifier": "orders-db-2", "PubliclyAccessible": true});
+        aws.world()
+            .duties
+            .db_instances
+            .insert("us-east-1".into(), vec![instance.clone()]);
+        let mut c = change(
+            "CreateDBInstance",
+            json!({"dBInstanceIdentifier": "orders-db-2"}),
+            Value::Null,
+        );
+        c.service = "rds.amazonaws.com".into();
+        c.resources.clear();
+        let needs: BTreeSet<StateNeed> = [StateNeed::DbInstance].into();
+        let state = crate::block_on(fetch_state(&aws, &c, &needs)).unwrap();
+        assert_eq!(state.db_instance, Some(instance));
+        assert!(aws
+            .world()
+            .calls
+            .contains(&"rds:DescribeDBInstances us-east-1 orders-db-2".to_owned()));
+        let mut gone = c.clone();
+        gone.payload = Payload::CloudTrail {
+            request_parameters: json!({"dBInstanceIdentifier": "deleted-db"}),
+            response_elements: Value::Null,
+            extra: Value::Null,
+        };
+        assert_eq!(
+            crate::block_on(fetch_state(&aws, &gone, &needs))
+                .unwrap()
+                .db_instance,
+            None
+        );
+        // Not needed: not read.
+        let before = aws.world().calls.len();
+        crate::block_on(fetch_state(&aws, &c, &BTreeSet::new())).unwrap();
+        assert_eq!(aws.world().calls.len(), before);
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub enum Outcome {
 }
 
 /// The on-cloudtrail handler. `event` is the EventBridge event, read once.
-pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
+pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &DetectorConfig,
     event: &Envelope,
@@ -55,7 +55,11 @@ pub async fn handle_cloudtrail<D: S3Read + IamRead + Publish>(
 
 /// [`handle_cloudtrail`] with the findings store when one is configured: findings go through the
 /// lifecycle and only the notices it calls for are published (`findings` lists those).
-pub async fn handle_cloudtrail_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
+pub async fn handle_cloudtrail_tracked<
+    D: S3Read + IamRead + Publish + crate::DutiesRead,
+    S: FindingsStore,
+    H: ImportFindings,
+>(
     aws: &D,
     cfg: &DetectorConfig,
     event: &Envelope,

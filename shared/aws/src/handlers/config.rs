@@ -177,7 +177,7 @@ pub async fn handle_config<D>(
     event: &Envelope,
 ) -> Result<ConfigOutcome, HandlerError>
 where
-    D: S3Read + IamRead + Publish + PutEvaluations + FetchObject,
+    D: S3Read + IamRead + Publish + PutEvaluations + FetchObject + crate::DutiesRead,
 {
     let facts = invocation_facts(event);
     let bad = |source| {
@@ -287,6 +287,7 @@ where
         let evaluations: Vec<ConfigEvaluation> = assessment
             .assessed
             .iter()
+            .filter(|a| crate::app::assess_duties::for_config_rule(a, &change.region))
             .map(|a| {
                 rule_errors.extend(a.evaluation.errors.iter().cloned());
                 let (c, note) = compliance_of(&a.evaluation, true);
@@ -468,7 +469,17 @@ mod tests {
     fn scheduled_notification_evaluates_every_resource_in_scope() {
         let event = sample("configrule-scheduled-notification.json");
         let aws = FakeAws::new();
-        aws.add_bucket("quiet", FakeBucket::default());
+        // Quiet: requires TLS (Security Hub S3.5), else the sweep's low TLS finding makes it non-compliant.
+        let tls = serde_json::json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::quiet", "arn:aws:s3:::quiet/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+        aws.add_bucket(
+            "quiet",
+            FakeBucket {
+                policy: Some(tls),
+                ..FakeBucket::default()
+            },
+        );
         let public = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
             "Resource": "arn:aws:s3:::loud/*"}]});
         aws.add_bucket(

@@ -68,7 +68,7 @@ pub fn read_cutoff(deadline: Instant, now: Instant) -> Instant {
 }
 
 /// The sweep handler without a deadline (tests, local runs): see [`handle_sweep_until`].
-pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
+pub async fn handle_sweep<D: S3Read + IamRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
@@ -78,7 +78,7 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
 
 /// The sweep handler. `event` is the EventBridge scheduled event (`account`, `region`, `time`), read once;
 /// `deadline` is when the invocation ends (Lambda's deadline), if any.
-pub async fn handle_sweep_until<D: S3Read + IamRead + Publish>(
+pub async fn handle_sweep_until<D: S3Read + IamRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
@@ -90,7 +90,11 @@ pub async fn handle_sweep_until<D: S3Read + IamRead + Publish>(
 /// [`handle_sweep_until`] with the findings store when one is configured: the sweep publishes its
 /// transitions only (new, reopened, resolved...; see [`crate::app::lifecycle`]) and one summary that counts
 /// them (`transitions`), never every known finding again.
-pub async fn handle_sweep_tracked<D: S3Read + IamRead + Publish, S: FindingsStore, H: ImportFindings>(
+pub async fn handle_sweep_tracked<
+    D: S3Read + IamRead + Publish + crate::DutiesRead,
+    S: FindingsStore,
+    H: ImportFindings,
+>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
@@ -293,10 +297,13 @@ mod tests {
             12
         );
         let calls = aws.world().calls.len();
+        // Every bucket here lacks the TLS requirement (a low finding, issue 18), so every bucket's tags are
+        // read for exemptions; the duty families add the password policy, the regions and one region's four
+        // listings (the fake has no regions: the sweep's own).
         assert_eq!(
             calls,
-            1 + 1 + 1 + 1 + 1200 * 3 + 12 + out.findings.len() + 1,
-            "list x3 + account + 3 per bucket + tags of the 12 public ones + publishes"
+            1 + 1 + 1 + 1 + 1200 * 3 + 1200 + 6 + out.findings.len() + 1,
+            "list x3 + account + 3 per bucket + tags + duties + publishes"
         );
     }
 
@@ -305,12 +312,13 @@ mod tests {
         /// (bucket, public policy, tags, tags read, `s3-bucket-policy-public` finding suppressed)
         type Case<'a> = (&'a str, bool, &'a [(&'a str, &'a str)], bool, Option<bool>);
         let cases: &[Case] = &[
-            ("private-untagged", false, &[], false, None),
+            // Tags are read for every bucket here: each lacks the TLS requirement (a low finding).
+            ("private-untagged", false, &[], true, None),
             (
                 "private-exempt",
                 false,
                 &[("tripline:exempt", "s3-bucket-policy-public")],
-                false,
+                true,
                 None,
             ),
             ("public-untagged", true, &[], true, Some(false)),
@@ -351,8 +359,8 @@ mod tests {
         // A tag read that fails is reported like any other unreadable bucket.
         aws.fail("s3:GetBucketTagging", ErrorKind::Throttling);
         let out = block_on(handle_sweep(&aws, &cfg(), &Envelope::read(&scheduled()))).unwrap();
-        assert_eq!(out.errors.len(), 3, "{:?}", out.errors);
-        assert_eq!(out.checked.get("buckets"), Some(&2));
+        assert_eq!(out.errors.len(), 5, "{:?}", out.errors);
+        assert_eq!(out.checked.get("buckets"), None);
     }
 
     #[test]
@@ -378,7 +386,8 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(out.incomplete.as_deref(), Some("deadline"));
-        assert_eq!(out.unread.len(), 5, "{:?}", out.unread);
+        // 5 buckets, the password policy and the regional duty resources.
+        assert_eq!(out.unread.len(), 7, "{:?}", out.unread);
         assert!(out.unread.contains(&"bucket `late-3`".to_owned()));
         assert!(out.findings.is_empty());
         let calls = aws.world().calls.clone();

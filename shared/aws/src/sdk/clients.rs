@@ -236,6 +236,10 @@ pub struct AwsClients {
     pub caller_account: Arc<tokio::sync::OnceCell<String>>,
     /// Security Hub of this client's account and region (findings import, `sdk::securityhub`).
     pub securityhub: aws_sdk_securityhub::Client,
+    /// EC2 in the configuration's region (other regions: `sdk::ec2_network::ec2_in`).
+    pub ec2: aws_sdk_ec2::Client,
+    /// RDS in the configuration's region (other regions: `sdk::rds_instances::rds_in`).
+    pub rds: aws_sdk_rds::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -270,6 +274,8 @@ impl AwsClients {
             dynamodb: timed_client!(aws_sdk_dynamodb, sdk),
             caller_account: Arc::new(tokio::sync::OnceCell::new()),
             securityhub: timed_client!(aws_sdk_securityhub, sdk),
+            ec2: timed_client!(aws_sdk_ec2, sdk),
+            rds: timed_client!(aws_sdk_rds, sdk),
         }
     }
 

@@ -16,14 +16,19 @@
 //! | [`securityhub`] | `ImportFindings` (ASFF into Security Hub) |
 //! | [`webhook`] | `PostWebhook` |
 //! | [`member`], [`runs`], [`fanout`] | organization-wide sweep: member-role sessions per account, `RunStore` (DynamoDB), Organizations + shard queue |
+//! | [`iam_password`], [`ec2_network`], [`rds_instances`], [`patch_compliance`] | `DutiesRead` (`crate::duties`) |
 
 pub mod clients;
 pub mod config;
 pub mod dynamodb;
 pub mod dynamodb_attempts;
+pub mod ec2_network;
 pub mod fanout;
 pub mod iam;
+pub mod iam_password;
 pub mod member;
+pub mod patch_compliance;
+pub mod rds_instances;
 pub mod runs;
 pub mod s3;
 pub mod secrets;

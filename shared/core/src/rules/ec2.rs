@@ -60,8 +60,9 @@ pub static NETWORK_ACL_OPEN: Rule = Rule {
           subnet's second line of defence is gone: one permissive security group away from exposure. Deny \
           entries and egress entries do not fire; an entry whose protocol or ports the record lacks is \
           reported as unknown reach, not confirmed. Entries are evaluated by rule number and a lower-numbered \
-          deny may still block the traffic: the record does not show the other entries (the sweep reads them \
-          with `DescribeNetworkAcls`). No automatic remediation: replace or delete the entry with \
+          deny may still block the traffic: the record does not show the other entries. The sweep reads them \
+          (`DescribeNetworkAcls`, every enabled region) and evaluates them as AWS does, lowest rule number \
+          first; a VPC's default ACL left as AWS creates it (allow all, then deny) is reported at low. No automatic remediation: replace or delete the entry with \
           `aws ec2 replace-network-acl-entry` / `delete-network-acl-entry`.",
     fires: &[
         "cloudtrail-ec2-create-network-acl-entry-world-ssh.json",

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::payload::{self, bool_at, i64_at};
+use super::payload::{self, at};
 use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::{FindingResource, Severity};
@@ -70,76 +70,16 @@ fn check_password_policy(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         )]);
     }
     let req = payload::req(c);
-    let b = ctx.config.password_baseline;
-    let mut wanted: Vec<(&str, Requirement)> = vec![(
-        "minimumPasswordLength",
-        Requirement::AtLeast(i64::from(b.minimum_password_length)),
-    )];
-    if b.password_reuse_prevention > 0 {
-        wanted.push((
-            "passwordReusePrevention",
-            Requirement::AtLeast(i64::from(b.password_reuse_prevention)),
-        ));
-    }
-    if b.max_password_age > 0 {
-        wanted.push((
-            "maxPasswordAge",
-            Requirement::AtMost(i64::from(b.max_password_age)),
-        ));
-    }
-    for (on, key) in [
-        (b.require_uppercase_characters, "requireUppercaseCharacters"),
-        (b.require_lowercase_characters, "requireLowercaseCharacters"),
-        (b.require_numbers, "requireNumbers"),
-        (b.require_symbols, "requireSymbols"),
-    ] {
-        if on {
-            wanted.push((key, Requirement::True));
-        }
-    }
-    let mut below = Map::new();
-    let mut reasons = Vec::new();
-    let mut lacks = Vec::new();
-    for (key, requirement) in wanted {
-        let path = format!("requestParameters.{key}");
-        let (known, ok, want) = match requirement {
-            Requirement::AtLeast(min) => {
-                let v = i64_at(req, &[key]);
-                (
-                    v.map(Value::from),
-                    v.is_some_and(|v| v >= min),
-                    format!("at least {min}"),
-                )
-            }
-            Requirement::AtMost(max) => {
-                let v = i64_at(req, &[key]);
-                // IAM: 0 (or absent) means passwords never expire.
-                (
-                    v.map(Value::from),
-                    v.is_some_and(|v| (1..=max).contains(&v)),
-                    format!("from 1 to {max} days"),
-                )
-            }
-            Requirement::True => {
-                let v = bool_at(req, &[key]);
-                (v.map(Value::from), v == Some(true), "true".to_owned())
-            }
-        };
-        match known {
-            None => {
-                reasons.push(format!(
-                    "{key} is unknown: {} (the baseline requires {want})",
-                    payload::lacks(&path)
-                ));
-                lacks.push(path);
-            }
-            Some(v) if !ok => {
-                reasons.push(format!("`{key}` is {v}, below the baseline ({want})"));
-                below.insert(key.to_owned(), v);
-            }
-            Some(_) => {}
-        }
-    }
+    let Judged {
+        below,
+        reasons,
+        lacks,
+    } = judge_settings(
+        &ctx.config.password_baseline,
+        |key| at(req, &[key]).clone(),
+        |key| format!("requestParameters.{key}"),
+        payload::lacks,
+    );
     if below.is_empty() && lacks.is_empty() {
         return Ok(Vec::new());
     }
@@ -172,4 +112,99 @@ fn check_password_policy(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     );
     hit.state_confirmed = lacks.is_empty();
     Ok(vec![hit])
+}
+
+/// What a password policy's settings are, against the baseline.
+pub(super) struct Judged {
+    /// Settings below the baseline: name -> value.
+    pub below: Map<String, Value>,
+    pub reasons: Vec<String>,
+    /// Paths of the settings the input lacks (unknown, never assumed).
+    pub lacks: Vec<String>,
+}
+
+/// Judges the settings (`get` reads one by its `UpdateAccountPasswordPolicy` name, `null` when absent; `path`
+/// names it in the input; `lacks` says the input does not include a path) against the baseline `b`.
+pub(super) fn judge_settings(
+    b: &crate::settings::PasswordBaseline,
+    get: impl Fn(&str) -> Value,
+    path_of: impl Fn(&str) -> String,
+    lacks_msg: impl Fn(&str) -> String,
+) -> Judged {
+    let mut wanted: Vec<(&str, Requirement)> = vec![(
+        "minimumPasswordLength",
+        Requirement::AtLeast(i64::from(b.minimum_password_length)),
+    )];
+    if b.password_reuse_prevention > 0 {
+        wanted.push((
+            "passwordReusePrevention",
+            Requirement::AtLeast(i64::from(b.password_reuse_prevention)),
+        ));
+    }
+    if b.max_password_age > 0 {
+        wanted.push((
+            "maxPasswordAge",
+            Requirement::AtMost(i64::from(b.max_password_age)),
+        ));
+    }
+    for (on, key) in [
+        (b.require_uppercase_characters, "requireUppercaseCharacters"),
+        (b.require_lowercase_characters, "requireLowercaseCharacters"),
+        (b.require_numbers, "requireNumbers"),
+        (b.require_symbols, "requireSymbols"),
+    ] {
+        if on {
+            wanted.push((key, Requirement::True));
+        }
+    }
+    let mut below = Map::new();
+    let mut reasons = Vec::new();
+    let mut lacks = Vec::new();
+    for (key, requirement) in wanted {
+        let path = path_of(key);
+        // The setting as the input names it (`minimumPasswordLength`, `MinimumPasswordLength`).
+        let shown = path.rsplit('.').next().unwrap_or(key).to_owned();
+        let (known, ok, want) = match requirement {
+            Requirement::AtLeast(min) => {
+                let v = get(key).as_i64();
+                (
+                    v.map(Value::from),
+                    v.is_some_and(|v| v >= min),
+                    format!("at least {min}"),
+                )
+            }
+            Requirement::AtMost(max) => {
+                let v = get(key).as_i64();
+                // IAM: 0 (or absent) means passwords never expire.
+                (
+                    v.map(Value::from),
+                    v.is_some_and(|v| (1..=max).contains(&v)),
+                    format!("from 1 to {max} days"),
+                )
+            }
+            Requirement::True => {
+                let v = get(key).as_bool();
+                (v.map(Value::from), v == Some(true), "true".to_owned())
+            }
+        };
+        match known {
+            None => {
+                reasons.push(format!(
+                    "{shown} is unknown: {} (the baseline requires {want})",
+                    lacks_msg(&path)
+                ));
+                lacks.push(path);
+            }
+            Some(v) if !ok => {
+                reasons.push(format!("`{shown}` is {v}, below the baseline ({want})"));
+                below.insert(shown, v);
+            }
+            Some(_) => {}
+        }
+    }
+    Judged {
+        below,
+        reasons,
+        lacks,
+    }
 }

@@ -12,6 +12,7 @@
 //! translate payloads into documents and engine verdicts into findings.
 
 mod audit;
+mod duties;
 mod ec2;
 mod engine;
 mod error;
@@ -54,6 +55,10 @@ pub struct Trigger {
 }
 
 pub use crate::remediation::Remediation;
+pub use duties::{
+    assess_db_cluster, assess_db_instance, assess_network_acl, assess_password_policy,
+    assess_patch_compliance, sweep_permissions,
+};
 pub use error::CheckError;
 pub use iam_policy::{admin_managed_policy, ADMIN_MANAGED_POLICIES};
 
@@ -479,7 +484,8 @@ const TRUST_PUBLIC_ID: &str = iam_trust::TRUST_PUBLIC.id;
 const TRUST_EXTERNAL_ID: &str = iam_trust::TRUST_EXTERNAL.id;
 
 /// Sweep: judges one bucket's current state with the same logic as the change rules
-/// (`s3-bucket-policy-public`, `s3-bucket-acl-public`, `s3-bucket-cross-account-access`). `account_pab`
+/// (`s3-bucket-policy-public`, `s3-bucket-acl-public`, `s3-bucket-cross-account-access`, and
+/// `s3-bucket-tls-not-required` at low severity). `account_pab`
 /// `None` means account-level Block Public Access was not read (findings marked not confirmed).
 pub fn assess_bucket(
     sweep: &SweepContext<'_>,
@@ -545,6 +551,15 @@ pub fn assess_bucket(
             config,
         );
     }
+    duties::bucket_tls(
+        &mut out,
+        state.policy.as_ref(),
+        &resource,
+        bucket,
+        &ev,
+        tags,
+        config,
+    );
     out
 }
 
@@ -685,6 +700,7 @@ impl Rule {
             },
             "state_needs": self.needs,
             "permissions": self.permissions(),
+            "sweep_permissions": duties::sweep_permissions(self.id),
             "remediation": self.remediation.map(|r| serde_json::json!({
                 "id": r.id,
                 "permissions": r.permissions,

@@ -8,6 +8,7 @@ use super::payload::{self, at, bool_at, items, str_at};
 use super::CheckError;
 use super::{Ctx, Hit, Rule, Trigger};
 use crate::finding::Severity;
+use crate::state::StateNeed;
 
 pub static SNAPSHOT_PUBLIC: Rule = Rule {
     id: "rds-snapshot-public",
@@ -47,7 +48,7 @@ pub static INSTANCE_PUBLIC: Rule = Rule {
         ],
     }],
     config_types: &[],
-    needs: &[],
+    needs: &[StateNeed::DbInstance],
     extra_permissions: &[],
     remediation: None,
     doc: "Data duty (shared-responsibility model: the customer keeps its data from being exposed). A DB \
@@ -56,9 +57,10 @@ pub static INSTANCE_PUBLIC: Rule = Rule {
           and the internet. Judged from the record alone (Tripline's core fetches no RDS state): a \
           modification is applied asynchronously and may still be pending (RDS applies `PubliclyAccessible` \
           immediately whatever `applyImmediately` says), and a creation's outcome is only confirmed when the response also says `publiclyAccessible` true, so \
-          such findings are not confirmed; the sweep reads `DescribeDBInstances`. A request without \
-          `publiclyAccessible` raises nothing: the default depends on the subnet group and VPC, unknown \
-          from the record. Aurora cluster instances are covered by their own instance calls. No automatic \
+          such findings are not confirmed unless the instance, read with `DescribeDBInstances`, shows \
+          `PubliclyAccessible` true; the sweep reads every instance. A request without `publiclyAccessible` \
+          takes a default that depends on the subnet group and VPC, unknown from the record: the instance \
+          read after the call settles it (public: confirmed finding; private or not found: nothing). Aurora cluster instances are covered by their own instance calls. No automatic \
           remediation: `aws rds modify-db-instance --no-publicly-accessible --apply-immediately`.",
     fires: &["cloudtrail-rds-modify-db-instance-public.json"],
     quiet: &["cloudtrail-rds-create-db-instance-private.json"],
@@ -74,7 +76,7 @@ pub static STORAGE_UNENCRYPTED: Rule = Rule {
         names: &["CreateDBInstance", "CreateDBCluster"],
     }],
     config_types: &[],
-    needs: &[],
+    needs: &[StateNeed::DbInstance],
     extra_permissions: &[],
     remediation: None,
     doc: "Data duty (shared-responsibility model: the customer encrypts its data at rest). A DB instance or \
@@ -83,8 +85,9 @@ pub static STORAGE_UNENCRYPTED: Rule = Rule {
           encrypted copy of a snapshot). The request's `storageEncrypted`, or the response's when the request \
           omits it, decides; when the record carries neither the rule reports nothing (an omitted parameter \
           takes a default that depends on the engine and the snapshot, unknown from the record, and an error \
-          would fire on most ordinary creations): the sweep reads `DescribeDBInstances` / \
-          `DescribeDBClusters`. An instance created inside an Aurora cluster (`dBClusterIdentifier`) takes \
+          would fire on most ordinary creations) unless the instance, read with `DescribeDBInstances` after \
+          the call, shows `StorageEncrypted` false (a cluster's is left to the sweep, which reads \
+          `DescribeDBInstances` / `DescribeDBClusters`). An instance created inside an Aurora cluster (`dBClusterIdentifier`) takes \
           the cluster's encryption and is judged on the cluster's creation.",
     fires: &["cloudtrail-rds-create-db-instance-unencrypted.json"],
     quiet: &["cloudtrail-rds-create-db-instance-private.json"],
@@ -101,8 +104,32 @@ fn instance_resource(c: &crate::change::Change) -> crate::finding::FindingResour
 fn check_instance_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let req = payload::req(c);
-    if bool_at(req, &["publiclyAccessible"]) != Some(true) {
-        return Ok(Vec::new());
+    let read = ctx.state.and_then(|s| s.db_instance.as_ref());
+    let read_public = read.and_then(|i| bool_at(i, &["PubliclyAccessible"]));
+    match bool_at(req, &["publiclyAccessible"]) {
+        Some(true) => {}
+        // The request leaves it to RDS's default: the instance as read settles it.
+        None if read_public == Some(true) && c.event_name != "ModifyDBInstance" => {
+            let resource = instance_resource(c);
+            let i = resource.name_or_unknown().to_owned();
+            let quoted = payload::quoted_name(&resource, "requestParameters.dBInstanceIdentifier");
+            let reasons = vec![
+                format!(
+                    "{quoted}: {} (RDS's default depends on the subnet group and VPC)",
+                    payload::lacks("requestParameters.publiclyAccessible")
+                ),
+                "the instance, read with DescribeDBInstances, has `PubliclyAccessible` true: its endpoint \
+                 resolves to a public IP address"
+                    .into(),
+            ];
+            return Ok(vec![payload::payload_hit(
+                resource,
+                Severity::High,
+                format!("RDS instance {i} made publicly accessible by {}", payload::who(c)),
+                payload::reasons(reasons),
+            )]);
+        }
+        _ => return Ok(Vec::new()),
     }
     let resource = instance_resource(c);
     let i = resource.name_or_unknown().to_owned();
@@ -110,7 +137,10 @@ fn check_instance_public(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let mut reasons = vec![format!(
         "{quoted} requested with `publiclyAccessible` true: its endpoint resolves to a public IP address"
     )];
-    let confirmed = if c.event_name == "ModifyDBInstance" {
+    let confirmed = if read_public == Some(true) {
+        reasons.push("the instance, read with DescribeDBInstances, has `PubliclyAccessible` true".into());
+        true
+    } else if c.event_name == "ModifyDBInstance" {
         // RDS User Guide / API Reference (ModifyDBInstance, `PubliclyAccessible`): the change is applied
         // immediately whatever `ApplyImmediately` says, but asynchronously; the response may still show the
         // old value.
@@ -147,12 +177,20 @@ fn check_storage(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     if !cluster && str_at(req, &["dBClusterIdentifier"]).is_some() {
         return Ok(Vec::new());
     }
+    let read = ctx
+        .state
+        .and_then(|s| s.db_instance.as_ref())
+        .filter(|_| !cluster)
+        .and_then(|i| bool_at(i, &["StorageEncrypted"]));
     let (encrypted, place) = match bool_at(req, &["storageEncrypted"]) {
         Some(v) => (v, "requestParameters"),
         None => match bool_at(payload::resp(c), &["storageEncrypted"]) {
             Some(v) => (v, "responseElements"),
-            // Neither the request nor the response says: unknown, no claim (see the doc).
-            None => return Ok(Vec::new()),
+            None => match read {
+                Some(v) => (v, "the instance read with DescribeDBInstances"),
+                // Nothing says: unknown, no claim (see the doc).
+                None => return Ok(Vec::new()),
+            },
         },
     };
     if encrypted {

@@ -20,19 +20,32 @@ pub static PATCH_NONCOMPLIANT: Rule = Rule {
     remediation: None,
     doc: "Platform duty (shared-responsibility model: the customer patches the guest operating systems of \
           its EC2 instances). AWS Config records each managed node's Patch Manager compliance as an \
-          `AWS::SSM::PatchCompliance` item (`configuration.AWS:ComplianceItem`, one `Content` entry per patch \
-          with its `Status`); the rule fires when an item lists patches `NON_COMPLIANT` (missing or failed \
+          `AWS::SSM::PatchCompliance` item (`configuration.AWS:ComplianceItem`, one `Content.Patch` entry per \
+          patch with its `Status`); the rule fires when an item lists patches `NON_COMPLIANT` (missing or failed \
           against the node's patch baseline) that the item's diff does not show as already non-compliant \
           before. High when a missing patch is rated `CRITICAL`. Config-only: no CloudTrail call marks a \
-          node's compliance. Patch with `AWS-RunPatchBaseline` (Systems Manager Run Command or a patch \
+          node's compliance. The sweep judges the items AWS Config recorded (`ListDiscoveredResources`, \
+          `BatchGetResourceConfig`) in every enabled region, every non-compliant node, with the same reader; \
+          a recorder that does not record the type leaves nothing to judge. Patch with `AWS-RunPatchBaseline` (Systems Manager Run Command or a patch \
           policy).",
     fires: &["config-ssm-patch-compliance-non-compliant.json"],
     quiet: &["config-ssm-patch-compliance-compliant.json"],
     check: check_patch,
 };
 
+/// The patch entries of an item's `Content`: AWS Config records them under the compliance type
+/// (`Content.Patch.<patch id>`: AWS's CloudTrail Lake sample queries over `AWS::SSM::PatchCompliance` items
+/// read `$.eventData.configuration.AWS:ComplianceItem.Content.Patch`); a `Content` keyed by patch id directly
+/// is read as is.
+pub(super) fn patch_entries(content: &Value) -> &Value {
+    match content.get("Patch") {
+        Some(p @ Value::Object(_)) if p.get("Status").is_none() => p,
+        _ => content,
+    }
+}
+
 /// The non-compliant entries of a `Content` object: `(patch id, entry)`.
-fn non_compliant(content: &Value) -> Vec<(String, &Value)> {
+pub(super) fn non_compliant(content: &Value) -> Vec<(String, &Value)> {
     content
         .as_object()
         .map(|o| {
@@ -61,7 +74,10 @@ fn previously_non_compliant(key: &str, prev: &Value) -> Vec<String> {
         .map(|p| at(prev, p))
         .find(|v| !v.is_null())
         .unwrap_or(prev);
-    non_compliant(content).into_iter().map(|(id, _)| id).collect()
+    non_compliant(patch_entries(content))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
 }
 
 fn check_patch(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
@@ -73,7 +89,7 @@ fn check_patch(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         return Ok(Vec::new());
     }
     let item = at(payload::configuration(c), &["AWS:ComplianceItem"]);
-    let now = non_compliant(at(item, &["Content"]));
+    let now = non_compliant(patch_entries(at(item, &["Content"])));
     if now.is_empty() {
         return Ok(Vec::new());
     }
@@ -102,12 +118,27 @@ fn check_patch(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         Some(i) => payload::registered(c, "AWS::EC2::Instance", Some(i)),
         None => payload::resource(c, "AWS::SSM::PatchCompliance", node, |_| String::new()),
     };
+    let n = resource.name_or_unknown().to_owned();
+    let owned: Vec<(String, &Value)> = new.iter().map(|(id, e)| (id.clone(), *e)).collect();
+    let (severity, evidence) = patch_evidence(&owned);
+    Ok(vec![payload::payload_hit(
+        resource,
+        severity,
+        format!(
+            "managed node {n} is missing patches ({} non-compliant)",
+            new.len()
+        ),
+        evidence,
+    )])
+}
+
+/// The severity (high when a non-compliant patch is rated `CRITICAL`) and evidence of non-compliant entries.
+pub(super) fn patch_evidence(new: &[(String, &Value)]) -> (Severity, crate::finding::Evidence) {
     let critical = new.iter().any(|(_, e)| {
         str_at(e, &["Severity"])
             .or_else(|| str_at(e, &["PatchSeverity"]))
             .is_some_and(|s| s.eq_ignore_ascii_case("CRITICAL"))
     });
-    let n = resource.name_or_unknown().to_owned();
     let reasons = new
         .iter()
         .map(|(id, e)| {
@@ -129,17 +160,12 @@ fn check_patch(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     if let Some(baseline) = new.iter().find_map(|(_, e)| str_at(e, &["PatchBaselineId"])) {
         evidence.details.insert("patch_baseline".into(), json!(baseline));
     }
-    Ok(vec![payload::payload_hit(
-        resource,
+    (
         if critical {
             Severity::High
         } else {
             Severity::Medium
         },
-        format!(
-            "managed node {n} is missing patches ({} non-compliant)",
-            new.len()
-        ),
         evidence,
-    )])
+    )
 }
