@@ -14,6 +14,7 @@ pub mod grammar;
 pub mod narrow;
 pub mod public;
 pub mod tls;
+pub mod zone;
 
 pub use acl::{acl_public, canned_acl_public};
 pub use cross_account::{cross_account, ExternalGrant, Trusted};
@@ -24,4 +25,5 @@ pub use grammar::{
     Condition, Effect, NameBlock, Operator, Policy, PolicyError, PrincipalBlock, PrincipalType, Principals,
     SetOp, Statement, Version,
 };
+pub use zone::{shares_outside, ExternalShare, ShareTarget};
 pub use public::{bucket_policy_public, resource_policy_public, PublicVerdict, Reason, ResourceKind};
