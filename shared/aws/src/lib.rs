@@ -34,6 +34,7 @@ use tripline_core::state::PublicAccessBlock;
 pub mod app;
 pub mod env;
 pub mod error;
+pub mod exposure;
 pub mod handlers;
 pub mod metrics;
 pub mod routing;
@@ -56,6 +57,7 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 pub use error::{AwsError, ErrorKind};
+pub use exposure::{ExposureRead, Listed};
 pub use routing::{AccountRouter, MemberRole, Routed};
 pub use sdk::clients::{https_client, load_sdk_config, sdk_config_loader, AwsClients};
 pub use sdk::webhook::{SlackWebhook, WebhookError};

@@ -88,6 +88,10 @@ fn policy_grants_against_the_zone() {
         ("service pinned to an outside account", "[KEYS] aws:SourceAccount", stmt(json!({"Service": "s3.amazonaws.com"}), json!({"StringEquals": {"aws:SourceAccount": OUT}})), &none, vec![(Some(OUT), false)]),
         ("service pinned by SourceArn to an outside account", "[KEYS] aws:SourceArn names the account", stmt(json!({"Service": "events.amazonaws.com"}), json!({"ArnLike": {"aws:SourceArn": format!("arn:aws:events:us-east-1:{OUT}:rule/r")}})), &none, vec![(Some(OUT), false)]),
         ("service pinned by SourceArn to the own account", "[KEYS] aws:SourceArn", stmt(json!({"Service": "events.amazonaws.com"}), json!({"ArnLike": {"aws:SourceArn": format!("arn:aws:events:us-east-1:{OWN}:rule/r")}})), &none, vec![]),
+        ("SNS default policy: * pinned by aws:SourceOwner to the own account", "[KEYS] aws:SourceOwner (SNS's default topic policy)", stmt(json!({"AWS": "*"}), json!({"StringEquals": {"AWS:SourceOwner": OWN}})), &none, vec![]),
+        ("* pinned by aws:SourceAccount to an outside account", "[KEYS] aws:SourceAccount", stmt(json!("*"), json!({"StringEquals": {"aws:SourceAccount": OUT}})), &none, vec![(Some(OUT), false)]),
+        ("AWS * pinned by aws:PrincipalAccount to an outside account", "[KEYS] aws:PrincipalAccount", stmt(json!({"AWS": "*"}), json!({"StringEquals": {"aws:PrincipalAccount": OUT}})), &none, vec![(Some(OUT), false)]),
+        ("* pinned by aws:PrincipalArn to the own account", "[KEYS] aws:PrincipalArn carries the account", stmt(json!("*"), json!({"ArnLike": {"aws:PrincipalArn": format!("arn:aws:iam::{OWN}:role/r")}})), &none, vec![]),
         ("unpinned service", "left to the public rule (not an account)", stmt(json!({"Service": "s3.amazonaws.com"}), Value::Null), &none, vec![]),
         ("service pinned by an S3 ARN (no account field)", "[KEYS] an S3 ARN names no account: unpinned", stmt(json!({"Service": "s3.amazonaws.com"}), json!({"ArnLike": {"aws:SourceArn": "arn:aws:s3:::reports"}})), &none, vec![]),
     ];
@@ -271,4 +275,50 @@ fn lambda_permission_shapes() {
         let f = cross_findings(&c, &org);
         assert_eq!(!f.is_empty(), *fires, "{name}: {f:?}");
     }
+}
+
+/// The sweep's judgement of what exists now ([CVP], [LP], [RDS] for shares; [AA] for policies): both the
+/// kind's public rule and its cross-account rule run on one read; the same zone and exemptions.
+#[test]
+#[rustfmt::skip]
+fn sweep_judges_current_shares_and_policies() {
+    use tripline_core::rules::external::{assess_swept, Exposure, SweptKindId, SweptResource, SWEPT_KINDS};
+    use tripline_core::rules::SweepContext;
+    let ctx = SweepContext { account: OWN, region: "us-east-1", time: "2026-12-06T03:00:00Z" };
+    let kind = |id: SweptKindId| SWEPT_KINDS.iter().find(|k| k.id == id).unwrap();
+    let res = |exposure: Exposure, tags: Option<BTreeMap<String, String>>| SweptResource {
+        id: "r-1".into(), arn: format!("arn:aws:sqs:us-east-1:{OWN}:r-1"), name: "r-1".into(), exposure, tags,
+    };
+    let shares = |t: &[ShareTarget]| Exposure::Shares(t.to_vec());
+    let policy = |principal: Value| Exposure::Policy(Some(json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "sqs:SendMessage", "Resource": "*"}]})));
+    let trusted = config(&[("TRIPLINE_TRUSTED_ACCOUNT_IDS", "777788889999")]);
+    let exempt_tag: BTreeMap<String, String> =
+        [("tripline:exempt".to_owned(), "sqs-queue-cross-account-access".to_owned())].into_iter().collect();
+    let cases: Vec<(&str, SweptKindId, Exposure, Option<BTreeMap<String, String>>, Vec<(&str, bool)>)> = vec![
+        ("snapshot shared outside", SweptKindId::Ec2Snapshot, shares(&[ShareTarget::Account(OUT.into())]), None, vec![("ec2-snapshot-cross-account-access", false)]),
+        ("snapshot shared with a trusted account", SweptKindId::Ec2Snapshot, shares(&[ShareTarget::Account("777788889999".into())]), None, vec![]),
+        ("snapshot public: the public rule only", SweptKindId::Ec2Snapshot, shares(&[ShareTarget::Group("all".into())]), None, vec![("ec2-snapshot-public", false)]),
+        ("snapshot public and outside: one each", SweptKindId::Ec2Snapshot, shares(&[ShareTarget::Group("all".into()), ShareTarget::Account(OUT.into())]), None, vec![("ec2-snapshot-public", false), ("ec2-snapshot-cross-account-access", false)]),
+        ("AMI for another organization", SweptKindId::Ec2Image, shares(&[ShareTarget::Organization("arn:aws:organizations::444455556666:organization/o-z9y8x7w6v5".into())]), None, vec![("ec2-image-cross-account-access", false)]),
+        ("RDS cluster snapshot restore outside", SweptKindId::RdsClusterSnapshot, shares(&[ShareTarget::Account(OUT.into())]), None, vec![("rds-snapshot-cross-account-access", false)]),
+        ("RDS snapshot not shared", SweptKindId::RdsDbSnapshot, shares(&[]), None, vec![]),
+        ("queue policy outside", SweptKindId::SqsQueue, policy(json!({"AWS": OUT})), None, vec![("sqs-queue-cross-account-access", false)]),
+        ("queue policy outside, exempt by tag", SweptKindId::SqsQueue, policy(json!({"AWS": OUT})), Some(exempt_tag.clone()), vec![("sqs-queue-cross-account-access", true)]),
+        ("queue policy public: the public rule only", SweptKindId::SqsQueue, policy(json!("*")), None, vec![("sqs-queue-policy-public", false)]),
+        ("queue without policy", SweptKindId::SqsQueue, Exposure::Policy(None), None, vec![]),
+        ("topic policy own account", SweptKindId::SnsTopic, policy(json!({"AWS": format!("arn:aws:iam::{OWN}:root")})), None, vec![]),
+        ("secret policy outside", SweptKindId::SecretsManagerSecret, policy(json!({"AWS": OUT})), None, vec![("secretsmanager-secret-cross-account-access", false)]),
+    ];
+    for (name, id, exposure, tags, expected) in cases {
+        let eval = assess_swept(&ctx, kind(id), &res(exposure, tags), &trusted);
+        assert!(eval.errors.is_empty(), "{name}: {:?}", eval.errors);
+        let got: Vec<(&str, bool)> = eval.findings.iter().map(|f| (f.rule.as_str(), f.suppressed.is_some())).collect();
+        assert_eq!(got, expected, "{name}");
+        for f in eval.findings.iter().filter(|f| f.rule.ends_with("-cross-account-access")) {
+            assert!(f.evidence.details.contains_key("external_accounts") || f.evidence.details.contains_key("external_targets"), "{name}");
+        }
+    }
+    let eval = assess_swept(&ctx, kind(SweptKindId::SqsQueue), &res(Exposure::Policy(Some(json!("not a policy"))), None), &trusted);
+    assert!(eval.findings.is_empty() && eval.errors.len() == 2, "an invalid policy is an error for both rules: {eval:?}");
 }

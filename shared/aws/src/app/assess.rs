@@ -20,8 +20,10 @@ use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 
+mod exposure;
+
 use super::DetectorConfig;
-use crate::{AwsError, IamRead, S3Read};
+use crate::{AwsError, ExposureRead, IamRead, S3Read};
 use tripline_core::rules::{self, Evaluation, SweepContext};
 use tripline_core::settings::RuleConfig;
 use tripline_core::state::{BucketState, PublicAccessBlock};
@@ -133,8 +135,9 @@ fn has_open_findings(e: &Evaluation) -> bool {
     e.findings.iter().any(|f| f.suppressed.is_none())
 }
 
-/// Judges every bucket, customer-managed policy and role of the account.
-pub async fn assess_account<D: S3Read + IamRead>(
+/// Judges every bucket, customer-managed policy and role of the account, and every resource of the swept
+/// kinds (snapshots, AMIs, resource policies: `exposure.rs`) in the region.
+pub async fn assess_account<D: S3Read + IamRead + ExposureRead>(
     aws: &D,
     rules_cfg: &RuleConfig,
     ctx: &SweepContext<'_>,
@@ -145,7 +148,7 @@ pub async fn assess_account<D: S3Read + IamRead>(
 
 /// [`assess_account`], starting no resource read after `cutoff` (the listings always run): what was not
 /// read is in [`AccountAssessment::unread`].
-pub async fn assess_account_until<D: S3Read + IamRead>(
+pub async fn assess_account_until<D: S3Read + IamRead + ExposureRead>(
     aws: &D,
     rules_cfg: &RuleConfig,
     ctx: &SweepContext<'_>,
@@ -267,6 +270,7 @@ pub async fn assess_account_until<D: S3Read + IamRead>(
             AwsError::is_not_found,
         );
     }
+    exposure::assess_swept_kinds(aws, rules_cfg, ctx, concurrency, expired, &mut out).await;
     out.assessed
         .sort_by(|a, b| (a.resource_type, &a.arn).cmp(&(b.resource_type, &b.arn)));
     Ok(out)

@@ -30,7 +30,7 @@ use crate::app::assess::{assess_account_until, SweepConfig};
 use crate::app::publish::{publish_findings, FindingRef};
 use crate::app::HandlerError;
 use crate::metrics::{self, Completeness};
-use crate::{IamRead, Publish, S3Read};
+use crate::{ExposureRead, IamRead, Publish, S3Read};
 use tripline_core::render::sns::SweepSummary;
 use tripline_core::rules::SweepContext;
 use tripline_core::Envelope;
@@ -65,7 +65,7 @@ pub fn read_cutoff(deadline: Instant, now: Instant) -> Instant {
 }
 
 /// The sweep handler without a deadline (tests, local runs): see [`handle_sweep_until`].
-pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
+pub async fn handle_sweep<D: S3Read + IamRead + ExposureRead + Publish>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
@@ -75,7 +75,7 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish>(
 
 /// The sweep handler. `event` is the EventBridge scheduled event (`account`, `region`, `time`), read once;
 /// `deadline` is when the invocation ends (Lambda's deadline), if any.
-pub async fn handle_sweep_until<D: S3Read + IamRead + Publish>(
+pub async fn handle_sweep_until<D: S3Read + IamRead + ExposureRead + Publish>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
@@ -253,8 +253,10 @@ mod tests {
         let calls = aws.world().calls.len();
         assert_eq!(
             calls,
-            1 + 1 + 1 + 1 + 1200 * 3 + 12 + out.findings.len() + 1,
-            "list x3 + account + 3 per bucket + tags of the 12 public ones + publishes"
+            1 + 1 + 1 + 1 + 1200 * 3 + 12 + out.findings.len() + 1
+                + tripline_core::rules::external::SWEPT_KINDS.len(),
+            "list x3 + account + 3 per bucket + tags of the 12 public ones + publishes + one empty listing \
+             per swept kind"
         );
     }
 

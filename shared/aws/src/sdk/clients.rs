@@ -228,6 +228,10 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub config: aws_sdk_config::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// EC2 and RDS (the sweep's share readers, `shares.rs`) and SQS (`resource_policies.rs`).
+    pub ec2: aws_sdk_ec2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -258,6 +262,9 @@ impl AwsClients {
             sns: timed_client!(aws_sdk_sns, sdk),
             config: timed_client!(aws_sdk_config, sdk),
             secrets: timed_client!(aws_sdk_secretsmanager, sdk),
+            ec2: timed_client!(aws_sdk_ec2, sdk),
+            rds: timed_client!(aws_sdk_rds, sdk),
+            sqs: timed_client!(aws_sdk_sqs, sdk),
         }
     }
 

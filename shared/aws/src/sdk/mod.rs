@@ -10,13 +10,16 @@
 //! | [`sns`] | `Publish` |
 //! | [`config`] | `PutEvaluations`, `ConfigRecorder` |
 //! | [`secrets`] | `ReadSecret` |
+//! | [`shares`], [`resource_policies`] | `ExposureRead` (the sweep's per-kind readers) |
 //! | [`webhook`] | `PostWebhook` |
 
 pub mod clients;
 pub mod config;
 pub mod iam;
+pub mod resource_policies;
 pub mod s3;
 pub mod secrets;
+pub mod shares;
 pub mod sns;
 pub mod timing;
 pub mod webhook;

@@ -139,29 +139,47 @@ fn has_wildcard(v: &str) -> bool {
     v.contains('*') || v.contains('?')
 }
 
-/// The accounts a service principal is pinned to (`aws:SourceAccount`, or the account field of
-/// `aws:SourceArn`), when every pinned value names one exact account; `None` when unpinned or when a
-/// value leaves the account open (a wildcard or an ARN without account).
-fn service_pin(stmt_conditions: &[Condition]) -> Option<Vec<String>> {
+/// Condition keys whose value is the caller's (or, for a service, the source resource's) account
+/// ([KEYS] IAM User Guide, global condition context keys; `kms:CallerAccount`, KMS Developer Guide).
+const ACCOUNT_KEYS: &[&str] = &[
+    "aws:principalaccount",
+    "aws:sourceaccount",
+    "aws:sourceowner",
+    "kms:calleraccount",
+];
+/// Condition keys whose value is an ARN carrying the account (`aws:PrincipalArn`, `aws:SourceArn`).
+const ARN_KEYS: &[&str] = &["aws:principalarn", "aws:sourcearn"];
+/// What pins a service principal to the account it acts for.
+const SERVICE_ACCOUNT_KEYS: &[&str] = &["aws:sourceaccount", "aws:sourceowner"];
+const SERVICE_ARN_KEYS: &[&str] = &["aws:sourcearn"];
+
+/// The accounts a statement's conditions pin the caller to, through `account_keys` (values are account
+/// ids) or `arn_keys` (the account field of ARNs), when every pinned value names one exact account; `None`
+/// when nothing pins it or when a value leaves the account open (a wildcard, an ARN without account). Two
+/// pins must both hold: the accounts both allow.
+fn pinned_accounts(
+    conditions: &[Condition],
+    account_keys: &[&str],
+    arn_keys: &[&str],
+) -> Option<Vec<String>> {
     let mut pinned: Option<Vec<String>> = None;
-    for c in stmt_conditions {
-        let accounts: Option<Vec<String>> = if c.key == "aws:sourceaccount" {
-            pinned_values(c).map(|v| v.to_vec())
-        } else if c.key == "aws:sourcearn" {
-            pinned_arns(c).map(|v| v.iter().filter_map(|a| principal_account(a)).collect())
+    for c in conditions {
+        let values = if account_keys.contains(&c.key.as_str()) {
+            pinned_values(c)
+        } else if arn_keys.contains(&c.key.as_str()) {
+            pinned_arns(c)
         } else {
             continue;
         };
-        let Some(accounts) = accounts else { continue };
-        let expected = if c.key == "aws:sourcearn" {
-            pinned_arns(c).map_or(0, <[String]>::len)
+        let Some(values) = values else { continue };
+        let accounts: Vec<String> = if account_keys.contains(&c.key.as_str()) {
+            values.to_vec()
         } else {
-            accounts.len()
+            values.iter().filter_map(|a| principal_account(a)).collect()
         };
-        if accounts.len() != expected || accounts.is_empty() || accounts.iter().any(|a| has_wildcard(a)) {
+        if accounts.len() != values.len() || accounts.iter().any(|a| has_wildcard(a)) {
             continue;
         }
-        // Two pins must both hold: keep the accounts both allow.
         pinned = Some(match pinned {
             None => accounts,
             Some(prev) => prev.into_iter().filter(|a| accounts.contains(a)).collect(),
@@ -189,7 +207,7 @@ pub fn cross_account(policy: &Policy, trusted: &Trusted) -> Vec<ExternalGrant> {
             })
             .collect();
         let mut org_pinned = false;
-        let mut account_pin: Option<Vec<String>> = None;
+        let account_pin = pinned_accounts(&stmt.conditions, ACCOUNT_KEYS, ARN_KEYS);
         // `aws:PrincipalOrgID` / `aws:PrincipalOrgPaths` pinned to organizations outside the zone.
         let mut other_orgs: Option<Vec<String>> = None;
         for c in &stmt.conditions {
@@ -207,9 +225,6 @@ pub fn cross_account(policy: &Policy, trusted: &Trusted) -> Vec<ExternalGrant> {
                 } else if values.iter().all(|v| !has_wildcard(v.split('/').next().unwrap_or(v))) {
                     other_orgs = Some(values.to_vec());
                 }
-            }
-            if c.key == "aws:principalaccount" && values.iter().all(|v| !has_wildcard(v)) {
-                account_pin = Some(values.to_vec());
             }
         }
         if org_pinned {
@@ -239,7 +254,10 @@ pub fn cross_account(policy: &Policy, trusted: &Trusted) -> Vec<ExternalGrant> {
                         push(
                             "*",
                             Some(a.clone()),
-                            format!("aws:PrincipalAccount allows untrusted account `{a}`"),
+                            format!(
+                                "a condition on the caller's account (aws:PrincipalAccount, aws:SourceAccount, \
+                                 aws:SourceOwner, an ARN key) allows untrusted account `{a}`"
+                            ),
                         );
                     }
                 }
@@ -275,7 +293,15 @@ pub fn cross_account(policy: &Policy, trusted: &Trusted) -> Vec<ExternalGrant> {
                     PrincipalType::Aws => {
                         if v == "*" {
                             match (&account_pin, &other_orgs) {
-                                (Some(_), _) => {}
+                                (Some(accts), _) => {
+                                    for a in accts.iter().filter(|a| !is_trusted(a)) {
+                                        push(
+                                            v,
+                                            Some(a.clone()),
+                                            format!("`AWS: *` pinned to untrusted account `{a}`"),
+                                        );
+                                    }
+                                }
                                 (None, Some(orgs)) => push(
                                     v,
                                     None,
@@ -308,7 +334,9 @@ pub fn cross_account(policy: &Policy, trusted: &Trusted) -> Vec<ExternalGrant> {
                         "a canonical user id cannot be mapped to an account (conservative)".into(),
                     ),
                     PrincipalType::Service => {
-                        let pinned = service_pin(&stmt.conditions).unwrap_or_default();
+                        let pinned =
+                            pinned_accounts(&stmt.conditions, SERVICE_ACCOUNT_KEYS, SERVICE_ARN_KEYS)
+                                .unwrap_or_default();
                         for a in pinned.iter().filter(|a| !is_trusted(a)) {
                             push(
                                 v,

@@ -477,3 +477,236 @@ fn check_rds_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         "RDS snapshot",
     ))
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Sweep: what exists now, per kind, judged by both the kind's public rule and its cross-account rule.
+// ---------------------------------------------------------------------------------------------------------
+
+/// A kind the sweep reads share attributes or a resource policy of. The AWS layer's reader matches on it
+/// exhaustively (a kind in [`SWEPT_KINDS`] cannot be left without a reader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SweptKindId {
+    Ec2Snapshot,
+    Ec2Image,
+    RdsDbSnapshot,
+    RdsClusterSnapshot,
+    SqsQueue,
+    SnsTopic,
+    SecretsManagerSecret,
+}
+
+/// One row of the sweep's per-kind registry.
+#[derive(Debug, Clone, Copy)]
+pub struct SweptKind {
+    pub id: SweptKindId,
+    /// The CloudFormation type (a row of `resource_kind::KINDS`).
+    pub resource_type: &'static str,
+    /// For summaries: `EBS snapshot`.
+    pub what: &'static str,
+    /// `Some`: the kind exposes a resource policy judged with this kind's public definition; `None`: share
+    /// attributes.
+    pub policy: Option<ResourceKind>,
+    pub public_rule: &'static Rule,
+    pub cross_rule: &'static Rule,
+    /// The IAM read permissions its reader calls (listing, attribute or policy, tags).
+    pub permissions: &'static [&'static str],
+}
+
+/// Every kind the sweep reads, in order. Each kind's reader lists the resources of the region (paginated)
+/// and reads their share attributes or policy; both rules of the kind run on what it reads.
+pub static SWEPT_KINDS: &[SweptKind] = &[
+    SweptKind {
+        id: SweptKindId::Ec2Snapshot,
+        resource_type: "AWS::EC2::Snapshot",
+        what: "EBS snapshot",
+        policy: None,
+        public_rule: &super::ec2::SNAPSHOT_PUBLIC,
+        cross_rule: &EC2_SNAPSHOT,
+        permissions: &["ec2:DescribeSnapshots", "ec2:DescribeSnapshotAttribute"],
+    },
+    SweptKind {
+        id: SweptKindId::Ec2Image,
+        resource_type: "AWS::EC2::Image",
+        what: "AMI",
+        policy: None,
+        public_rule: &super::ec2::IMAGE_PUBLIC,
+        cross_rule: &EC2_IMAGE,
+        permissions: &["ec2:DescribeImages", "ec2:DescribeImageAttribute"],
+    },
+    SweptKind {
+        id: SweptKindId::RdsDbSnapshot,
+        resource_type: "AWS::RDS::DBSnapshot",
+        what: "RDS snapshot",
+        policy: None,
+        public_rule: &super::rds::SNAPSHOT_PUBLIC,
+        cross_rule: &RDS_SNAPSHOT,
+        permissions: &["rds:DescribeDBSnapshots", "rds:DescribeDBSnapshotAttributes"],
+    },
+    SweptKind {
+        id: SweptKindId::RdsClusterSnapshot,
+        resource_type: "AWS::RDS::DBClusterSnapshot",
+        what: "RDS cluster snapshot",
+        policy: None,
+        public_rule: &super::rds::SNAPSHOT_PUBLIC,
+        cross_rule: &RDS_SNAPSHOT,
+        permissions: &[
+            "rds:DescribeDBClusterSnapshots",
+            "rds:DescribeDBClusterSnapshotAttributes",
+        ],
+    },
+    SweptKind {
+        id: SweptKindId::SqsQueue,
+        resource_type: "AWS::SQS::Queue",
+        what: "SQS queue",
+        policy: Some(ResourceKind::SqsQueue),
+        public_rule: &resource_policy::SQS,
+        cross_rule: &SQS,
+        permissions: &["sqs:ListQueues", "sqs:GetQueueAttributes", "sqs:ListQueueTags"],
+    },
+    SweptKind {
+        id: SweptKindId::SnsTopic,
+        resource_type: "AWS::SNS::Topic",
+        what: "SNS topic",
+        policy: Some(ResourceKind::SnsTopic),
+        public_rule: &resource_policy::SNS,
+        cross_rule: &SNS,
+        permissions: &["sns:ListTopics", "sns:GetTopicAttributes", "sns:ListTagsForResource"],
+    },
+    SweptKind {
+        id: SweptKindId::SecretsManagerSecret,
+        resource_type: "AWS::SecretsManager::Secret",
+        what: "secret",
+        policy: Some(ResourceKind::SecretsManagerSecret),
+        public_rule: &resource_policy::SECRETS,
+        cross_rule: &SECRETS,
+        permissions: &["secretsmanager:ListSecrets", "secretsmanager:GetResourcePolicy"],
+    },
+];
+
+/// The read permissions of every swept kind, sorted and unique (the template's sweep reads).
+pub fn swept_permissions() -> Vec<&'static str> {
+    let set: std::collections::BTreeSet<&'static str> = SWEPT_KINDS
+        .iter()
+        .flat_map(|k| k.permissions.iter().copied())
+        .collect();
+    set.into_iter().collect()
+}
+
+/// What a kind's reader read of one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exposure {
+    /// Share attribute targets (snapshot `createVolumePermission`, AMI `launchPermission`, RDS `restore`).
+    Shares(Vec<ShareTarget>),
+    /// The resource policy; `None`: the resource has none.
+    Policy(Option<Value>),
+}
+
+/// One resource as a kind's reader found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweptResource {
+    /// The id its kind uses (snapshot id, queue URL, topic ARN, secret ARN...).
+    pub id: String,
+    pub arn: String,
+    /// Its name, for findings.
+    pub name: String,
+    pub exposure: Exposure,
+    /// Tags when the listing returned them (`None`: not read; the reader reads them when a rule fires).
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+}
+
+fn shared_with_all(targets: &[ShareTarget], what: &str) -> Option<Evidence> {
+    let all: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| match t {
+            ShareTarget::Group(g) if g.eq_ignore_ascii_case("all") => Some(g.as_str()),
+            _ => None,
+        })
+        .collect();
+    (!all.is_empty()).then(|| {
+        payload::reasons(vec![format!(
+            "{what} shared with group `{}` (every AWS account)",
+            all.join("`, `")
+        )])
+    })
+}
+
+/// Sweep: judges one resource of a swept kind with its public rule and its cross-account rule.
+pub fn assess_swept(
+    sweep: &super::SweepContext<'_>,
+    kind: &SweptKind,
+    res: &SweptResource,
+    config: &RuleConfig,
+) -> super::Evaluation {
+    let mut out = super::Evaluation::default();
+    let ev = sweep.event("AssessSharedResource");
+    let resource = crate::finding::FindingResource {
+        resource_type: kind.resource_type.to_owned(),
+        arn: res.arn.clone(),
+        name: Some(res.name.clone()),
+    };
+    let own = match crate::resource_kind::arn_account(&res.arn) {
+        "" => sweep.account,
+        a => a,
+    };
+    let tags = res.tags.as_ref();
+    let what = kind.what;
+    let name = &res.name;
+    let (public, cross): (Result<Option<Evidence>, CheckError>, Result<Option<Evidence>, CheckError>) =
+        match (&res.exposure, kind.policy) {
+            (Exposure::Shares(targets), _) => {
+                let label = match kind.id {
+                    SweptKindId::Ec2Snapshot => "create-volume permission",
+                    SweptKindId::Ec2Image => "launch permission",
+                    _ => "restore attribute",
+                };
+                let mut cross = judge_shares(targets, label, config, own);
+                if let Some(e) = cross.as_mut() {
+                    e.statements.push(json!({"shared_with": share_values(targets)}));
+                }
+                (Ok(shared_with_all(targets, label)), Ok(cross))
+            }
+            (Exposure::Policy(Some(doc)), Some(pkind)) => {
+                let public = engine::parse(doc, &format!("{what} policy")).map(|p| {
+                    let v = policy::resource_policy_public(&p, pkind);
+                    v.public.then(|| engine::public_evidence(doc, &v))
+                });
+                (public, judge_policy(doc, pkind, what, config, own))
+            }
+            _ => (Ok(None), Ok(None)),
+        };
+    super::sweep_hit(
+        &mut out,
+        kind.public_rule,
+        public.map(|e| e.map(|e| (kind.public_rule.severity, e))),
+        &resource,
+        |_| format!("{what} {name} is public"),
+        true,
+        &ev,
+        tags,
+        config,
+    );
+    super::sweep_hit(
+        &mut out,
+        kind.cross_rule,
+        cross.map(|e| e.map(|e| (kind.cross_rule.severity, e))),
+        &resource,
+        |_| format!("{what} {name} is shared with an untrusted account"),
+        true,
+        &ev,
+        tags,
+        config,
+    );
+    out
+}
+
+fn share_values(targets: &[ShareTarget]) -> Vec<&str> {
+    targets
+        .iter()
+        .map(|t| match t {
+            ShareTarget::Account(v)
+            | ShareTarget::Group(v)
+            | ShareTarget::Organization(v)
+            | ShareTarget::OrganizationalUnit(v) => v.as_str(),
+        })
+        .collect()
+}
