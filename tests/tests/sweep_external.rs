@@ -314,6 +314,9 @@ async fn sweep_reports_exactly_the_shares_outside_the_zone_of_trust() {
     ] {
         assert!(out.checked.contains_key(kind), "{kind}: {:?}", out.checked);
     }
-    assert_eq!(out.checked["AWS::EC2::Snapshot"], 5);
+    // The emulator lists the snapshots behind its bundled Amazon images as the account's own
+    // (`OwnerIds=self`; ARCHITECTURE.md, emulator table): at least the five seeded ones were read.
+    assert!(out.checked["AWS::EC2::Snapshot"] >= 5, "{:?}", out.checked);
+    assert_eq!(out.checked["AWS::EC2::Image"], 4);
     assert_eq!(out.checked["AWS::RDS::DBSnapshot"], 3);
 }
