@@ -347,9 +347,20 @@ async fn sweep(aws: &AwsClients) -> AccountAssessment {
         region: "us-east-1",
         time: "2026-11-29T00:00:00Z",
     };
-    assess_account(aws, &RuleConfig::default(), &ctx, 4)
+    let mut out = assess_account(aws, &RuleConfig::default(), &ctx, 4)
         .await
-        .unwrap()
+        .unwrap();
+    // The fake server speaks S3 only: each swept kind's listing (EC2, RDS, SQS, SNS, Secrets Manager) is
+    // answered 404 and reported as one error while the assessment goes on. This file is about buckets.
+    let listings = out.errors.iter().filter(|e| e.contains(" listing: ")).count();
+    assert_eq!(
+        listings,
+        tripline_core::rules::external::SWEPT_KINDS.len(),
+        "{:?}",
+        out.errors
+    );
+    out.errors.retain(|e| !e.contains(" listing: "));
+    out
 }
 
 /// The buckets with an open `s3-bucket-policy-public` finding.
