@@ -168,7 +168,9 @@ async fn sweep_reports_exactly_the_shares_outside_the_zone_of_trust() {
     let org = |arn: &str| LaunchPermission::builder().organization_arn(arn).build();
     let _ami_own_org = image(
         &aws,
-        Some(org(&format!("arn:aws:organizations::{account}:organization/{ORG}"))),
+        Some(org(&format!(
+            "arn:aws:organizations::{account}:organization/{ORG}"
+        ))),
     )
     .await;
     let ami_other_org = image(&aws, Some(org(OTHER_ORG))).await;
@@ -297,7 +299,12 @@ async fn sweep_reports_exactly_the_shares_outside_the_zone_of_trust() {
                 assert_eq!(f.evidence.details["external_accounts"], json!([]));
                 assert_eq!(f.evidence.details["external_targets"], json!([OTHER_ORG]));
             } else {
-                assert_eq!(f.evidence.details["external_accounts"], json!([OUT]), "{}", f.rule);
+                assert_eq!(
+                    f.evidence.details["external_accounts"],
+                    json!([OUT]),
+                    "{}",
+                    f.rule
+                );
             }
             assert!(f.suppressed.is_none());
         }

@@ -58,7 +58,8 @@ fn zone(org: Option<&str>, members: Option<&[&str]>, extra: &[&str]) -> Trusted 
 }
 
 fn stmt(principal: Value, cond: Value) -> Policy {
-    let mut s = json!({"Effect": "Allow", "Principal": principal, "Action": "sqs:SendMessage", "Resource": "*"});
+    let mut s =
+        json!({"Effect": "Allow", "Principal": principal, "Action": "sqs:SendMessage", "Resource": "*"});
     if !cond.is_null() {
         s["Condition"] = cond;
     }
@@ -155,7 +156,9 @@ fn cross_findings(change: &tripline_core::Change, cfg: &RuleConfig) -> Vec<Findi
     assert!(eval.errors.is_empty(), "{:?}", eval.errors);
     eval.findings
         .into_iter()
-        .filter(|f| f.rule.ends_with("-cross-account-access") || f.rule == "iam-trust-policy-external-account")
+        .filter(|f| {
+            f.rule.ends_with("-cross-account-access") || f.rule == "iam-trust-policy-external-account"
+        })
         .collect()
 }
 
@@ -245,7 +248,11 @@ fn ami_shared_with_an_organization() {
     let f = cross_findings(&c, &config(&[("TRIPLINE_ORGANIZATION_ID", ORG)]));
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].evidence.details["external_targets"], json!([arn]));
-    assert!(f[0].evidence.reasons[0].contains("o-z9y8x7w6v5"), "{:?}", f[0].evidence.reasons);
+    assert!(
+        f[0].evidence.reasons[0].contains("o-z9y8x7w6v5"),
+        "{:?}",
+        f[0].evidence.reasons
+    );
     let f = cross_findings(&c, &config(&[("TRIPLINE_ORGANIZATION_ID", "o-z9y8x7w6v5")]));
     assert!(f.is_empty());
 }

@@ -221,7 +221,9 @@ fn summary_of_thousands_of_errors_fits_one_message() {
         account: "111122223333".into(),
         region: "us-east-1".into(),
         time: "2026-11-29T03:00:00Z".into(),
-        errors: (0..5000).map(|i| format!("EBS snapshot `snap-{i}`: {}", "e".repeat(1500))).collect(),
+        errors: (0..5000)
+            .map(|i| format!("EBS snapshot `snap-{i}`: {}", "e".repeat(1500)))
+            .collect(),
         unread: (0..5000).map(|i| format!("bucket `b-{i}`")).collect(),
         incomplete: Some("unread".into()),
         ..Default::default()
@@ -233,7 +235,10 @@ fn summary_of_thousands_of_errors_fits_one_message() {
     assert_eq!(doc["errors_total"], 5000);
     assert_eq!(doc["unread_total"], 5000);
     assert_eq!(doc["errors"].as_array().unwrap().len(), sns::SUMMARY_LISTED);
-    assert!(outer["email"].as_str().unwrap().contains("Could not check (5000)"));
+    assert!(outer["email"]
+        .as_str()
+        .unwrap()
+        .contains("Could not check (5000)"));
 }
 
 fn huge(mut f: Finding) -> Finding {

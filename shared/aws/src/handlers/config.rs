@@ -22,7 +22,8 @@ use crate::app::detect::detect;
 use crate::app::publish::FindingRef;
 use crate::app::HandlerError;
 use crate::{
-    AwsError, Compliance, ConfigEvaluation, ErrorKind, ExposureRead, FetchObject, IamRead, Publish, PutEvaluations, S3Read,
+    AwsError, Compliance, ConfigEvaluation, ErrorKind, ExposureRead, FetchObject, IamRead, Publish,
+    PutEvaluations, S3Read,
 };
 use tripline_core::change::{Change, ChangeSource, Payload};
 use tripline_core::intake::{intake_oversized_item, Intake, OversizedContext};

@@ -253,7 +253,13 @@ mod tests {
         let calls = aws.world().calls.len();
         assert_eq!(
             calls,
-            1 + 1 + 1 + 1 + 1200 * 3 + 12 + out.findings.len() + 1
+            1 + 1
+                + 1
+                + 1
+                + 1200 * 3
+                + 12
+                + out.findings.len()
+                + 1
                 + tripline_core::rules::external::SWEPT_KINDS.len(),
             "list x3 + account + 3 per bucket + tags of the 12 public ones + publishes + one empty listing \
              per swept kind"

@@ -114,7 +114,9 @@ pub(super) async fn topic_policy(aws: &AwsClients, arn: &str) -> Result<Exposure
         .await
         .map_err(|e| AwsError::from_sdk("sns:GetTopicAttributes", e))?;
     Ok(Exposure::Policy(
-        out.attributes().and_then(|a| a.get("Policy")).map(|p| document(p)),
+        out.attributes()
+            .and_then(|a| a.get("Policy"))
+            .map(|p| document(p)),
     ))
 }
 

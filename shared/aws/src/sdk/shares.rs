@@ -183,7 +183,9 @@ impl AwsClients {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
             for s in page.db_snapshots() {
-                let Some(id) = s.db_snapshot_identifier() else { continue };
+                let Some(id) = s.db_snapshot_identifier() else {
+                    continue;
+                };
                 out.push(Listed {
                     id: id.to_owned(),
                     arn: s.db_snapshot_arn().unwrap_or_default().to_owned(),
@@ -207,7 +209,9 @@ impl AwsClients {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
             for s in page.db_cluster_snapshots() {
-                let Some(id) = s.db_cluster_snapshot_identifier() else { continue };
+                let Some(id) = s.db_cluster_snapshot_identifier() else {
+                    continue;
+                };
                 out.push(Listed {
                     id: id.to_owned(),
                     arn: s.db_cluster_snapshot_arn().unwrap_or_default().to_owned(),
@@ -232,7 +236,10 @@ impl AwsClients {
             .map(|r| r.db_snapshot_attributes())
             .unwrap_or_default()
             .iter()
-            .filter(|a| a.attribute_name().is_some_and(|n| n.eq_ignore_ascii_case("restore")))
+            .filter(|a| {
+                a.attribute_name()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("restore"))
+            })
             .flat_map(|a| a.attribute_values().iter().map(String::as_str))
             .collect();
         Ok(Exposure::Shares(rds_values(&values)))
@@ -251,7 +258,10 @@ impl AwsClients {
             .map(|r| r.db_cluster_snapshot_attributes())
             .unwrap_or_default()
             .iter()
-            .filter(|a| a.attribute_name().is_some_and(|n| n.eq_ignore_ascii_case("restore")))
+            .filter(|a| {
+                a.attribute_name()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("restore"))
+            })
             .flat_map(|a| a.attribute_values().iter().map(String::as_str))
             .collect();
         Ok(Exposure::Shares(rds_values(&values)))

@@ -222,7 +222,10 @@ pub fn cross_account(policy: &Policy, trusted: &Trusted) -> Vec<ExternalGrant> {
                 };
                 if values.iter().all(inside) {
                     org_pinned = true;
-                } else if values.iter().all(|v| !has_wildcard(v.split('/').next().unwrap_or(v))) {
+                } else if values
+                    .iter()
+                    .all(|v| !has_wildcard(v.split('/').next().unwrap_or(v)))
+                {
                     other_orgs = Some(values.to_vec());
                 }
             }
@@ -269,7 +272,10 @@ pub fn cross_account(policy: &Policy, trusted: &Trusted) -> Vec<ExternalGrant> {
                         format!(
                             "every account of {} (aws:PrincipalOrgID / aws:PrincipalOrgPaths), outside the \
                              zone of trust",
-                            orgs.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+                            orgs.iter()
+                                .map(|o| format!("`{o}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     );
                 }
@@ -302,15 +308,17 @@ pub fn cross_account(policy: &Policy, trusted: &Trusted) -> Vec<ExternalGrant> {
                                         );
                                     }
                                 }
-                                (None, Some(orgs)) => push(
-                                    v,
-                                    None,
-                                    format!(
+                                (None, Some(orgs)) => {
+                                    push(
+                                        v,
+                                        None,
+                                        format!(
                                         "every account of {} (aws:PrincipalOrgID / aws:PrincipalOrgPaths), \
                                          outside the zone of trust",
                                         orgs.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
                                     ),
-                                ),
+                                    )
+                                }
                                 (None, None) => {
                                     push(v, Some("*".into()), "`AWS: *` grants every account".into())
                                 }

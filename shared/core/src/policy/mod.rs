@@ -25,5 +25,5 @@ pub use grammar::{
     Condition, Effect, NameBlock, Operator, Policy, PolicyError, PrincipalBlock, PrincipalType, Principals,
     SetOp, Statement, Version,
 };
-pub use zone::{shares_outside, ExternalShare, ShareTarget};
 pub use public::{bucket_policy_public, resource_policy_public, PublicVerdict, Reason, ResourceKind};
+pub use zone::{shares_outside, ExternalShare, ShareTarget};

@@ -128,7 +128,10 @@ pub fn membership_note(e: &mut Evidence, accounts: &[&str]) {
     e.reasons.push(format!(
         "organization membership is unknown (TRIPLINE_ORGANIZATION_ACCOUNT_IDS not set): {} may be members \
          of the trusted organization",
-        list.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+        list.iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     e.details.insert(
         "organization_membership".into(),

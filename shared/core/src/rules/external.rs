@@ -254,7 +254,10 @@ fn policy_hits(
     Ok(vec![payload::payload_hit(
         resource,
         severity,
-        format!("{what} {name} opened to an untrusted account by {}", payload::who(c)),
+        format!(
+            "{what} {name} opened to an untrusted account by {}",
+            payload::who(c)
+        ),
         evidence,
     )])
 }
@@ -326,10 +329,7 @@ pub fn judge_shares(
 /// organizationArn | organizationalUnitArn}]}}`, the `LaunchPermission` / `CreateVolumePermission` members
 /// as CloudTrail logs them). `remove` narrows and is not read.
 pub fn ec2_added(perm: &Value) -> Vec<ShareTarget> {
-    items(at(perm, &["add"]))
-        .into_iter()
-        .flat_map(ec2_item)
-        .collect()
+    items(at(perm, &["add"])).into_iter().flat_map(ec2_item).collect()
 }
 
 /// The targets one `LaunchPermission` / `CreateVolumePermission` item names (request or Describe*
@@ -373,8 +373,8 @@ fn ec2_permission<'a>(c: &'a Change, key: &str, attribute: &str) -> Result<Optio
     if !perm.is_null() {
         return Ok(Some(perm));
     }
-    let names_it = str_at(req, &["attributeType"])
-        .is_some_and(|a| a.replace('_', "").eq_ignore_ascii_case(attribute));
+    let names_it =
+        str_at(req, &["attributeType"]).is_some_and(|a| a.replace('_', "").eq_ignore_ascii_case(attribute));
     if names_it {
         return Err(CheckError::lacks_request(&[key]));
     }
@@ -395,7 +395,10 @@ fn share_hit(
     vec![payload::payload_hit(
         resource,
         severity,
-        format!("{what} {name} shared with an untrusted account by {}", payload::who(c)),
+        format!(
+            "{what} {name} shared with an untrusted account by {}",
+            payload::who(c)
+        ),
         evidence,
     )]
 }
@@ -570,7 +573,11 @@ pub static SWEPT_KINDS: &[SweptKind] = &[
         policy: Some(ResourceKind::SnsTopic),
         public_rule: &resource_policy::SNS,
         cross_rule: &SNS,
-        permissions: &["sns:ListTopics", "sns:GetTopicAttributes", "sns:ListTagsForResource"],
+        permissions: &[
+            "sns:ListTopics",
+            "sns:GetTopicAttributes",
+            "sns:ListTagsForResource",
+        ],
     },
     SweptKind {
         id: SweptKindId::SecretsManagerSecret,
@@ -651,29 +658,31 @@ pub fn assess_swept(
     let tags = res.tags.as_ref();
     let what = kind.what;
     let name = &res.name;
-    let (public, cross): (Result<Option<Evidence>, CheckError>, Result<Option<Evidence>, CheckError>) =
-        match (&res.exposure, kind.policy) {
-            (Exposure::Shares(targets), _) => {
-                let label = match kind.id {
-                    SweptKindId::Ec2Snapshot => "create-volume permission",
-                    SweptKindId::Ec2Image => "launch permission",
-                    _ => "restore attribute",
-                };
-                let mut cross = judge_shares(targets, label, config, own);
-                if let Some(e) = cross.as_mut() {
-                    e.statements.push(json!({"shared_with": share_values(targets)}));
-                }
-                (Ok(shared_with_all(targets, label)), Ok(cross))
+    let (public, cross): (
+        Result<Option<Evidence>, CheckError>,
+        Result<Option<Evidence>, CheckError>,
+    ) = match (&res.exposure, kind.policy) {
+        (Exposure::Shares(targets), _) => {
+            let label = match kind.id {
+                SweptKindId::Ec2Snapshot => "create-volume permission",
+                SweptKindId::Ec2Image => "launch permission",
+                _ => "restore attribute",
+            };
+            let mut cross = judge_shares(targets, label, config, own);
+            if let Some(e) = cross.as_mut() {
+                e.statements.push(json!({"shared_with": share_values(targets)}));
             }
-            (Exposure::Policy(Some(doc)), Some(pkind)) => {
-                let public = engine::parse(doc, &format!("{what} policy")).map(|p| {
-                    let v = policy::resource_policy_public(&p, pkind);
-                    v.public.then(|| engine::public_evidence(doc, &v))
-                });
-                (public, judge_policy(doc, pkind, what, config, own))
-            }
-            _ => (Ok(None), Ok(None)),
-        };
+            (Ok(shared_with_all(targets, label)), Ok(cross))
+        }
+        (Exposure::Policy(Some(doc)), Some(pkind)) => {
+            let public = engine::parse(doc, &format!("{what} policy")).map(|p| {
+                let v = policy::resource_policy_public(&p, pkind);
+                v.public.then(|| engine::public_evidence(doc, &v))
+            });
+            (public, judge_policy(doc, pkind, what, config, own))
+        }
+        _ => (Ok(None), Ok(None)),
+    };
     super::sweep_hit(
         &mut out,
         kind.public_rule,

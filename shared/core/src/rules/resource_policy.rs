@@ -309,7 +309,10 @@ pub(super) fn secret_target(c: &Change) -> Result<Target, CheckError> {
     let resource = payload::resource(c, "AWS::SecretsManager::Secret", name.as_deref(), |_| {
         arn.clone().unwrap_or_default()
     });
-    Ok((Some(payload::required_document(req, &["resourcePolicy"])?), resource))
+    Ok((
+        Some(payload::required_document(req, &["resourcePolicy"])?),
+        resource,
+    ))
 }
 
 /// The permission as a policy document: the response's `statement` when logged (intake decodes it),

@@ -136,8 +136,10 @@ mod tests {
     }
 
     fn policy(account: &str) -> Exposure {
-        Exposure::Policy(Some(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"AWS": account}, "Action": "sqs:SendMessage", "Resource": "*"}]})))
+        Exposure::Policy(Some(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": account}, "Action": "sqs:SendMessage", "Resource": "*"}]}),
+        ))
     }
 
     const CTX: SweepContext<'static> = SweepContext {
@@ -151,13 +153,7 @@ mod tests {
         let aws = FakeAws::new();
         seed(&aws, SweptKindId::SqsQueue, "q-out", policy(OUT), None);
         seed(&aws, SweptKindId::SqsQueue, "q-own", policy(OWN), None);
-        seed(
-            &aws,
-            SweptKindId::SnsTopic,
-            "t-exempt",
-            policy(OUT),
-            None,
-        );
+        seed(&aws, SweptKindId::SnsTopic, "t-exempt", policy(OUT), None);
         aws.world()
             .swept
             .get_mut(&SweptKindId::SnsTopic)
@@ -179,7 +175,13 @@ mod tests {
             .assessed
             .iter()
             .flat_map(|a| a.evaluation.findings.iter())
-            .map(|f| (f.rule.as_str(), f.resource.name.as_deref().unwrap(), f.suppressed.is_some()))
+            .map(|f| {
+                (
+                    f.rule.as_str(),
+                    f.resource.name.as_deref().unwrap(),
+                    f.suppressed.is_some(),
+                )
+            })
             .collect();
         assert_eq!(
             found,
@@ -203,11 +205,25 @@ mod tests {
         aws.fail("ec2:DescribeSnapshots", ErrorKind::AccessDenied);
         seed(&aws, SweptKindId::SqsQueue, "q-out", policy(OUT), None);
         aws.fail("sqs:GetQueueAttributes", ErrorKind::Throttling);
-        seed(&aws, SweptKindId::SecretsManagerSecret, "s-out", policy(OUT), Some(&[]));
+        seed(
+            &aws,
+            SweptKindId::SecretsManagerSecret,
+            "s-out",
+            policy(OUT),
+            Some(&[]),
+        );
         let out = block_on(assess_account(&aws, &RuleConfig::default(), &CTX, 4)).unwrap();
         assert_eq!(out.errors.len(), 2, "{:?}", out.errors);
-        assert!(out.errors[0].starts_with("EBS snapshot listing:"), "{:?}", out.errors);
-        assert!(out.errors[1].starts_with("SQS queue `q-out`:"), "{:?}", out.errors);
+        assert!(
+            out.errors[0].starts_with("EBS snapshot listing:"),
+            "{:?}",
+            out.errors
+        );
+        assert!(
+            out.errors[1].starts_with("SQS queue `q-out`:"),
+            "{:?}",
+            out.errors
+        );
         let rules: Vec<&str> = out
             .assessed
             .iter()
