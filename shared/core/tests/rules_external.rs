@@ -31,7 +31,12 @@
 //!   (https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-cross-account.html): `add-permission
 //!   --principal <account-id>` writes `"Principal":{"AWS":"arn:aws:iam::<account-id>:root"}`; function URLs
 //!   (`lambda:InvokeFunctionUrl`, `FunctionUrlAuthType`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
