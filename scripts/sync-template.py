@@ -9,6 +9,7 @@ remediation needs. This script asks the `tripline` binary for them:
 
   tripline patterns                          -> {"s3": {EventBridge pattern}, ...}
   tripline patterns --config-resource-types  -> ["AWS::S3::Bucket", ...]
+  tripline patterns --sweep-read-actions     -> ["ec2:DescribeSnapshots", ...] (the sweep's per-kind readers)
   tripline rules --json                      -> [{"id", "permissions", "remediation": {"id", "permissions"}}]
 
 and replaces the text between `# >>> generated: NAME` and `# <<< generated: NAME` (keeping the markers and
@@ -208,6 +209,11 @@ def block_sweep_read_actions(reg, indent, _path):
     return f"{' ' * indent}Action:\n" + yaml_list(actions, indent + 2)
 
 
+def block_swept_kind_read_actions(reg, indent, _path):
+    """The sweep's per-kind readers of snapshots, AMIs and resource policies (issue 19)."""
+    return f"{' ' * indent}Action:\n" + yaml_list(reg["sweep_reads"], indent + 2)
+
+
 def block_remediation_conditions(reg, indent, _path):
     pad = " " * indent
     out = []
@@ -252,6 +258,7 @@ BLOCKS = {
     "config-resource-types": block_config_resource_types,
     "state-read-actions": block_state_read_actions,
     "sweep-read-actions": block_sweep_read_actions,
+    "swept-kind-read-actions": block_swept_kind_read_actions,
     "remediation-conditions": block_remediation_conditions,
     "remediation-statements": block_remediation_statements,
     "member-remediation-statements": block_member_remediation_statements,
@@ -294,6 +301,7 @@ def main():
         "patterns": run(binary, "patterns"),
         "config_types": run(binary, "patterns", "--config-resource-types"),
         "rules": run(binary, "rules", "--json"),
+        "sweep_reads": run(binary, "patterns", "--sweep-read-actions"),
     }
     changed = []
     for path in TEMPLATES:

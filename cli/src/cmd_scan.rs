@@ -498,6 +498,33 @@ impl tripline_aws::DutiesRead for Progress {
     }
 }
 
+impl tripline_aws::ExposureRead for Progress {
+    async fn list_swept(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+    ) -> Result<Vec<tripline_aws::Listed>, AwsError> {
+        let r = self.inner.list_swept(kind).await;
+        if let Ok(l) = &r {
+            self.listed("shared resources", l.len(), 1);
+        }
+        r
+    }
+    async fn read_exposure(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+        id: &str,
+    ) -> Result<tripline_core::rules::external::Exposure, AwsError> {
+        self.step(self.inner.read_exposure(kind, id).await)
+    }
+    async fn swept_tags(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+        id: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        self.inner.swept_tags(kind, id).await
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

@@ -1039,6 +1039,12 @@ fn expected_actions(reg: &Registry, function: &str, enforced: &[&str], org: bool
     if calls.assessment {
         set.extend(ASSESSMENT.iter().map(|s| (*s).to_owned()));
         set.extend(reg.sweep_reads.iter().cloned());
+        // The sweep's per-kind readers (snapshots, AMIs, resource policies), from the registry.
+        set.extend(
+            tripline_core::rules::external::swept_permissions()
+                .into_iter()
+                .map(str::to_owned),
+        );
     }
     if calls.remediation_writes {
         for id in enforced {

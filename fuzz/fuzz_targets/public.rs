@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let trusted = Trusted {
         accounts: ["111122223333".to_owned()].into_iter().collect(),
         organization_id: Some("o-abc123".to_owned()),
+        organization_accounts: None,
     };
     let _ = cross_account(&policy, &trusted);
     let _ = cross_account(&policy, &Trusted::default());

@@ -361,6 +361,16 @@ async fn sweep(aws: &AwsClients) -> AccountAssessment {
         "patch compliance items in ",
     ];
     out.errors.retain(|e| !duty.iter().any(|d| e.starts_with(d)));
+    // The fake server speaks S3 only: each swept kind's listing (EC2, RDS, SQS, SNS, Secrets Manager) is
+    // answered 404 and reported as one error while the assessment goes on. This file is about buckets.
+    let listings = out.errors.iter().filter(|e| e.contains(" listing: ")).count();
+    assert_eq!(
+        listings,
+        tripline_core::rules::external::SWEPT_KINDS.len(),
+        "{:?}",
+        out.errors
+    );
+    out.errors.retain(|e| !e.contains(" listing: "));
     out
 }
 

@@ -99,6 +99,8 @@ pub struct FakeWorld {
     /// `(result token, evaluations)` per PutEvaluations call.
     pub evaluations: Vec<(String, Vec<ConfigEvaluation>)>,
     pub webhook_posts: Vec<Value>,
+    /// Resources of the sweep's swept kinds (snapshots, AMIs, queues...): kind -> id -> resource.
+    pub swept: BTreeMap<tripline_core::rules::external::SweptKindId, BTreeMap<String, FakeSwept>>,
     /// Every call, `operation target`, in order.
     pub calls: Vec<String>,
     /// Injected failures by operation name (`s3:GetBucketPolicy`); they persist until cleared.
@@ -740,5 +742,66 @@ mod tests {
                 json!({"v": 1})
             );
         });
+    }
+}
+
+/// One resource of a swept kind: how its listing shows it, what it exposes, its tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeSwept {
+    pub listed: crate::exposure::Listed,
+    pub exposure: tripline_core::rules::external::Exposure,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The operation names of a swept kind: its listing and its read (the first two permissions of its row).
+fn swept_ops(kind: tripline_core::rules::external::SweptKindId) -> (&'static str, &'static str) {
+    let row = tripline_core::rules::external::SWEPT_KINDS
+        .iter()
+        .find(|k| k.id == kind)
+        .map(|k| k.permissions)
+        .unwrap_or_default();
+    (
+        row.first().copied().unwrap_or("sweep:List"),
+        row.get(1).copied().unwrap_or("sweep:Read"),
+    )
+}
+
+impl crate::exposure::ExposureRead for FakeAws {
+    async fn list_swept(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+    ) -> Result<Vec<crate::exposure::Listed>, AwsError> {
+        let w = self.call(swept_ops(kind).0, "")?;
+        Ok(w.swept
+            .get(&kind)
+            .map(|m| m.values().map(|r| r.listed.clone()).collect())
+            .unwrap_or_default())
+    }
+
+    async fn read_exposure(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+        id: &str,
+    ) -> Result<tripline_core::rules::external::Exposure, AwsError> {
+        let op = swept_ops(kind).1;
+        let w = self.call(op, id)?;
+        w.swept
+            .get(&kind)
+            .and_then(|m| m.get(id))
+            .map(|r| r.exposure.clone())
+            .ok_or_else(|| not_found(op, "NotFound", id))
+    }
+
+    async fn swept_tags(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+        id: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let w = self.call("sweep:ListTags", id)?;
+        Ok(w.swept
+            .get(&kind)
+            .and_then(|m| m.get(id))
+            .map(|r| r.tags.clone())
+            .unwrap_or_default())
     }
 }

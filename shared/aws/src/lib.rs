@@ -37,6 +37,7 @@ pub mod asff;
 pub mod duties;
 pub mod env;
 pub mod error;
+pub mod exposure;
 pub mod handlers;
 pub mod metrics;
 pub mod routing;
@@ -61,6 +62,7 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 pub use duties::DutiesRead;
 pub use error::{AwsError, ErrorKind};
+pub use exposure::{ExposureRead, Listed};
 pub use routing::{AccountRouter, MemberRole, Routed};
 pub use sdk::clients::{https_client, load_sdk_config, sdk_config_loader, AwsClients};
 pub use sdk::webhook::{SlackWebhook, WebhookError};

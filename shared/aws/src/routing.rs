@@ -235,3 +235,11 @@ impl ReadSecret for Routed {
         fn secret_string(&self, secret_id: &str) -> Result<String, AwsError>;
     }
 }
+
+impl crate::exposure::ExposureRead for Routed {
+    delegate! { target:
+        fn list_swept(&self, kind: tripline_core::rules::external::SweptKindId) -> Result<Vec<crate::exposure::Listed>, AwsError>;
+        fn read_exposure(&self, kind: tripline_core::rules::external::SweptKindId, id: &str) -> Result<tripline_core::rules::external::Exposure, AwsError>;
+        fn swept_tags(&self, kind: tripline_core::rules::external::SweptKindId, id: &str) -> Result<BTreeMap<String, String>, AwsError>;
+    }
+}

@@ -11,6 +11,7 @@
 //! | `TRIPLINE_REMEDIATION_RULES` | comma-separated rule ids that may be enforced | none |
 //! | `TRIPLINE_TRUSTED_ACCOUNT_IDS` | comma-separated 12-digit account ids | none |
 //! | `TRIPLINE_ORGANIZATION_ID` | `o-` followed by 10-32 lowercase letters or digits | none |
+//! | `TRIPLINE_ORGANIZATION_ACCOUNT_IDS` | comma-separated 12-digit ids of the organization's member accounts (what `organizations:ListAccounts` lists) | unknown: findings say so |
 //! | `TRIPLINE_EXEMPT_TAG_KEY` | the tag key that lists exempted rule ids | `tripline:exempt` |
 //! | `TRIPLINE_NAME_PREFIX` | prefix of Tripline's own resources (`tripline-tampered`) | `tripline` |
 //! | `TRIPLINE_ADMIN_PORTS` | comma-separated extra ports `ec2-security-group-open-to-world` treats as admin ports | none |
@@ -96,6 +97,10 @@ pub struct RuleConfig {
     pub trusted_account_ids: BTreeSet<String>,
     /// The organization (`o-...`) whose members may be granted access.
     pub organization_id: Option<String>,
+    /// The organization's member accounts when known (`None`: unknown; findings on accounts outside the
+    /// trusted set then say that membership was not known).
+    #[serde(default)]
+    pub organization_accounts: Option<BTreeSet<String>>,
     /// Tag key listing the rule ids a resource is exempt from.
     pub exempt_tag_key: String,
     /// Rule id -> resource ARN glob patterns (`*`, `?`) exempted by configuration.
@@ -117,6 +122,7 @@ impl Default for RuleConfig {
         RuleConfig {
             trusted_account_ids: BTreeSet::new(),
             organization_id: None,
+            organization_accounts: None,
             exempt_tag_key: DEFAULT_EXEMPT_TAG_KEY.to_owned(),
             allow_list: BTreeMap::new(),
             name_prefix: DEFAULT_NAME_PREFIX.to_owned(),
@@ -184,6 +190,20 @@ impl RuleConfig {
                 });
             }
             cfg.organization_id = Some(v.to_owned());
+        }
+        if let Some(v) = get("TRIPLINE_ORGANIZATION_ACCOUNT_IDS") {
+            let mut members = BTreeSet::new();
+            for id in split_list(v) {
+                if !crate::resource_kind::is_account_id(id) {
+                    return Err(SettingsError::InvalidValue {
+                        variable: "TRIPLINE_ORGANIZATION_ACCOUNT_IDS".into(),
+                        value: id.into(),
+                        reason: "an account id is 12 digits".into(),
+                    });
+                }
+                members.insert(id.to_owned());
+            }
+            cfg.organization_accounts = Some(members);
         }
         if let Some(v) = get("TRIPLINE_EXEMPT_TAG_KEY") {
             // Tag keys: 1-128 characters (IAM/S3 tagging rules).

@@ -75,6 +75,7 @@ fn cross_account_cases() {
     let trusted = Trusted {
         accounts: BTreeSet::from(["111122223333".to_string()]),
         organization_id: Some("o-trusted".into()),
+        organization_accounts: None,
     };
     let one = |principal: serde_json::Value, cond: serde_json::Value| {
         let mut s =
@@ -92,7 +93,7 @@ fn cross_account_cases() {
         ("star", one(json!("*"), json!(null)), vec![Some("*")]),
         ("star pinned to org", one(json!("*"), json!({"StringEquals": {"aws:PrincipalOrgID": "o-trusted"}})), vec![]),
         ("external pinned to org", one(json!({"AWS": "999988887777"}), json!({"StringEquals": {"aws:PrincipalOrgID": "o-trusted"}})), vec![]),
-        ("star other org", one(json!("*"), json!({"StringEquals": {"aws:PrincipalOrgID": "o-other"}})), vec![Some("*")]),
+        ("star other org", one(json!("*"), json!({"StringEquals": {"aws:PrincipalOrgID": "o-other"}})), vec![None]),
         ("service", one(json!({"Service": "cloudtrail.amazonaws.com"}), json!(null)), vec![]),
         ("canonical user", one(json!({"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"}), json!(null)), vec![None]),
     ];

@@ -214,6 +214,34 @@ fn remediation_and_summary_messages() {
     assert!(m.subject.contains("3 findings"), "{}", m.subject);
 }
 
+/// A sweep that could not read thousands of resources (issue 19: a region's snapshots, each error a long SDK
+/// message) still fits one SNS message; the document says how many there were.
+#[test]
+fn summary_of_thousands_of_errors_fits_one_message() {
+    let s = sns::SweepSummary {
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        time: "2026-11-29T03:00:00Z".into(),
+        errors: (0..5000)
+            .map(|i| format!("EBS snapshot `snap-{i}`: {}", "e".repeat(1500)))
+            .collect(),
+        unread: (0..5000).map(|i| format!("bucket `b-{i}`")).collect(),
+        incomplete: Some("unread".into()),
+        ..Default::default()
+    };
+    let m = sns::summary(&s);
+    assert!(m.message.len() <= sns::MAX_MESSAGE_BYTES, "{}", m.message.len());
+    let outer: serde_json::Value = serde_json::from_str(&m.message).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(outer["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["errors_total"], 5000);
+    assert_eq!(doc["unread_total"], 5000);
+    assert_eq!(doc["errors"].as_array().unwrap().len(), sns::SUMMARY_LISTED);
+    assert!(outer["email"]
+        .as_str()
+        .unwrap()
+        .contains("Could not check (5000)"));
+}
+
 fn huge(mut f: Finding) -> Finding {
     // 200 statements with multi-byte text, and a long summary with non-ASCII and control characters.
     f.evidence.statements = (0..200)

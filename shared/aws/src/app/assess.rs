@@ -23,8 +23,10 @@ use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 
+mod exposure;
+
 use super::DetectorConfig;
-use crate::{AwsError, DutiesRead, IamRead, S3Read};
+use crate::{AwsError, DutiesRead, ExposureRead, IamRead, S3Read};
 use tripline_core::rules::{self, Evaluation, SweepContext};
 use tripline_core::settings::RuleConfig;
 use tripline_core::state::{BucketState, PublicAccessBlock};
@@ -136,8 +138,9 @@ fn has_open_findings(e: &Evaluation) -> bool {
     e.findings.iter().any(|f| f.suppressed.is_none())
 }
 
-/// Judges every bucket, customer-managed policy and role of the account.
-pub async fn assess_account<D: S3Read + IamRead + DutiesRead>(
+/// Judges every bucket, customer-managed policy and role of the account, the customer-duty families, and
+/// every resource of the swept kinds (snapshots, AMIs, resource policies: `exposure.rs`) in the region.
+pub async fn assess_account<D: S3Read + IamRead + DutiesRead + ExposureRead>(
     aws: &D,
     rules_cfg: &RuleConfig,
     ctx: &SweepContext<'_>,
@@ -148,7 +151,7 @@ pub async fn assess_account<D: S3Read + IamRead + DutiesRead>(
 
 /// [`assess_account`], starting no resource read after `cutoff` (the listings always run): what was not
 /// read is in [`AccountAssessment::unread`].
-pub async fn assess_account_until<D: S3Read + IamRead + DutiesRead>(
+pub async fn assess_account_until<D: S3Read + IamRead + DutiesRead + ExposureRead>(
     aws: &D,
     rules_cfg: &RuleConfig,
     ctx: &SweepContext<'_>,
@@ -271,6 +274,7 @@ pub async fn assess_account_until<D: S3Read + IamRead + DutiesRead>(
         );
     }
     super::assess_duties::assess_duties(aws, rules_cfg, ctx, concurrency, cutoff, &mut out).await;
+    exposure::assess_swept_kinds(aws, rules_cfg, ctx, concurrency, expired, &mut out).await;
     out.assessed
         .sort_by(|a, b| (a.resource_type, &a.arn).cmp(&(b.resource_type, &b.arn)));
     Ok(out)

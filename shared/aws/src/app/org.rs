@@ -442,9 +442,38 @@ impl<D: crate::DutiesRead> crate::DutiesRead for ShardView<'_, D> {
     }
 }
 
+/// The swept kinds (snapshots, AMIs, resource policies) are regional: read by each regional shard with the
+/// account's clients in its region, never by the global shard.
+impl<D: crate::ExposureRead> crate::ExposureRead for ShardView<'_, D> {
+    async fn list_swept(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+    ) -> Result<Vec<crate::Listed>, AwsError> {
+        if self.global {
+            Ok(Vec::new())
+        } else {
+            self.inner.list_swept(kind).await
+        }
+    }
+    async fn read_exposure(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+        id: &str,
+    ) -> Result<tripline_core::rules::external::Exposure, AwsError> {
+        self.inner.read_exposure(kind, id).await
+    }
+    async fn swept_tags(
+        &self,
+        kind: tripline_core::rules::external::SweptKindId,
+        id: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        self.inner.swept_tags(kind, id).await
+    }
+}
+
 /// Assesses one shard with the account's clients (already in the shard's region): the findings carry the
 /// shard's account. `Err` only when a listing failed (the shard then failed, [`FailureReason::of`]).
-pub async fn assess_shard<D: S3Read + IamRead + crate::DutiesRead>(
+pub async fn assess_shard<D: S3Read + IamRead + crate::DutiesRead + crate::ExposureRead>(
     aws: &D,
     shard: &Shard,
     region: &str,

@@ -22,7 +22,8 @@ use crate::app::detect::detect;
 use crate::app::publish::FindingRef;
 use crate::app::HandlerError;
 use crate::{
-    AwsError, Compliance, ConfigEvaluation, ErrorKind, FetchObject, IamRead, Publish, PutEvaluations, S3Read,
+    AwsError, Compliance, ConfigEvaluation, ErrorKind, ExposureRead, FetchObject, IamRead, Publish,
+    PutEvaluations, S3Read,
 };
 use tripline_core::change::{Change, ChangeSource, Payload};
 use tripline_core::intake::{intake_oversized_item, Intake, OversizedContext};
@@ -177,7 +178,7 @@ pub async fn handle_config<D>(
     event: &Envelope,
 ) -> Result<ConfigOutcome, HandlerError>
 where
-    D: S3Read + IamRead + Publish + PutEvaluations + FetchObject + crate::DutiesRead,
+    D: S3Read + IamRead + ExposureRead + Publish + PutEvaluations + FetchObject + crate::DutiesRead,
 {
     let facts = invocation_facts(event);
     let bad = |source| {

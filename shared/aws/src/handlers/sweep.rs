@@ -33,7 +33,7 @@ use crate::app::HandlerError;
 use crate::metrics::{self, Completeness};
 use crate::sdk::securityhub::ImportFindings;
 use crate::store::{FindingsStore, NoStore};
-use crate::{IamRead, Publish, S3Read};
+use crate::{ExposureRead, IamRead, Publish, S3Read};
 use tripline_core::render::sns::SweepSummary;
 use tripline_core::rules::SweepContext;
 use tripline_core::Envelope;
@@ -68,7 +68,7 @@ pub fn read_cutoff(deadline: Instant, now: Instant) -> Instant {
 }
 
 /// The sweep handler without a deadline (tests, local runs): see [`handle_sweep_until`].
-pub async fn handle_sweep<D: S3Read + IamRead + Publish + crate::DutiesRead>(
+pub async fn handle_sweep<D: S3Read + IamRead + ExposureRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
@@ -78,7 +78,7 @@ pub async fn handle_sweep<D: S3Read + IamRead + Publish + crate::DutiesRead>(
 
 /// The sweep handler. `event` is the EventBridge scheduled event (`account`, `region`, `time`), read once;
 /// `deadline` is when the invocation ends (Lambda's deadline), if any.
-pub async fn handle_sweep_until<D: S3Read + IamRead + Publish + crate::DutiesRead>(
+pub async fn handle_sweep_until<D: S3Read + IamRead + ExposureRead + Publish + crate::DutiesRead>(
     aws: &D,
     cfg: &SweepConfig,
     event: &Envelope,
@@ -91,7 +91,7 @@ pub async fn handle_sweep_until<D: S3Read + IamRead + Publish + crate::DutiesRea
 /// transitions only (new, reopened, resolved...; see [`crate::app::lifecycle`]) and one summary that counts
 /// them (`transitions`), never every known finding again.
 pub async fn handle_sweep_tracked<
-    D: S3Read + IamRead + Publish + crate::DutiesRead,
+    D: S3Read + IamRead + crate::ExposureRead + Publish + crate::DutiesRead,
     S: FindingsStore,
     H: ImportFindings,
 >(
@@ -302,8 +302,16 @@ mod tests {
         // listings (the fake has no regions: the sweep's own).
         assert_eq!(
             calls,
-            1 + 1 + 1 + 1 + 1200 * 3 + 1200 + 6 + out.findings.len() + 1,
-            "list x3 + account + 3 per bucket + tags + duties + publishes"
+            1 + 1
+                + 1
+                + 1
+                + 1200 * 3
+                + 1200
+                + 6
+                + out.findings.len()
+                + 1
+                + tripline_core::rules::external::SWEPT_KINDS.len(),
+            "list x3 + account + 3 per bucket + tags + duties + publishes + one empty listing per swept kind"
         );
     }
 

@@ -240,6 +240,8 @@ pub struct AwsClients {
     pub ec2: aws_sdk_ec2::Client,
     /// RDS in the configuration's region (other regions: `sdk::rds_instances::rds_in`).
     pub rds: aws_sdk_rds::Client,
+    /// SQS (the sweep's resource-policy readers, `resource_policies.rs`).
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -276,6 +278,7 @@ impl AwsClients {
             securityhub: timed_client!(aws_sdk_securityhub, sdk),
             ec2: timed_client!(aws_sdk_ec2, sdk),
             rds: timed_client!(aws_sdk_rds, sdk),
+            sqs: timed_client!(aws_sdk_sqs, sdk),
         }
     }
 

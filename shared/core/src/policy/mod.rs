@@ -14,6 +14,7 @@ pub mod grammar;
 pub mod narrow;
 pub mod public;
 pub mod tls;
+pub mod zone;
 
 pub use acl::{acl_public, canned_acl_public};
 pub use cross_account::{cross_account, ExternalGrant, Trusted};
@@ -25,3 +26,4 @@ pub use grammar::{
     SetOp, Statement, Version,
 };
 pub use public::{bucket_policy_public, resource_policy_public, PublicVerdict, Reason, ResourceKind};
+pub use zone::{shares_outside, ExternalShare, ShareTarget};

@@ -367,8 +367,28 @@ pub struct SweepSummary {
 
 /// The SNS publish of a sweep summary (`kind` = summary, `rule` = sweep, `remediation` = none, `severity` =
 /// the highest severity found, or low).
+/// At most this many errors and unread resources are listed in a summary's JSON document (it is sent four
+/// times in one message: `default`, `sqs`, `lambda`, `https`), each quoted with [`crate::text::quote`]; the
+/// totals say how many there were (`errors_total`, `unread_total`). The e-mail text lists up to 100, quoted.
+/// A message stays within SNS's 256 KiB whatever the sweep could not read.
+pub const SUMMARY_LISTED: usize = 20;
+
+fn bounded_list(items: &[String], max: usize) -> Vec<String> {
+    items.iter().take(max).map(|e| crate::text::quote(e)).collect()
+}
+
 pub fn summary(s: &SweepSummary) -> SnsMessage {
-    let doc = serde_json::to_value(s).unwrap_or(Value::Null);
+    let mut doc = serde_json::to_value(s).unwrap_or(Value::Null);
+    if let Some(o) = doc.as_object_mut() {
+        if s.errors.len() > SUMMARY_LISTED || s.errors.iter().any(|e| crate::text::quote(e) != *e) {
+            o.insert("errors".into(), json!(bounded_list(&s.errors, SUMMARY_LISTED)));
+            o.insert("errors_total".into(), json!(s.errors.len()));
+        }
+        if s.unread.len() > SUMMARY_LISTED || s.unread.iter().any(|e| crate::text::quote(e) != *e) {
+            o.insert("unread".into(), json!(bounded_list(&s.unread, SUMMARY_LISTED)));
+            o.insert("unread_total".into(), json!(s.unread.len()));
+        }
+    }
     let total: u64 = s.findings.values().sum();
     let highest = s
         .findings
@@ -408,13 +428,13 @@ pub fn summary(s: &SweepSummary) -> SnsMessage {
     }
     if !s.unread.is_empty() {
         text.push_str(&format!("\nNot read before the deadline ({}):\n", s.unread.len()));
-        for u in s.unread.iter().take(100) {
+        for u in bounded_list(&s.unread, 100) {
             text.push_str(&format!("  - {u}\n"));
         }
     }
     if !s.errors.is_empty() {
         text.push_str(&format!("\nCould not check ({}):\n", s.errors.len()));
-        for e in s.errors.iter().take(100) {
+        for e in bounded_list(&s.errors, 100) {
             text.push_str(&format!("  - {e}\n"));
         }
     }

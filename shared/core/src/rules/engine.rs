@@ -70,6 +70,7 @@ pub fn trusted(config: &RuleConfig, own_account: &str) -> Trusted {
     Trusted {
         accounts,
         organization_id: config.organization_id.clone(),
+        organization_accounts: config.organization_accounts.clone(),
     }
 }
 
@@ -106,6 +107,64 @@ pub fn external_evidence(doc: &Value, grants: &[ExternalGrant]) -> Evidence {
     let accounts: Vec<String> = grants.iter().filter_map(|g| g.account.clone()).collect();
     e.details
         .insert("external_accounts".into(), serde_json::json!(accounts));
+    let unknown: Vec<&str> = grants
+        .iter()
+        .filter(|g| g.membership_unknown)
+        .filter_map(|g| g.account.as_deref())
+        .collect();
+    membership_note(&mut e, &unknown);
     add_statements(&mut e, doc, grants.iter().map(|g| g.statement.as_str()));
+    e
+}
+
+/// When the organization's membership is unknown, says so for the accounts it could hold.
+pub fn membership_note(e: &mut Evidence, accounts: &[&str]) {
+    if accounts.is_empty() {
+        return;
+    }
+    let mut list: Vec<&str> = accounts.to_vec();
+    list.sort_unstable();
+    list.dedup();
+    e.reasons.push(format!(
+        "organization membership is unknown (TRIPLINE_ORGANIZATION_ACCOUNT_IDS not set): {} may be members \
+         of the trusted organization",
+        list.iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    e.details.insert(
+        "organization_membership".into(),
+        serde_json::json!({"known": false, "accounts": list}),
+    );
+}
+
+/// Evidence from external shares: one reason each, the outside accounts and organizations.
+pub fn share_evidence(what: &str, shares: &[crate::policy::ExternalShare]) -> Evidence {
+    let mut e = Evidence {
+        reasons: shares
+            .iter()
+            .map(|s| format!("{what} shared with `{}`: {}", s.target, s.cause))
+            .collect(),
+        ..Evidence::default()
+    };
+    let accounts: Vec<&str> = shares.iter().filter_map(|s| s.account.as_deref()).collect();
+    e.details
+        .insert("external_accounts".into(), serde_json::json!(accounts));
+    let orgs: Vec<&str> = shares
+        .iter()
+        .filter(|s| s.account.is_none())
+        .map(|s| s.target.as_str())
+        .collect();
+    if !orgs.is_empty() {
+        e.details
+            .insert("external_targets".into(), serde_json::json!(orgs));
+    }
+    let unknown: Vec<&str> = shares
+        .iter()
+        .filter(|s| s.membership_unknown)
+        .filter_map(|s| s.account.as_deref())
+        .collect();
+    membership_note(&mut e, &unknown);
     e
 }

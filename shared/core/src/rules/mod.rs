@@ -16,6 +16,7 @@ mod duties;
 mod ec2;
 mod engine;
 mod error;
+pub mod external;
 mod iam_credentials;
 mod iam_password;
 mod iam_policy;
@@ -174,6 +175,15 @@ pub static REGISTRY: &[&Rule] = &[
     &rds::STORAGE_UNENCRYPTED,
     &s3_tls::TLS_NOT_REQUIRED,
     &ssm::PATCH_NONCOMPLIANT,
+    &external::EC2_SNAPSHOT,
+    &external::EC2_IMAGE,
+    &external::RDS_SNAPSHOT,
+    &external::KMS,
+    &external::SQS,
+    &external::SNS,
+    &external::SECRETS,
+    &external::ECR,
+    &external::LAMBDA,
 ];
 
 /// The rule with this id.

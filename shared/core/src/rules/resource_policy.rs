@@ -154,8 +154,23 @@ fn judge(
     )])
 }
 
+/// What a policy change is about: the document it sets (`None`: the change sets none) and the resource.
+/// Shared by the public rules and the cross-account rules (`external.rs`).
+pub(super) type Target = (Option<Value>, FindingResource);
+
 fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
-    let c = ctx.change;
+    let (doc, resource) = kms_target(ctx.change)?;
+    judge(
+        ctx.change,
+        doc,
+        ResourceKind::KmsKey,
+        resource,
+        "KMS key",
+        Severity::Critical,
+    )
+}
+
+pub(super) fn kms_target(c: &Change) -> Result<Target, CheckError> {
     let req = payload::req(c);
     let key = str_at(req, &["keyId"]).or_else(|| str_at(payload::resp(c), &["keyMetadata", "arn"]));
     let arn = key.map(|k| payload::arn_in(c, "AWS::KMS::Key", k));
@@ -172,18 +187,22 @@ fn check_kms(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     } else {
         payload::document(at(req, &["policy"]))
     };
-    judge(
-        c,
-        doc,
-        ResourceKind::KmsKey,
-        resource,
-        "KMS key",
-        Severity::Critical,
-    )
+    Ok((doc, resource))
 }
 
 fn check_sns(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
-    let c = ctx.change;
+    let (doc, resource) = sns_target(ctx.change)?;
+    judge(
+        ctx.change,
+        doc,
+        ResourceKind::SnsTopic,
+        resource,
+        "SNS topic",
+        Severity::High,
+    )
+}
+
+pub(super) fn sns_target(c: &Change) -> Result<Target, CheckError> {
     let req = payload::req(c);
     // SetTopicAttributes names the attribute it sets; without the name the record does not say whether
     // the policy changed.
@@ -204,14 +223,7 @@ fn check_sns(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let resource = payload::resource(c, "AWS::SNS::Topic", name.as_deref(), |_| {
         arn.clone().unwrap_or_default()
     });
-    judge(
-        c,
-        doc,
-        ResourceKind::SnsTopic,
-        resource,
-        "SNS topic",
-        Severity::High,
-    )
+    Ok((doc, resource))
 }
 
 /// `https://sqs.<region>.amazonaws.com/<account>/<name>` -> `(account, name)`.
@@ -223,7 +235,18 @@ fn queue_from_url(url: &str) -> Option<(&str, &str)> {
 }
 
 fn check_sqs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
-    let c = ctx.change;
+    let (doc, resource) = sqs_target(ctx.change)?;
+    judge(
+        ctx.change,
+        doc,
+        ResourceKind::SqsQueue,
+        resource,
+        "SQS queue",
+        Severity::High,
+    )
+}
+
+pub(super) fn sqs_target(c: &Change) -> Result<Target, CheckError> {
     let req = payload::req(c);
     // SetQueueAttributes requires its attributes (any of them; `Policy` only when the policy changes).
     if c.event_name == "SetQueueAttributes" {
@@ -238,27 +261,14 @@ fn check_sqs(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let resource = payload::resource(c, "AWS::SQS::Queue", name.as_deref(), |n| {
         payload::arn_in_account(c, "AWS::SQS::Queue", &account, n)
     });
-    judge(
-        c,
-        doc,
-        ResourceKind::SqsQueue,
-        resource,
-        "SQS queue",
-        Severity::High,
-    )
+    Ok((doc, resource))
 }
 
 fn check_ecr(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
-    let c = ctx.change;
-    let req = payload::req(c);
-    let name = str_at(req, &["repositoryName"]);
-    let registry = str_at(req, &["registryId"]).unwrap_or(&c.account).to_owned();
-    let resource = payload::resource(c, "AWS::ECR::Repository", name, |n| {
-        payload::arn_in_account(c, "AWS::ECR::Repository", &registry, n)
-    });
+    let (doc, resource) = ecr_target(ctx.change)?;
     judge(
-        c,
-        Some(payload::required_document(req, &["policyText"])?),
+        ctx.change,
+        doc,
         ResourceKind::EcrRepository,
         resource,
         "ECR repository",
@@ -266,8 +276,29 @@ fn check_ecr(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     )
 }
 
+pub(super) fn ecr_target(c: &Change) -> Result<Target, CheckError> {
+    let req = payload::req(c);
+    let name = str_at(req, &["repositoryName"]);
+    let registry = str_at(req, &["registryId"]).unwrap_or(&c.account).to_owned();
+    let resource = payload::resource(c, "AWS::ECR::Repository", name, |n| {
+        payload::arn_in_account(c, "AWS::ECR::Repository", &registry, n)
+    });
+    Ok((Some(payload::required_document(req, &["policyText"])?), resource))
+}
+
 fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
-    let c = ctx.change;
+    let (doc, resource) = secret_target(ctx.change)?;
+    judge(
+        ctx.change,
+        doc,
+        ResourceKind::SecretsManagerSecret,
+        resource,
+        "secret",
+        Severity::Critical,
+    )
+}
+
+pub(super) fn secret_target(c: &Change) -> Result<Target, CheckError> {
     let req = payload::req(c);
     let id = str_at(req, &["secretId"]).or_else(|| str_at(payload::resp(c), &["aRN"]));
     let arn = id.map(|s| payload::arn_in(c, "AWS::SecretsManager::Secret", s));
@@ -278,14 +309,10 @@ fn check_secrets(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let resource = payload::resource(c, "AWS::SecretsManager::Secret", name.as_deref(), |_| {
         arn.clone().unwrap_or_default()
     });
-    judge(
-        c,
+    Ok((
         Some(payload::required_document(req, &["resourcePolicy"])?),
-        ResourceKind::SecretsManagerSecret,
         resource,
-        "secret",
-        Severity::Critical,
-    )
+    ))
 }
 
 /// The permission as a policy document: the response's `statement` when logged (intake decodes it),
@@ -351,7 +378,18 @@ fn lambda_document(req: &Value, resp: &Value, function_arn: &str) -> Result<Valu
 }
 
 fn check_lambda(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
-    let c = ctx.change;
+    let (doc, resource) = lambda_target(ctx.change)?;
+    judge(
+        ctx.change,
+        doc,
+        ResourceKind::LambdaFunction,
+        resource,
+        "Lambda function",
+        Severity::High,
+    )
+}
+
+pub(super) fn lambda_target(c: &Change) -> Result<Target, CheckError> {
     let req = payload::req(c);
     let f = str_at(req, &["functionName"]);
     let arn = f.map(|n| payload::arn_in(c, "AWS::Lambda::Function", n));
@@ -363,12 +401,5 @@ fn check_lambda(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         arn.clone().unwrap_or_default()
     });
     let doc = lambda_document(req, payload::resp(c), &resource.arn)?;
-    judge(
-        c,
-        Some(doc),
-        ResourceKind::LambdaFunction,
-        resource,
-        "Lambda function",
-        Severity::High,
-    )
+    Ok((Some(doc), resource))
 }
