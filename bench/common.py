@@ -101,7 +101,11 @@ class Moto:
     def __init__(self, account_id: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = clean_env({"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+        env = clean_env({
+            "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+            # One bundled Amazon image, not moto's ~1,300 (whose snapshots it lists as the account's own).
+            "MOTO_AMIS_PATH": str(ROOT / "tests" / "moto-amis.json"),
+        })
         if account_id:
             env["MOTO_ACCOUNT_ID"] = account_id
         exe = MOTO_VENV / "bin" / "moto_server"

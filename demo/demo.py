@@ -489,6 +489,8 @@ class Demo:
         self.summary["processes"]["ports"] = [port]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        # One bundled Amazon image, not moto's ~1,300 (whose snapshots it lists as the account's own).
+        env["MOTO_AMIS_PATH"] = str(ROOT / "tests" / "moto-amis.json")
         moto = self.procs.start("moto_server", [self.args.moto_server, "-H", "127.0.0.1", "-p", str(port)], env)
         wait_http(f"{self.url}/moto-api/data.json", moto, 60)
         self.out.say(f"moto_server (moto 5.2.5) listening on {self.url}")

@@ -133,6 +133,10 @@ fn start_emulator() -> Result<Emulator, String> {
             .arg(port.to_string())
             .arg(&log)
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            // One bundled Amazon image instead of moto's ~1,300 per region (whose snapshots moto lists as
+            // the account's own, so every sweep would read them): tests/moto-amis.json, one record of moto's
+            // own ec2/resources/amis.json (Apache-2.0).
+            .env("MOTO_AMIS_PATH", root.join("tests/moto-amis.json"))
             .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
