@@ -25,6 +25,13 @@ fn tripline(args: &[&str]) -> (i32, String, String) {
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_REGION", "us-east-1"),
+        // A fresh emulator account has no password policy and default network ACLs, which the customer-duty
+        // rules report (issue 18); this file is about exposure attributed per account, so those are
+        // allow-listed here.
+        (
+            "TRIPLINE_ALLOW_LIST",
+            r#"{"iam-password-policy-weakened": ["*"], "ec2-network-acl-open-to-world": ["*"], "s3-bucket-tls-not-required": ["*"]}"#,
+        ),
     ]);
     let out = cmd.output().unwrap();
     (

@@ -49,11 +49,21 @@ fn scheduled(account: &str, id: &str, time: &str) -> Vec<u8> {
 }
 
 /// Messages delivered to the topic's queue: (kind, transition) of each.
+/// The customer-duty rules (issue 18) judge every account a sweep covers (a fresh emulator account has no
+/// password policy, default network ACLs in every region, buckets without a TLS requirement); these tests are
+/// about the exposures they seed, so those findings' notifications are left out.
+const DUTY_RULES: [&str; 3] = [
+    "iam-password-policy-weakened",
+    "ec2-network-acl-open-to-world",
+    "s3-bucket-tls-not-required",
+];
+
 async fn delivered(topic: &Topic) -> Vec<(String, String)> {
     topic
         .drain()
         .await
         .iter()
+        .filter(|e| !DUTY_RULES.contains(&e["MessageAttributes"]["rule"]["Value"].as_str().unwrap_or("")))
         .map(|e| {
             let a = |n: &str| {
                 e["MessageAttributes"][n]["Value"]
@@ -219,6 +229,7 @@ async fn sweeps_new_unchanged_resolved_reopened_and_gone() {
         .await
         .unwrap()
         .into_iter()
+        .filter(|i| !DUTY_RULES.contains(&i.key.rule.as_str()))
         .map(|i| (i.key.resource_arn.clone(), i))
         .collect();
     let first = &items[&format!("arn:aws:s3:::{}", names[0])];
@@ -251,6 +262,10 @@ async fn sweeps_new_unchanged_resolved_reopened_and_gone() {
         })
         .await
         .unwrap();
+    let open: Vec<_> = open
+        .into_iter()
+        .filter(|i| !DUTY_RULES.contains(&i.key.rule.as_str()))
+        .collect();
     assert_eq!(open.len(), 99);
 }
 
@@ -394,6 +409,11 @@ async fn sweep_imports_body() {
                 .unwrap();
             out.findings()
                 .iter()
+                .filter(|f| {
+                    !DUTY_RULES
+                        .iter()
+                        .any(|r| f.generator_id() == Some(format!("tripline/{r}").as_str()))
+                })
                 .map(|f| {
                     (
                         f.resources()[0].id().unwrap_or_default().to_owned(),

@@ -9,15 +9,20 @@
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::remediate::RemediateConfig;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, member_role, remediation_attempts, remediation_role_arn};
-use tripline_aws::handlers::remediate::handle_remediate;
+use tripline_aws::handlers::remediate::{handle_remediate, handle_remediate_tracked};
+use tripline_aws::sdk::dynamodb::DynamoStore;
+use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AccountRouter, MemberRole};
 use tripline_core::resource_kind::arn_account;
 use tripline_core::Envelope;
 
-fn config() -> Result<(RemediateConfig, Option<MemberRole>), ConfigError> {
+type Config = (RemediateConfig, Option<MemberRole>, Option<StoreConfig>);
+
+fn config() -> Result<Config, ConfigError> {
     let vars = env_map();
     let member = member_role(&vars)?;
     Ok((
@@ -28,6 +33,7 @@ fn config() -> Result<(RemediateConfig, Option<MemberRole>), ConfigError> {
             attempts: remediation_attempts(&vars)?,
         },
         member,
+        StoreConfig::from_env_map(&vars)?,
     ))
 }
 
@@ -36,16 +42,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
-    let (cfg, member) = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let (cfg, member, store_cfg) =
+        config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let sdk = load_sdk_config().await;
+    // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`): every outcome is recorded on the finding's
+    // lifecycle, a verified remediation resolves it.
+    let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy));
     // A member account's finding is acted on through `<prefix>-member-remediate` in that account
     // (`TRIPLINE_MEMBER_ROLE_NAME`); without it, the use case refuses (the credentials' account, checked with
     // sts:GetCallerIdentity before anything is read, is not the finding's).
-    let router = AccountRouter::new(
-        load_sdk_config().await,
-        arn_account(&cfg.detector.alert_topic_arn),
-        member,
-    );
-    let (router, cfg) = (&router, &cfg);
+    let router = AccountRouter::new(sdk, arn_account(&cfg.detector.alert_topic_arn), member);
+    let (router, cfg, store) = (&router, &cfg, &store);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // The envelope is read once: account and region for routing, event id, parsed payload.
@@ -53,9 +60,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let aws = router
             .route(event.account_or_home(), event.region_or_default())
             .await;
-        handle_remediate(&aws, cfg, &event)
-            .await
-            .map_err(Diagnostic::from)
+        let result = match store {
+            Some((s, policy)) => {
+                let tracker = Tracker::new(s, *policy);
+                Box::pin(handle_remediate_tracked(&aws, cfg, &event, Some(&tracker))).await
+            }
+            None => Box::pin(handle_remediate(&aws, cfg, &event)).await,
+        };
+        result.map_err(Diagnostic::from)
     }))
     .await
 }

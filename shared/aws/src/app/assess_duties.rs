@@ -102,7 +102,14 @@ async fn regional<D: DutiesRead>(
 ) {
     let expired = move || cutoff.is_some_and(|c| Instant::now() >= c);
     let regions = match aws.enabled_regions().await {
-        Ok(r) if !r.is_empty() => r,
+        // Only the regions of the account's own partition: credentials of one partition are valid in no
+        // other (AWS's DescribeRegions lists only its partition's; an emulator may list every partition's).
+        Ok(r) if !r.is_empty() => {
+            let own = tripline_core::resource_kind::partition(ctx.region);
+            r.into_iter()
+                .filter(|region| tripline_core::resource_kind::partition(region) == own)
+                .collect()
+        }
         Ok(_) => vec![ctx.region.to_owned()],
         Err(e) => {
             out.errors.push(format!(

@@ -86,7 +86,8 @@ impl ImportFindings for NoHub {
     }
 }
 
-fn rfc3339(now: i64) -> String {
+/// `now` (unix seconds) as RFC 3339, or empty when out of range.
+pub fn rfc3339(now: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(now)
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())

@@ -23,6 +23,21 @@ pub async fn handle_remediate<D>(
 where
     D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder + CallerIdentity + AttemptMarker + Publish,
 {
+    handle_remediate_tracked::<D, crate::store::NoStore>(aws, cfg, event, None).await
+}
+
+/// [`handle_remediate`] with the findings store (issue 14): every outcome is recorded on the finding's
+/// lifecycle; a verified remediation resolves it (and its resolved notice is published).
+pub async fn handle_remediate_tracked<D, S>(
+    aws: &D,
+    cfg: &RemediateConfig,
+    event: &Envelope,
+    tracker: Option<&crate::app::lifecycle::Tracker<'_, S>>,
+) -> Result<Vec<RemediationOutcome>, HandlerError>
+where
+    D: S3Read + S3Write + IamRead + IamWrite + ConfigRecorder + CallerIdentity + AttemptMarker + Publish,
+    S: crate::store::FindingsStore,
+{
     let event_id = event.event_id.clone();
     let bad = |message: String| {
         let source = IntakeError::InvalidValue {
@@ -81,6 +96,20 @@ where
         aws.publish(&cfg.detector.alert_topic_arn, &msg)
             .await
             .map_err(|e| HandlerError::aws(&f.event.id, e))?;
+        if let Some(tr) = tracker {
+            let at = crate::app::lifecycle::rfc3339(tr.now);
+            crate::app::lifecycle::record_remediation(
+                aws,
+                tr,
+                &cfg.detector.alert_topic_arn,
+                &f,
+                outcome.status,
+                &at,
+                &event_id,
+            )
+            .await
+            .map_err(|e| HandlerError::aws(&f.event.id, e))?;
+        }
         outcomes.push(outcome);
     }
     // Remediate runs no detection rule: its `RuleErrors` are the remediations that failed (verification
