@@ -1126,6 +1126,13 @@ fn member_roles_hold_the_registry_permissions_and_trust_only_the_central_functio
     let mut read = reg.reads.clone();
     read.extend(SHELL_READS.iter().map(|s| (*s).to_owned()));
     read.extend(ASSESSMENT.iter().map(|s| (*s).to_owned()));
+    // ... including the customer-duty families and the swept kinds' readers, as the central assessment.
+    read.extend(reg.sweep_reads.iter().cloned());
+    read.extend(
+        tripline_core::rules::external::swept_permissions()
+            .into_iter()
+            .map(str::to_owned),
+    );
     assert_eq!(allowed("MemberReadRole"), read);
     // It trusts exactly the two central roles that assume it, no wildcard.
     let (_, trust, _) = roles.iter().find(|r| r.0 == "MemberReadRole").unwrap();
