@@ -464,11 +464,16 @@ fn bad_times_and_durations_are_one_line_errors() {
 #[test]
 fn what_a_sweep_clears() {
     let bucket_rules = swept_rules("AWS::S3::Bucket");
-    assert_eq!(bucket_rules.len(), 3);
+    assert_eq!(bucket_rules.len(), 4);
     for r in bucket_rules
         .iter()
         .chain(swept_rules("AWS::IAM::Policy"))
         .chain(swept_rules("AWS::IAM::Role"))
+        .chain(swept_rules("AWS::IAM::AccountPasswordPolicy"))
+        .chain(swept_rules("AWS::EC2::NetworkAcl"))
+        .chain(swept_rules("AWS::RDS::DBInstance"))
+        .chain(swept_rules("AWS::RDS::DBCluster"))
+        .chain(swept_rules("AWS::SSM::PatchCompliance"))
     {
         assert!(rules::by_id(r).is_some(), "{r} is in the registry");
     }
@@ -482,8 +487,11 @@ fn what_a_sweep_clears() {
         }],
     };
     let cleared = cleared_rules(bucket_rules, &f.resource.arn, &evaluation);
-    assert_eq!(cleared, vec!["s3-bucket-cross-account-access"]);
+    assert_eq!(
+        cleared,
+        vec!["s3-bucket-cross-account-access", "s3-bucket-tls-not-required"]
+    );
     evaluation.findings.clear();
     evaluation.errors.clear();
-    assert_eq!(cleared_rules(bucket_rules, &f.resource.arn, &evaluation).len(), 3);
+    assert_eq!(cleared_rules(bucket_rules, &f.resource.arn, &evaluation).len(), 4);
 }
