@@ -4,20 +4,25 @@
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tripline_aws::app::assess::SweepConfig;
+use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, member_role, sweep_concurrency};
-use tripline_aws::handlers::config::handle_config;
+use tripline_aws::handlers::config::{handle_config, handle_config_tracked};
+use tripline_aws::sdk::dynamodb::DynamoStore;
+use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AccountRouter, MemberRole};
 use tripline_core::resource_kind::arn_account;
 use tripline_core::Envelope;
 
-fn config() -> Result<(SweepConfig, Option<MemberRole>), ConfigError> {
+type Config = (SweepConfig, Option<MemberRole>, Option<StoreConfig>);
+
+fn config() -> Result<Config, ConfigError> {
     let vars = env_map();
     let cfg = SweepConfig {
         detector: DetectorConfig::from_env_map(&vars)?,
         concurrency: sweep_concurrency(&vars)?,
     };
-    Ok((cfg, member_role(&vars)?))
+    Ok((cfg, member_role(&vars)?, StoreConfig::from_env_map(&vars)?))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -25,14 +30,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
-    let (cfg, member) = config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let (cfg, member, store_cfg) =
+        config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let sdk = load_sdk_config().await;
+    // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`): a change's findings get their lifecycle.
+    let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy, s.securityhub));
     // Clients built once; per member account (organization-wide) on first use, then cached.
-    let router = AccountRouter::new(
-        load_sdk_config().await,
-        arn_account(&cfg.detector.alert_topic_arn),
-        member,
-    );
-    let (router, cfg) = (&router, &cfg);
+    let router = AccountRouter::new(sdk, arn_account(&cfg.detector.alert_topic_arn), member);
+    let (router, cfg, store) = (&router, &cfg, &store);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // The envelope is read once: account and region for routing, event id, parsed payload.
@@ -40,7 +45,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let aws = router
             .route(event.account_or_home(), event.region_or_default())
             .await;
-        handle_config(&aws, cfg, &event).await.map_err(Diagnostic::from)
+        let result = match store {
+            Some((s, policy, true)) => {
+                let tracker = Tracker::new(s, *policy).with_hub(&aws);
+                Box::pin(handle_config_tracked(&aws, cfg, &event, Some(&tracker))).await
+            }
+            Some((s, policy, false)) => {
+                let tracker = Tracker::new(s, *policy);
+                Box::pin(handle_config_tracked(&aws, cfg, &event, Some(&tracker))).await
+            }
+            None => Box::pin(handle_config(&aws, cfg, &event)).await,
+        };
+        result.map_err(Diagnostic::from)
     }))
     .await
 }

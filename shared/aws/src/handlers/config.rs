@@ -180,6 +180,25 @@ pub async fn handle_config<D>(
 where
     D: S3Read + IamRead + ExposureRead + Publish + PutEvaluations + FetchObject + crate::DutiesRead,
 {
+    handle_config_tracked::<D, crate::store::NoStore, crate::app::lifecycle::NoHub>(aws, cfg, event, None)
+        .await
+}
+
+/// [`handle_config`] with the findings store (issue 14): a configuration change's findings go through the
+/// lifecycle like on-cloudtrail's (notices only on the transitions the policy notifies; a judged resource
+/// without its finding resolves it). Scheduled whole-account runs report to Config only, as before: the
+/// sweep owns those findings' lifecycle.
+pub async fn handle_config_tracked<D, S, H>(
+    aws: &D,
+    cfg: &SweepConfig,
+    event: &Envelope,
+    tracker: Option<&crate::app::lifecycle::Tracker<'_, S, H>>,
+) -> Result<ConfigOutcome, HandlerError>
+where
+    D: S3Read + IamRead + ExposureRead + Publish + PutEvaluations + FetchObject + crate::DutiesRead,
+    S: crate::store::FindingsStore,
+    H: crate::sdk::securityhub::ImportFindings,
+{
     let facts = invocation_facts(event);
     let bad = |source| {
         let event_id = event.event_id.clone();
@@ -345,7 +364,32 @@ where
     }
 
     let triggered = !rules::triggered(&change).is_empty();
-    let (evaluation, _, findings) = Box::pin(detect(aws, &cfg.detector, &change)).await?;
+    let (evaluation, findings) = match tracker {
+        None => {
+            let (evaluation, _, findings) = Box::pin(detect(aws, &cfg.detector, &change)).await?;
+            (evaluation, findings)
+        }
+        Some(tr) => {
+            let (evaluation, _, tracked) = Box::pin(crate::app::detect::detect_tracked(
+                aws,
+                &cfg.detector,
+                tr,
+                &change,
+            ))
+            .await?;
+            let suppressed = |t: &crate::app::lifecycle::Tracked| {
+                evaluation
+                    .findings
+                    .iter()
+                    .any(|f| f.rule == t.rule && f.resource.arn == t.resource && f.suppressed.is_some())
+            };
+            let refs = tracked
+                .iter()
+                .filter_map(|t| t.finding_ref(suppressed(t)))
+                .collect();
+            (evaluation, refs)
+        }
+    };
     crate::metrics::emit_rule_errors(evaluation.errors.iter().map(|e| e.rule.as_str()));
     let (compliance, annotation) = compliance_of(&evaluation, triggered);
     let evaluations = vec![ConfigEvaluation::new(
@@ -420,6 +464,45 @@ mod tests {
         );
         assert!(!out.findings.is_empty());
         assert_eq!(aws.published().len(), out.findings.len());
+    }
+
+    /// Issue 14: with the findings store, a configuration change's findings get their lifecycle: the first
+    /// invocation notifies `new`, a redelivery of the same change is silent (Config still gets its answer).
+    #[test]
+    fn with_the_store_a_redelivered_invocation_notifies_nothing_new() {
+        use crate::app::lifecycle::Tracker;
+        use crate::fakes::FakeStore;
+        let event = sample("configrule-s3-bucket-invocation.json");
+        let aws = FakeAws::new();
+        aws.add_bucket("reports-prod", FakeBucket::default());
+        let store = FakeStore::default();
+        let run = || {
+            let tracker = Tracker::new(&store, tripline_core::lifecycle::Policy::default());
+            block_on(handle_config_tracked(
+                &aws,
+                &cfg(),
+                &Envelope::read(&event),
+                Some(&tracker),
+            ))
+            .unwrap()
+        };
+        let first = run();
+        assert!(!first.findings.is_empty());
+        let published: Vec<String> = aws
+            .published()
+            .iter()
+            .map(|(_, m)| m.attributes.get("transition").cloned().unwrap_or_default())
+            .collect();
+        assert!(
+            !published.is_empty() && published.iter().all(|t| t == "new"),
+            "{published:?}"
+        );
+        let before = aws.published().len();
+        let again = run();
+        assert_eq!(again.evaluations.len(), 1, "Config is answered again");
+        assert_eq!(aws.published().len(), before, "a redelivery notifies nothing");
+        assert!(store.all().iter().any(|i| i.key.rule == "s3-bucket-policy-public"
+            && i.state == tripline_core::lifecycle::LifecycleState::Open));
     }
 
     #[test]
