@@ -181,6 +181,45 @@ fn for_moto(doc: &Value) -> Value {
     json!({"Version": "2012-10-17", "Statement": out})
 }
 
+/// Creates role `name` in the admin's account with `docs` (moto's view of them, [`for_moto`]) as its inline
+/// policies. It trusts any principal: moto checks no trust policy across accounts, and the templates' trust
+/// policies are asserted by `cli/tests/template.rs`.
+async fn create_role(admin: &AwsClients, name: &str, docs: &[&Value]) {
+    let trust_anyone = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
+    admin
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust_anyone.to_string())
+        .send()
+        .await
+        .unwrap();
+    for (n, doc) in docs.iter().enumerate() {
+        admin
+            .iam
+            .put_role_policy()
+            .role_name(name)
+            .policy_name(format!("p{n}"))
+            .policy_document(for_moto(doc).to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The credentials of a session of `role_arn`, assumed with `creds`.
+async fn assume(creds: Credentials, role_arn: &str, session: &str) -> Credentials {
+    aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name(session)
+        .configure(&sdk_with(creds).await)
+        .build()
+        .await
+        .provide_credentials()
+        .await
+        .unwrap()
+}
+
 fn finding_of(sample: &str, rule: &str) -> Finding {
     let bytes = std::fs::read(format!("{}/../events/{sample}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let Intake::Change(c) = intake(&bytes).unwrap() else {
@@ -334,46 +373,9 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
             "{needle} missing from the remediation policies"
         );
     }
-    let trust_anyone = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
     let home_admin = &admins[HOME];
-    home_admin
-        .iam
-        .create_role()
-        .role_name(CENTRAL_ROLE)
-        .assume_role_policy_document(trust_anyone.to_string())
-        .send()
-        .await
-        .unwrap();
-    for (name, doc) in [("remediate", &remediate_doc), ("state-read", &state_read_doc)] {
-        home_admin
-            .iam
-            .put_role_policy()
-            .role_name(CENTRAL_ROLE)
-            .policy_name(name)
-            .policy_document(for_moto(doc).to_string())
-            .send()
-            .await
-            .unwrap();
-    }
-    for mirror in [MEMBER] {
-        admins[mirror]
-            .iam
-            .create_role()
-            .role_name(MEMBER_ROLE)
-            .assume_role_policy_document(trust_anyone.to_string())
-            .send()
-            .await
-            .unwrap();
-        admins[mirror]
-            .iam
-            .put_role_policy()
-            .role_name(MEMBER_ROLE)
-            .policy_name("member-remediate")
-            .policy_document(for_moto(&member_doc).to_string())
-            .send()
-            .await
-            .unwrap();
-    }
+    create_role(home_admin, CENTRAL_ROLE, &[&remediate_doc, &state_read_doc]).await;
+    create_role(&admins[MEMBER], MEMBER_ROLE, &[&member_doc]).await;
     // The attempts table (home).
     home_admin
         .dynamodb
@@ -411,14 +413,7 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
             .send()
             .await
             .unwrap();
-        admin
-            .iam
-            .create_role()
-            .role_name("app-runtime")
-            .assume_role_policy_document(trust_anyone.to_string())
-            .send()
-            .await
-            .unwrap();
+        create_role(admin, "app-runtime", &[]).await;
         let own = admin
             .iam
             .create_policy()
@@ -440,13 +435,12 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
     }
 
     // 4. The central function's credentials: its role, assumed.
-    let provider =
-        aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{HOME}:role/{CENTRAL_ROLE}"))
-            .session_name("remediate")
-            .configure(&sdk_with(admin_keys[HOME].clone()).await)
-            .build()
-            .await;
-    let central_creds = provider.provide_credentials().await.unwrap();
+    let central_creds = assume(
+        admin_keys[HOME].clone(),
+        &format!("arn:aws:iam::{HOME}:role/{CENTRAL_ROLE}"),
+        "remediate",
+    )
+    .await;
     let central_sdk = sdk_with(central_creds.clone()).await;
     let member = Some(MemberRole {
         role_name: MEMBER_ROLE.into(),
@@ -634,34 +628,13 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
     assert_eq!(out[0]["status"], "refused", "{out}");
     assert_eq!(bucket_policy(&admins[OTHER], &b).await, public_policy(&b));
     // OTHER gets the member role too; dry-run (exit 0) changes nothing, --enforce applies.
-    admins[OTHER]
-        .iam
-        .create_role()
-        .role_name(MEMBER_ROLE)
-        .assume_role_policy_document(trust_anyone.to_string())
-        .send()
-        .await
-        .unwrap();
-    admins[OTHER]
-        .iam
-        .put_role_policy()
-        .role_name(MEMBER_ROLE)
-        .policy_name("member-remediate")
-        .policy_document(
-            for_moto(
-                &resolve(
-                    &member_template["Resources"]["MemberRemediateRole"]["Properties"]["Policies"][0]
-                        ["PolicyDocument"],
-                    OTHER,
-                    &ENFORCED,
-                )
-                .unwrap(),
-            )
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let other_doc = resolve(
+        &member_template["Resources"]["MemberRemediateRole"]["Properties"]["Policies"][0]["PolicyDocument"],
+        OTHER,
+        &ENFORCED,
+    )
+    .unwrap();
+    create_role(&admins[OTHER], MEMBER_ROLE, &[&other_doc]).await;
     let member_args = ["--member-role", MEMBER_ROLE, "--external-id", EXTERNAL_ID];
     let (code, out) = cli(&member_args);
     assert_eq!(
@@ -710,16 +683,6 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
             let props = &central_template["Resources"][resource]["Properties"];
             let name = resolve(&props["RoleName"], HOME, &ENFORCED).unwrap();
             let name = name.as_str().unwrap();
-            home_admin
-                .iam
-                .create_role()
-                .role_name(name)
-                .assume_role_policy_document(
-                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}).to_string(),
-                )
-                .send()
-                .await
-                .unwrap();
             let mut docs = vec![resolve(&props["Policies"][0]["PolicyDocument"], HOME, &ENFORCED).unwrap()];
             for m in managed {
                 docs.push(
@@ -731,24 +694,9 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
                     .unwrap(),
                 );
             }
-            for (n, doc) in docs.iter().enumerate() {
-                home_admin
-                    .iam
-                    .put_role_policy()
-                    .role_name(name)
-                    .policy_name(format!("p{n}"))
-                    .policy_document(for_moto(doc).to_string())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            let provider =
-                aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{HOME}:role/{name}"))
-                    .session_name("function")
-                    .configure(&sdk_with(admin_key).await)
-                    .build()
-                    .await;
-            AwsClients::new(&sdk_with(provider.provide_credentials().await.unwrap()).await)
+            create_role(home_admin, name, &docs.iter().collect::<Vec<_>>()).await;
+            let creds = assume(admin_key, &format!("arn:aws:iam::{HOME}:role/{name}"), "function").await;
+            AwsClients::new(&sdk_with(creds).await)
         }
     };
     // on-cloudtrail: reads what its rules need to confirm the change, publishes the finding.
