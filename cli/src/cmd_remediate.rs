@@ -217,20 +217,7 @@ async fn remediate_all(
     member: Option<MemberRole>,
     findings: &[Finding],
 ) -> Result<Vec<RemediationOutcome>, String> {
-    let mut loader = tripline_aws::sdk_config_loader();
-    if let Some(url) = &args.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    if let Some(r) = &args.region {
-        loader = loader.region(aws_config::Region::new(r.clone()));
-    }
-    let mut sdk = loader.load().await;
-    if sdk.region().is_none() {
-        sdk = sdk
-            .into_builder()
-            .region(aws_config::Region::from_static("us-east-1"))
-            .build();
-    }
+    let sdk = crate::cmd_scan::sdk_config_with(args.endpoint_url.as_deref(), args.region.as_deref()).await;
     let home = tripline_aws::AwsClients::new(&sdk)
         .caller_account()
         .await

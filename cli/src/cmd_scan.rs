@@ -167,12 +167,21 @@ pub fn run(args: &Args) -> ExitCode {
 
 /// The SDK configuration of a scan: `--endpoint-url`, `--region` (else the SDK's chain, then `us-east-1`).
 pub(crate) async fn sdk_config(args: &Args) -> aws_config::SdkConfig {
+    sdk_config_with(args.endpoint_url.as_deref(), args.region.as_deref()).await
+}
+
+/// The SDK configuration of a command with `--endpoint-url` and `--region` (else the SDK's chain, then
+/// `us-east-1`): `scan` and `remediate`.
+pub(crate) async fn sdk_config_with(
+    endpoint_url: Option<&str>,
+    region: Option<&str>,
+) -> aws_config::SdkConfig {
     let mut loader = tripline_aws::sdk_config_loader();
-    if let Some(url) = &args.endpoint_url {
+    if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    if let Some(r) = &args.region {
-        loader = loader.region(aws_config::Region::new(r.clone()));
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r.to_owned()));
     }
     let mut sdk = loader.load().await;
     if sdk.region().is_none() {
