@@ -50,10 +50,18 @@ pub fn asff(input: &Input<'_>) -> Vec<Value> {
         .collect()
 }
 
+/// Every finding as a Detection Finding, then each finding this scan resolved (`--store`) as a Close event.
 pub fn ocsf(input: &Input<'_>) -> Vec<Value> {
+    let event_id = format!("tripline-scan-{}", input.time);
     input
         .findings
         .iter()
         .map(|(f, l)| tripline_core::render::ocsf::detection_finding(f, l.and_then(view).as_ref()))
+        .chain(
+            input
+                .resolved
+                .iter()
+                .map(|i| tripline_core::render::ocsf::resolved_finding(i, input.time, &event_id)),
+        )
         .collect()
 }

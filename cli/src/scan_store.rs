@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use tripline_aws::app::assess::AccountAssessment;
-use tripline_aws::app::lifecycle::{sweep_tracked, Tracked, Tracker};
+use tripline_aws::app::lifecycle::{sweep_tracked, GoneScope, Tracked, Tracker};
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::{AwsError, Publish};
 use tripline_core::lifecycle::Policy;
@@ -75,7 +75,15 @@ pub async fn track(
     let complete = assessment.errors.is_empty() && assessment.unread.is_empty();
     let event_id = format!("tripline-scan-{time}");
     let lc = sweep_tracked(
-        &Printed, &tracker, "", &event_id, account, time, assessment, complete,
+        &Printed,
+        &tracker,
+        "",
+        &event_id,
+        account,
+        time,
+        assessment,
+        complete,
+        GoneScope::Account,
     )
     .await
     .map_err(|e| format!("findings table `{table}`: {e}"))?;

@@ -274,7 +274,49 @@ async fn scan_imports_asff_into_security_hub_and_archives_on_resolve() {
         .unwrap_or_else(|| panic!("{printed:?}"));
     assert_eq!(archived["RecordState"], "ARCHIVED");
     assert_eq!(
-        stored(id).await.record_state().map(|s| s.as_str()),
+        stored(id.clone()).await.record_state().map(|s| s.as_str()),
         Some("ARCHIVED")
     );
+
+    // OCSF: reopened, then resolved again by a `--format ocsf` scan, which prints the resolution as a Close
+    // event (activity 3, status Resolved) of the same lifecycle id.
+    aws.s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let reopened = scan_asff();
+    let again = reopened.iter().find(|f| f["Id"] == id.as_str()).unwrap();
+    assert_eq!(again["ProductFields"]["tripline/transition"], "reopened");
+    aws.s3
+        .delete_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (code, out, err) = tripline(&[
+        "scan",
+        "--endpoint-url",
+        &endpoint,
+        "--account",
+        ACCOUNT,
+        "--format",
+        "ocsf",
+        "--store",
+        &table,
+    ]);
+    assert!(code == 0 || code == 1, "{code}: {err}");
+    let events: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let close = events
+        .iter()
+        .find(|e| e["finding_info"]["uid"] == id.as_str())
+        .unwrap_or_else(|| panic!("no event for {id}: {events:?}"));
+    assert_eq!(close["activity_id"], 3, "{close}");
+    assert_eq!(close["status"], "Resolved", "{close}");
+    assert_eq!(close["resources"][0]["uid"], arn.as_str());
+    assert_eq!(close["unmapped"]["resolved_reason"], "not-exposed");
 }

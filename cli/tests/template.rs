@@ -152,6 +152,9 @@ const CALLS: &[Calls] = &[
             "dynamodb:GetItem",
             "dynamodb:Query",
             "dynamodb:UpdateItem",
+            // The findings store (issue 14): the shard's lifecycle, as the sweep's.
+            "dynamodb:PutItem",
+            "dynamodb:Scan",
         ],
         rule_reads: false,
         assessment: true,
@@ -1997,6 +2000,26 @@ fn findings_store_and_security_hub_import_follow_their_parameters() {
     ]
     .concat();
     assert!(role_actions(&with_hub).contains("securityhub:BatchImportFindings"));
+    // The organization sweep's shards go through the same lifecycle: the table with the store, Security Hub
+    // (the home account's findings) with the import.
+    let org = |extra: &[(&'static str, String)]| {
+        let params = [&central_params("dry-run", "")[..], extra].concat();
+        function_actions(&Stack::new(&t, &params), "sweep-worker").unwrap()
+    };
+    let worker = org(&[]);
+    assert!(
+        worker.contains("dynamodb:Scan") && worker.contains("dynamodb:PutItem"),
+        "{worker:?}"
+    );
+    assert!(!worker.contains("securityhub:BatchImportFindings"));
+    assert!(
+        org(&[("EnableSecurityHubImport", "true".to_owned())]).contains("securityhub:BatchImportFindings")
+    );
+    let worker_off = org(&[("EnableFindingsStore", "false".to_owned())]);
+    assert!(
+        !worker_off.contains("dynamodb:Scan") && !worker_off.contains("dynamodb:PutItem"),
+        "{worker_off:?}"
+    );
     // remediate records outcomes in the findings table and claims attempts in its own; it never imports
     // into Security Hub nor scans or deletes the findings table.
     let actions = function_actions(&hub, "remediate").unwrap();

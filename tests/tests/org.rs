@@ -878,3 +878,215 @@ async fn deadline_publishes_one_summary_with_unreported_shards_timed_out() {
     assert_eq!(failed[0]["account"], member.as_str());
     assert_eq!(failed[0]["reason"], "timed-out");
 }
+
+/// One organization run, planned for `member` in two regions and worked through the queue with the findings
+/// store: the run record and what reached the topic.
+struct TrackedRun<'a> {
+    sdk: &'a aws_config::SdkConfig,
+    member: &'a str,
+    topic: &'a tripline_integration::Topic,
+    runs: &'a DynamoRuns,
+    runs_table: &'a str,
+    sqs: &'a aws_sdk_sqs::Client,
+    q: &'a Queues,
+    findings: &'a tripline_aws::sdk::dynamodb::DynamoStore,
+}
+
+impl TrackedRun<'_> {
+    async fn run(&self) -> (tripline_aws::app::org::RunRecord, Vec<Value>) {
+        use tripline_aws::handlers::sweep_worker::{handle_shard_batch_tracked, FindingsTracking};
+        let clients = PlannerClients {
+            sqs: self.sqs.clone(),
+            organizations: aws_sdk_organizations::Client::new(self.sdk),
+        };
+        let planner_cfg = PlannerConfig {
+            queue_url: self.q.url.clone(),
+            runs_table: self.runs_table.to_owned(),
+            accounts: AccountSource::List(vec![self.member.to_owned()]),
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            deadline_seconds: 900,
+        };
+        let planned = handle_plan(&clients, self.runs, &planner_cfg, &scheduled(&unique("sched")))
+            .await
+            .unwrap();
+        assert_eq!(planned.shards, 3, "global + two regions");
+        let sessions = MemberSessions::new(
+            self.sdk.clone(),
+            HOME,
+            true,
+            MemberReadRole {
+                name: ROLE.into(),
+                external_id: None,
+                session_name: "tripline-sweep".into(),
+            },
+        );
+        let home = AwsClients::new(self.sdk);
+        let cfg = WorkerConfig {
+            detector: DetectorConfig {
+                alert_topic_arn: self.topic.arn.clone(),
+                rules: RuleConfig::default(),
+            },
+            concurrency: 4,
+            max_receives: MAX_RECEIVES,
+        };
+        let tracking = FindingsTracking {
+            store: self.findings,
+            policy: tripline_core::lifecycle::Policy::default(),
+            securityhub: false,
+        };
+        let mut batches = 0;
+        while batches < 20 {
+            let delivered = deliver_batch(self.sqs, self.q, async |event| {
+                let out = handle_shard_batch_tracked(
+                    &sessions,
+                    &home,
+                    self.runs,
+                    &cfg,
+                    event,
+                    None,
+                    Some(&tracking),
+                )
+                .await;
+                out.response
+                    .batch_item_failures
+                    .iter()
+                    .map(|f| f.item_identifier.clone())
+                    .collect()
+            })
+            .await;
+            if delivered.is_none() {
+                break;
+            }
+            batches += 1;
+        }
+        let record = self.runs.run(&planned.run).await.unwrap().unwrap();
+        (record, self.topic.drain().await)
+    }
+}
+
+/// The organization sweep's shards keep the findings lifecycle (issue 14) as the single-account sweep does:
+/// the first run publishes the seeded exposures as `new`; a second run publishes no finding at all (every
+/// finding `unchanged`: the regional shards, which list no bucket, must not resolve the buckets the global
+/// shard judges); after one bucket is made private and the other deleted, the third run publishes exactly two
+/// `resolved` notices (not exposed, gone). Each run's one summary counts its transitions.
+#[tokio::test]
+async fn organization_shards_publish_transitions_only_with_the_findings_store() {
+    let sdk = sdk_config_for(&emulator().endpoint, None).await;
+    let member = tripline_integration::new_account();
+    let expect = seed(&member, &[("us-east-1", "policy"), ("eu-west-1", "acl")], false).await;
+    let topic = topic_with_queue(HOME).await;
+    let runs_table = runs_table(&sdk).await;
+    let runs = DynamoRuns::new(&sdk, &runs_table);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let q = queues(&sqs).await;
+    let findings = tripline_aws::sdk::dynamodb::DynamoStore::new(&sdk, &unique("findings"));
+    assert!(findings.create_table().await.unwrap());
+    let run = TrackedRun {
+        sdk: &sdk,
+        member: &member,
+        topic: &topic,
+        runs: &runs,
+        runs_table: &runs_table,
+        sqs: &sqs,
+        q: &q,
+        findings: &findings,
+    };
+    let attr = |e: &Value, n: &str| {
+        e["MessageAttributes"][n]["Value"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    // The seeded buckets' notices: (rule, resource, transition); and the summaries.
+    let bucket_notices = |msgs: &[Value]| -> BTreeSet<(String, String, String)> {
+        msgs.iter()
+            .filter(|e| attr(e, "kind") != "summary")
+            .filter(|e| expect.iter().any(|(rule, _)| *rule == attr(e, "rule")))
+            .map(|e| {
+                let body: Value = serde_json::from_str(e["Message"].as_str().unwrap()).unwrap();
+                let arn = body["resource"]["arn"].as_str().unwrap_or("").to_owned();
+                (attr(e, "rule"), arn, attr(e, "transition"))
+            })
+            .collect()
+    };
+    let summaries = |msgs: &[Value]| -> Vec<Value> {
+        msgs.iter()
+            .filter(|e| attr(e, "kind") == "summary")
+            .map(|e| serde_json::from_str(e["Message"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+
+    // Run 1: every seeded exposure is new.
+    let (record, msgs) = run.run().await;
+    assert!(
+        record.shards.iter().all(|s| s.status.as_str() == "done"),
+        "{record:?}"
+    );
+    let new: BTreeSet<_> = expect
+        .iter()
+        .map(|(rule, arn)| (rule.clone(), arn.clone(), "new".to_owned()))
+        .collect();
+    assert_eq!(bucket_notices(&msgs), new);
+    let s = summaries(&msgs);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert!(s[0]["transitions"]["new"].as_u64().unwrap() >= 2, "{}", s[0]);
+
+    // Run 2: nothing changed: no finding notice at all, nothing new, resolved or reopened.
+    let (_, msgs) = run.run().await;
+    let notices: Vec<&Value> = msgs.iter().filter(|e| attr(e, "kind") != "summary").collect();
+    assert!(notices.is_empty(), "{notices:?}");
+    let s = summaries(&msgs);
+    assert_eq!(s.len(), 1, "{s:?}");
+    for t in ["new", "resolved", "reopened"] {
+        assert!(s[0]["transitions"].get(t).is_none(), "{t}: {}", s[0]);
+    }
+    assert!(
+        s[0]["transitions"]["unchanged"].as_u64().unwrap() >= 2,
+        "{}",
+        s[0]
+    );
+
+    // Run 3: one bucket private again, the other deleted: both resolved, each for its reason.
+    let aws = emulator().clients(&member).await;
+    let name = |rule: &str| {
+        let (_, arn) = expect.iter().find(|(r, _)| r == rule).unwrap();
+        arn.trim_start_matches("arn:aws:s3:::").to_owned()
+    };
+    let (private, gone) = (name("s3-bucket-policy-public"), name("s3-bucket-acl-public"));
+    aws.s3
+        .delete_bucket_policy()
+        .bucket(&private)
+        .send()
+        .await
+        .unwrap();
+    aws.s3.delete_bucket().bucket(&gone).send().await.unwrap();
+    let (_, msgs) = run.run().await;
+    let resolved: BTreeSet<_> = expect
+        .iter()
+        .map(|(rule, arn)| (rule.clone(), arn.clone(), "resolved".to_owned()))
+        .collect();
+    assert_eq!(bucket_notices(&msgs), resolved);
+    // Three resolutions: the two above and the deleted bucket's `s3-bucket-tls-not-required` (issue 18's
+    // duty, also gone); the private bucket still lacks the TLS requirement.
+    assert_eq!(summaries(&msgs)[0]["transitions"]["resolved"].as_u64(), Some(3));
+    for (rule, arn) in &expect {
+        use tripline_aws::store::FindingsStore;
+        let key = tripline_core::lifecycle::LifecycleKey {
+            account: member.clone(),
+            rule: rule.clone(),
+            resource_arn: arn.clone(),
+        };
+        let item = findings.get(&key).await.unwrap().unwrap();
+        let reason = if rule == "s3-bucket-policy-public" {
+            tripline_core::lifecycle::ResolveReason::NotExposed
+        } else {
+            tripline_core::lifecycle::ResolveReason::ResourceGone
+        };
+        assert_eq!(
+            item.state,
+            tripline_core::lifecycle::LifecycleState::Resolved,
+            "{item:?}"
+        );
+        assert_eq!(item.resolved_reason, Some(reason), "{item:?}");
+    }
+}

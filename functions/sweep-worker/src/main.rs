@@ -8,9 +8,13 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
 use tripline_aws::env::{env_map, member_role, EnvError, MEMBER_ROLE_NAME};
 use tripline_aws::handlers::sweep_planner::RUNS_TABLE;
-use tripline_aws::handlers::sweep_worker::{handle_shard_batch, WorkerConfig};
+use tripline_aws::handlers::sweep_worker::{
+    handle_shard_batch, handle_shard_batch_tracked, FindingsTracking, WorkerConfig,
+};
+use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::sdk::member::{MemberReadRole, MemberSessions};
 use tripline_aws::sdk::runs::DynamoRuns;
+use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AwsClients};
 use tripline_core::resource_kind::arn_account;
 
@@ -24,7 +28,9 @@ fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
     Some(Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX)))
 }
 
-fn config() -> Result<(WorkerConfig, MemberReadRole, String), Box<dyn std::error::Error + Send + Sync>> {
+type Config = (WorkerConfig, MemberReadRole, String, Option<StoreConfig>);
+
+fn config() -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
     let vars = env_map();
     let cfg = WorkerConfig::from_env_map(&vars)?;
     let role = member_role(&vars)?.ok_or_else(|| EnvError::new(MEMBER_ROLE_NAME, "is required"))?;
@@ -41,6 +47,7 @@ fn config() -> Result<(WorkerConfig, MemberReadRole, String), Box<dyn std::error
             session_name: "tripline-sweep".to_owned(),
         },
         table,
+        StoreConfig::from_env_map(&vars)?,
     ))
 }
 
@@ -49,18 +56,49 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tripline_aws::runtime::init_json_logs();
 
     // Validated once at cold start; the error names the bad variable.
-    let (cfg, role, table) =
+    let (cfg, role, table, store_cfg) =
         config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let sdk = load_sdk_config().await;
     let home = AwsClients::new(&sdk);
     let store = DynamoRuns::new(&sdk, table);
+    // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`) lives in the home account.
+    let findings = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy, s.securityhub));
     // Member sessions live as long as the execution environment: one AssumeRole per account per hour.
     let sessions = MemberSessions::new(sdk, arn_account(&cfg.detector.alert_topic_arn), true, role);
-    let (home, store, sessions, cfg) = (&home, &store, &sessions, &cfg);
+    let (home, store, sessions, cfg, findings) = (&home, &store, &sessions, &cfg, &findings);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = deadline_instant(event.context.deadline);
-        let out = handle_shard_batch(sessions, home, store, cfg, event.payload, deadline).await;
+        let out = match findings {
+            Some((table, policy, securityhub)) => {
+                let tracking = FindingsTracking {
+                    store: table,
+                    policy: *policy,
+                    securityhub: *securityhub,
+                };
+                let batch = handle_shard_batch_tracked(
+                    sessions,
+                    home,
+                    store,
+                    cfg,
+                    event.payload,
+                    deadline,
+                    Some(&tracking),
+                );
+                Box::pin(batch).await
+            }
+            None => {
+                Box::pin(handle_shard_batch(
+                    sessions,
+                    home,
+                    store,
+                    cfg,
+                    event.payload,
+                    deadline,
+                ))
+                .await
+            }
+        };
         tracing::info!(results = ?out.results, summaries = out.summaries.len(), "batch done");
         Ok::<SqsBatchResponse, lambda_runtime::Error>(out.response)
     }))

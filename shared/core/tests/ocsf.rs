@@ -254,6 +254,43 @@ fn lifecycle_and_suppression_map_to_activity_and_status() {
     assert!(validate(&schema, &e).is_empty());
 }
 
+/// A finding a scan resolved (the stored item, no finding) is a valid Close event: activity 3, status 4
+/// Resolved, the lifecycle id, the stored first/last seen, the resolution reason; nothing the item lacks.
+#[test]
+fn a_resolved_stored_finding_is_a_valid_close_event() {
+    let schema = schema();
+    let item: tripline_core::lifecycle::LifecycleItem = serde_json::from_value(json!({
+        "key": {"account": "111122223333", "rule": "s3-bucket-policy-public",
+            "resource_arn": "arn:aws:s3:::photos"},
+        "id": "0123456789abcdef0123456789abcdef", "state": "resolved", "severity": "critical",
+        "title": "S3 bucket policy allows public access", "resource_type": "AWS::S3::Bucket",
+        "region": "eu-west-1", "first_seen": "2026-11-01T00:00:00Z", "last_seen": "2026-11-29T10:20:30Z",
+        "last_event_id": "ev-1", "last_transition": "resolved", "occurrences": 4,
+        "last_notified_at": null, "last_notified_transition": null, "notify_pending": null,
+        "remediation_attempts": 0, "last_remediation_outcome": null, "evidence_digest": "d",
+        "resolved_reason": "resource-gone", "expires_at": null, "version": 5
+    }))
+    .unwrap();
+    let e = tripline_core::render::ocsf::resolved_finding(&item, "2026-12-01T00:00:00Z", "scan-1");
+    let errors = validate(&schema, &e);
+    assert!(errors.is_empty(), "{errors:#?}\n{e:#}");
+    assert_eq!(
+        (
+            e["activity_id"].as_u64(),
+            e["status_id"].as_u64(),
+            e["type_uid"].as_u64()
+        ),
+        (Some(3), Some(4), Some(200403))
+    );
+    assert_eq!(e["finding_info"]["uid"], "0123456789abcdef0123456789abcdef");
+    assert_eq!(e["finding_info"]["types"], json!(["s3-bucket-policy-public"]));
+    assert_eq!(e["finding_info"]["first_seen_time"], 1_793_491_200_000i64);
+    assert_eq!(e["resources"][0]["uid"], "arn:aws:s3:::photos");
+    assert_eq!(e["unmapped"]["resolved_reason"], "resource-gone");
+    assert_eq!(e["severity_id"], 5);
+    assert!(e.get("evidences").is_none(), "no API call revealed a resolution");
+}
+
 /// The validator is not vacuous: it refuses an unknown attribute, a missing required one, a wrong type and
 /// a value outside an enum.
 #[test]

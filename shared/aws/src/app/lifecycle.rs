@@ -436,6 +436,31 @@ pub struct SweepLifecycle {
     pub counts: BTreeMap<String, u64>,
 }
 
+/// Which stored findings a sweep may resolve as gone when its (complete) listing no longer has their
+/// resource: a whole-account sweep lists everything the sweep judges; a shard of the organization sweep
+/// lists only its part of the account (`app::org::ShardView`), and must not resolve the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoneScope<'a> {
+    /// Every resource of the account (the `sweep` function, `tripline scan`).
+    Account,
+    /// Resources whose ARN names no region (buckets, IAM, account settings): the global shard.
+    Global,
+    /// Resources whose ARN names this region: a regional shard.
+    Region(&'a str),
+}
+
+impl GoneScope<'_> {
+    /// Whether a listing of this scope would have listed the resource of `arn`.
+    pub fn covers(&self, arn: &str) -> bool {
+        let region = arn.split(':').nth(3).unwrap_or("");
+        match self {
+            GoneScope::Account => true,
+            GoneScope::Global => region.is_empty(),
+            GoneScope::Region(r) => region == *r,
+        }
+    }
+}
+
 /// The name of a resource for "still listed" checks: the last segment of its ARN (role and policy ARNs
 /// from events may lack the path that listings include).
 fn arn_tail(arn: &str) -> &str {
@@ -445,7 +470,8 @@ fn arn_tail(arn: &str) -> &str {
 /// The sweep's lifecycle: records every finding of the assessment, resolves the findings of swept rules
 /// that each assessed resource no longer raises, and, when `complete` (every resource listed was read),
 /// resolves the swept rules' findings on resources of the account no longer listed (gone). Publishes
-/// transitions only; the caller publishes one summary with [`SweepLifecycle::counts`].
+/// transitions only; the caller publishes one summary with [`SweepLifecycle::counts`]. `scope` bounds the
+/// resolution of gone resources to what the listing covered.
 #[allow(clippy::too_many_arguments)]
 pub async fn sweep_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
@@ -456,6 +482,7 @@ pub async fn sweep_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
     at: &str,
     assessment: &AccountAssessment,
     complete: bool,
+    scope: GoneScope<'_>,
 ) -> Result<SweepLifecycle, HandlerError> {
     let mut out = SweepLifecycle::default();
     let findings: Vec<Finding> = assessment
@@ -493,6 +520,7 @@ pub async fn sweep_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
                 ResolveReason::NotExposed
             }
             None if complete
+                && scope.covers(&item.key.resource_arn)
                 && !listed.contains(&(item.resource_type.as_str(), arn_tail(&item.key.resource_arn))) =>
             {
                 ResolveReason::ResourceGone

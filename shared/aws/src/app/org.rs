@@ -254,6 +254,9 @@ pub struct ShardOutcome {
     pub checked: u64,
     /// Resources that could not be read (and rule errors).
     pub errors: u64,
+    /// With the findings store: lifecycle transition -> how many this shard recorded (`new`, `resolved`...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transitions: BTreeMap<String, u64>,
 }
 
 impl ShardOutcome {
@@ -271,6 +274,7 @@ impl ShardOutcome {
             suppressed: 0,
             checked: 0,
             errors: 0,
+            transitions: BTreeMap::new(),
         }
     }
 
@@ -319,6 +323,7 @@ impl ShardOutcome {
             suppressed,
             checked: a.checked.values().sum(),
             errors,
+            transitions: BTreeMap::new(),
         }
     }
 }
@@ -570,6 +575,10 @@ pub struct RunSummary {
     pub findings: BTreeMap<Severity, u64>,
     pub suppressed: u64,
     pub checked: u64,
+    /// With the findings store: lifecycle transitions of the run (`new`, `reopened`, `resolved`...), the
+    /// only findings the shards published.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transitions: BTreeMap<String, u64>,
     /// `true` when the summary went out at the deadline with shards unreported (those are in `failed`
     /// as `timed-out`).
     pub deadline: bool,
@@ -591,6 +600,7 @@ pub fn summarize(r: &RunRecord) -> RunSummary {
         findings: BTreeMap::new(),
         suppressed: 0,
         checked: 0,
+        transitions: BTreeMap::new(),
         deadline: false,
     };
     let mut bad_accounts = std::collections::BTreeSet::new();
@@ -600,6 +610,9 @@ pub fn summarize(r: &RunRecord) -> RunSummary {
         }
         s.suppressed += o.suppressed;
         s.checked += o.checked;
+        for (t, n) in &o.transitions {
+            *s.transitions.entry(t.clone()).or_default() += n;
+        }
         match o.status {
             ShardStatus::Done => s.shards_done += 1,
             ShardStatus::Incomplete => {
@@ -675,6 +688,10 @@ pub fn summary_message(s: &RunSummary, home_account: &str) -> SnsMessage {
         if let Some(n) = s.findings.get(&sev) {
             text.push_str(&format!("  {}: {n}\n", sev.as_str()));
         }
+    }
+    if !s.transitions.is_empty() {
+        let list: Vec<String> = s.transitions.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        text.push_str(&format!("Changes since the last run: {}\n", list.join(", ")));
     }
     if s.deadline {
         text.push_str("\nINCOMPLETE: the run's deadline came before every shard reported.\n");

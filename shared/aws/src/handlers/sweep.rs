@@ -193,6 +193,7 @@ pub async fn handle_sweep_tracked<
                 &time,
                 &assessment,
                 completeness == Completeness::Complete,
+                crate::app::lifecycle::GoneScope::Account,
             ))
             .await?;
             summary.transitions = lc.counts;

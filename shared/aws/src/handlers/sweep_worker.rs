@@ -6,7 +6,12 @@
 //! 1. a shard already reported (a redelivery) is acknowledged without work;
 //! 2. clients for the account in the shard's region ([`MemberSessions`]: `<prefix>-member-read` assumed
 //!    once per account, the home account with the function's own credentials);
-//! 3. [`assess_shard`] with bounded concurrency, the findings published to the alert topic (home);
+//! 3. [`assess_shard`] with bounded concurrency, the findings published to the alert topic (home); with the
+//!    findings store ([`FindingsTracking`], `TRIPLINE_FINDINGS_TABLE`), the shard goes through the same
+//!    lifecycle as the single-account sweep ([`sweep_tracked`]): only transitions are published (new,
+//!    reopened, resolved...), counted on the shard's outcome and in the run summary, and only the shard's
+//!    part of the account is resolved as gone ([`GoneScope`]: the global shard's resources without a
+//!    region, a regional shard's own region);
 //! 4. the outcome recorded once ([`RunStore::report`]); the shard that completes the run claims and
 //!    publishes the run summary.
 //!
@@ -30,14 +35,27 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::Serialize;
 
+use crate::app::lifecycle::{sweep_tracked, GoneScope, Tracker};
 use crate::app::org::{
     assess_shard, findings_of, summarize, summary_message, Reported, RunStore, Shard, ShardMessage,
     ShardOutcome, ShardStatus,
 };
 use crate::app::publish::publish_findings;
-use crate::app::DetectorConfig;
+use crate::app::{DetectorConfig, HandlerError};
 use crate::sdk::member::MemberSessions;
+use crate::store::FindingsStore;
 use crate::{AwsError, Publish};
+use tripline_core::lifecycle::Policy;
+
+/// The findings store of the worker: the table, its notification policy and whether findings are imported
+/// into the owning account's Security Hub (through the member read role, which holds
+/// `securityhub:BatchImportFindings` when the member stack's `EnableSecurityHubImport` is on).
+#[derive(Debug)]
+pub struct FindingsTracking<'a, F> {
+    pub store: &'a F,
+    pub policy: Policy,
+    pub securityhub: bool,
+}
 
 /// Configuration of the worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +127,30 @@ pub async fn handle_shard_batch<S: RunStore, P: Publish>(
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> WorkerOutcome {
+    let none: Option<&FindingsTracking<'_, crate::store::NoStore>> = None;
+    Box::pin(handle_shard_batch_tracked(
+        sessions, home, store, cfg, event, deadline, none,
+    ))
+    .await
+}
+
+/// [`handle_shard_batch`] with the findings store when one is configured (see the module docs).
+pub async fn handle_shard_batch_tracked<S: RunStore, P: Publish, F: FindingsStore>(
+    sessions: &MemberSessions,
+    home: &P,
+    store: &S,
+    cfg: &WorkerConfig,
+    event: SqsEvent,
+    deadline: Option<Instant>,
+    tracking: Option<&FindingsTracking<'_, F>>,
+) -> WorkerOutcome {
+    let ctx = Ctx {
+        sessions,
+        home,
+        store,
+        cfg,
+        tracking,
+    };
     let started = Instant::now();
     let cutoff = deadline.map(|d| read_cutoff(d, started));
     let mut out = WorkerOutcome::default();
@@ -139,7 +181,7 @@ pub async fn handle_shard_batch<S: RunStore, P: Publish>(
             continue;
         };
         let last_receive = receive_count(&m) >= cfg.max_receives;
-        match process(sessions, home, store, cfg, &msg, cutoff, last_receive).await {
+        match Box::pin(process(&ctx, &msg, cutoff, last_receive)).await {
             Ok(Step::Done {
                 status,
                 findings,
@@ -191,15 +233,36 @@ enum Step {
     Summary(Option<String>),
 }
 
-async fn process<S: RunStore, P: Publish>(
-    sessions: &MemberSessions,
-    home: &P,
-    store: &S,
-    cfg: &WorkerConfig,
+/// What every message of a batch is processed with.
+struct Ctx<'a, S, P, F> {
+    sessions: &'a MemberSessions,
+    home: &'a P,
+    store: &'a S,
+    cfg: &'a WorkerConfig,
+    tracking: Option<&'a FindingsTracking<'a, F>>,
+}
+
+/// A handler error of the publish or lifecycle step as the AWS error that decides the retry.
+fn aws_error(e: HandlerError) -> AwsError {
+    match e {
+        HandlerError::Aws { source, .. } => source,
+        other => AwsError::new("sns:Publish", crate::ErrorKind::ServerError, other.to_string()),
+    }
+}
+
+async fn process<S: RunStore, P: Publish, F: FindingsStore>(
+    ctx: &Ctx<'_, S, P, F>,
     msg: &ShardMessage,
     cutoff: Option<Instant>,
     last_receive: bool,
 ) -> Result<Step, AwsError> {
+    let Ctx {
+        sessions,
+        home,
+        store,
+        cfg,
+        tracking,
+    } = *ctx;
     let (run, time, shard) = match msg {
         ShardMessage::Deadline { run } => {
             return Ok(Step::Summary(
@@ -231,10 +294,11 @@ async fn process<S: RunStore, P: Publish>(
     }
     let home_region = sessions.home_region();
     let region = shard.region(&home_region).to_owned();
+    let mut clients = None;
     let assessed = match sessions.clients(&shard.account, &region).await {
-        Ok(clients) => {
-            assess_shard(
-                clients.as_ref(),
+        Ok(c) => {
+            let a = assess_shard(
+                c.as_ref(),
                 &shard,
                 &region,
                 time,
@@ -242,7 +306,9 @@ async fn process<S: RunStore, P: Publish>(
                 cfg.concurrency,
                 cutoff,
             )
-            .await
+            .await;
+            clients = Some(c);
+            a
         }
         Err(e) => Err(e),
     };
@@ -272,13 +338,54 @@ async fn process<S: RunStore, P: Publish>(
     crate::metrics::emit_rule_errors(rule_errors);
     let findings = findings_of(&assessment);
     let event_id = format!("{run}/{}", shard.key());
-    publish_findings(home, &cfg.detector.alert_topic_arn, &event_id, &findings)
-        .await
-        .map_err(|e| match e {
-            crate::app::HandlerError::Aws { source, .. } => source,
-            other => AwsError::new("sns:Publish", crate::ErrorKind::ServerError, other.to_string()),
-        })?;
-    let outcome = ShardOutcome::of_assessment(&shard, &assessment);
+    let mut outcome = ShardOutcome::of_assessment(&shard, &assessment);
+    match (tracking, clients) {
+        (Some(t), Some(clients)) => {
+            let scope = if shard.is_global() {
+                GoneScope::Global
+            } else {
+                GoneScope::Region(&region)
+            };
+            let complete = outcome.status == ShardStatus::Done;
+            let topic = &cfg.detector.alert_topic_arn;
+            let tracker = Tracker::new(t.store, t.policy);
+            let lc = if t.securityhub {
+                let tracker = tracker.with_hub(clients.as_ref());
+                Box::pin(sweep_tracked(
+                    home,
+                    &tracker,
+                    topic,
+                    &event_id,
+                    &shard.account,
+                    time,
+                    &assessment,
+                    complete,
+                    scope,
+                ))
+                .await
+            } else {
+                Box::pin(sweep_tracked(
+                    home,
+                    &tracker,
+                    topic,
+                    &event_id,
+                    &shard.account,
+                    time,
+                    &assessment,
+                    complete,
+                    scope,
+                ))
+                .await
+            }
+            .map_err(aws_error)?;
+            outcome.transitions = lc.counts;
+        }
+        _ => {
+            publish_findings(home, &cfg.detector.alert_topic_arn, &event_id, &findings)
+                .await
+                .map_err(aws_error)?;
+        }
+    }
     tracing::info!(run = %run, shard = %shard.key(), status = outcome.status.as_str(),
         findings = findings.len(), checked = outcome.checked, "shard assessed");
     let summary = record(store, home, cfg, sessions.home_account(), run, &outcome).await?;

@@ -5,7 +5,7 @@
 //! | item | `pk` | `sk` | attributes |
 //! |---|---|---|---|
 //! | the run | `run#<id>` | `run` | `time`, `accounts` (L), `regions` (L), `planned`, `reported` (N), `deadline` (N, epoch s), `summary_at` (S, once) |
-//! | a shard | `run#<id>` | `shard#<account>#<scope>` | `status` (`planned` / `done` / `incomplete` / `failed`), `reason`, `detail`, `findings` (M severity -> N), `suppressed`, `checked`, `errors` |
+//! | a shard | `run#<id>` | `shard#<account>#<scope>` | `status` (`planned` / `done` / `incomplete` / `failed`), `reason`, `detail`, `findings` (M severity -> N), `suppressed`, `checked`, `errors`, `transitions` (M transition -> N) |
 //!
 //! Exactly-once rules, all conditional writes:
 //! - the plan is written only if the run item does not exist (a retried planner changes nothing);
@@ -110,6 +110,15 @@ fn shard_of_item(item: &HashMap<String, AttributeValue>) -> Option<ShardOutcome>
         suppressed: get_n(item, "suppressed"),
         checked: get_n(item, "checked"),
         errors: get_n(item, "errors"),
+        transitions: item
+            .get("transitions")
+            .and_then(|v| v.as_m().ok())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse::<u64>().ok()?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -258,7 +267,7 @@ impl RunStore for DynamoRuns {
             .key("sk", shard_sk(&o.shard))
             .update_expression(
                 "SET #st = :st, reason = :reason, detail = :detail, findings = :findings, \
-                 suppressed = :suppressed, checked = :checked, errors = :errors",
+                 suppressed = :suppressed, checked = :checked, errors = :errors, transitions = :transitions",
             )
             .condition_expression("#st = :planned")
             .expression_attribute_names("#st", "status")
@@ -270,6 +279,10 @@ impl RunStore for DynamoRuns {
             .expression_attribute_values(":suppressed", n(o.suppressed))
             .expression_attribute_values(":checked", n(o.checked))
             .expression_attribute_values(":errors", n(o.errors))
+            .expression_attribute_values(
+                ":transitions",
+                AttributeValue::M(o.transitions.iter().map(|(k, v)| (k.clone(), n(*v))).collect()),
+            )
             .build()
             .map_err(build)?;
         let counter = Update::builder()

@@ -19,13 +19,18 @@
 //! | `unmapped` | `reasons`, `state_confirmed`, `suppressed`, `console`, `cloudtrail` |
 //!
 //! Nothing absent from the finding is invented: optional fields are left out when the finding lacks them.
+//!
+//! A finding a scan resolved (`--store`: the stored item, no finding raised it) is a Close event of its own
+//! ([`resolved_finding`]): `activity_id` 3, `status_id` 4 Resolved, `finding_info` from the stored item
+//! (lifecycle id, title, rule, first/last seen), `time` the scan's time, `unmapped.resolved_reason`; no
+//! `evidences` (no API call revealed it).
 
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::finding::{Finding, Severity};
-use crate::lifecycle::Transition;
+use crate::lifecycle::{LifecycleItem, Transition};
 use crate::render::lifecycle::LifecycleView;
 
 /// The OCSF version Tripline targets (`metadata.version`).
@@ -172,6 +177,87 @@ pub fn detection_finding(f: &Finding, lifecycle: Option<&LifecycleView>) -> Valu
         "cloudtrail",
         f.links.cloudtrail.clone().map(Value::from),
     );
+    out.insert("unmapped".into(), Value::Object(unmapped));
+    Value::Object(out)
+}
+
+/// The Close event of a finding the store holds and a scan resolved (see the module docs). `time` is the
+/// scan's time (RFC 3339); `event_id` the scan's id.
+pub fn resolved_finding(item: &LifecycleItem, time: &str, event_id: &str) -> Value {
+    let (sev_id, sev) = severity_id(item.severity);
+    let mut finding_info = Map::new();
+    finding_info.insert("uid".into(), json!(item.id));
+    finding_info.insert("title".into(), json!(item.title));
+    finding_info.insert("types".into(), json!([item.key.rule]));
+    finding_info.insert(
+        "analytic".into(),
+        json!({"type_id": 1, "type": "Rule", "uid": item.key.rule, "name": item.key.rule}),
+    );
+    put(
+        &mut finding_info,
+        "first_seen_time",
+        epoch_ms(&item.first_seen).map(Value::from),
+    );
+    put(
+        &mut finding_info,
+        "last_seen_time",
+        epoch_ms(&item.last_seen).map(Value::from),
+    );
+    let mut resource = Map::new();
+    if !item.key.resource_arn.is_empty() {
+        resource.insert("uid".into(), json!(item.key.resource_arn));
+    }
+    resource.insert("type".into(), json!(item.resource_type));
+    if !item.region.is_empty() {
+        resource.insert("region".into(), json!(item.region));
+    }
+    let mut cloud = Map::new();
+    cloud.insert("provider".into(), json!("AWS"));
+    if !item.region.is_empty() {
+        cloud.insert("region".into(), json!(item.region));
+    }
+    cloud.insert(
+        "account".into(),
+        json!({"uid": item.key.account, "type_id": 10, "type": "AWS Account"}),
+    );
+    let mut unmapped = Map::new();
+    put(
+        &mut unmapped,
+        "resolved_reason",
+        item.resolved_reason.map(|r| json!(r.as_str())),
+    );
+    let mut out = Map::new();
+    out.insert("class_uid".into(), json!(CLASS_UID));
+    out.insert("class_name".into(), json!("Detection Finding"));
+    out.insert("category_uid".into(), json!(CATEGORY_UID));
+    out.insert("category_name".into(), json!("Findings"));
+    out.insert("activity_id".into(), json!(3));
+    out.insert("activity_name".into(), json!("Close"));
+    out.insert("type_uid".into(), json!(CLASS_UID * 100 + 3));
+    out.insert("type_name".into(), json!("Detection Finding: Close"));
+    out.insert("severity_id".into(), json!(sev_id));
+    out.insert("severity".into(), json!(sev));
+    out.insert("status_id".into(), json!(4));
+    out.insert("status".into(), json!("Resolved"));
+    out.insert("time".into(), json!(epoch_ms(time).unwrap_or(0)));
+    out.insert(
+        "message".into(),
+        json!(format!("Resolved: {} on {}", item.title, item.key.resource_arn)),
+    );
+    out.insert("finding_info".into(), Value::Object(finding_info));
+    out.insert(
+        "metadata".into(),
+        json!({
+            "version": OCSF_VERSION,
+            "product": {"name": "Tripline", "vendor_name": "Tripline", "version": env!("CARGO_PKG_VERSION")},
+            "profiles": ["cloud"],
+            "uid": event_id,
+            "original_time": time,
+            "log_provider": "sweep",
+        }),
+    );
+    out.insert("cloud".into(), Value::Object(cloud));
+    out.insert("resources".into(), json!([Value::Object(resource)]));
     out.insert("unmapped".into(), Value::Object(unmapped));
     Value::Object(out)
 }
