@@ -433,3 +433,103 @@ fn console_links() {
         "https://eu-west-1.console.aws.amazon.com/cloudtrail/home?region=eu-west-1#/events/abc-123"
     );
 }
+
+/// Slack shows a finding's transition (the findings store, issue 14): the header names it (REOPENED, NEW,
+/// REMINDER...) and the context line says since when and how often it was seen; a finding without a store
+/// keeps the plain header; the sweep summary lists its transitions.
+#[test]
+fn slack_shows_the_transition() {
+    use tripline_core::lifecycle::Transition;
+    use tripline_core::render::lifecycle::{finding_message, LifecycleView};
+    let (_, f) = cases().into_iter().next().unwrap();
+    let slack_of = |m: &sns::SnsMessage| {
+        let outer: Value = serde_json::from_str(&m.message).unwrap();
+        slack::payload_for(
+            Some("finding"),
+            None,
+            outer["default"].as_str().unwrap(),
+            Severity::Low,
+        )
+        .unwrap()
+    };
+    for (t, tag) in [
+        (Transition::New, "NEW "),
+        (Transition::Reopened, "REOPENED "),
+        (Transition::Changed, "CHANGED "),
+        (Transition::Unchanged, "REMINDER "),
+    ] {
+        let view = LifecycleView {
+            id: "0123abcd".into(),
+            transition: t,
+            state: "open".into(),
+            first_seen: "2026-11-01T00:00:00Z".into(),
+            last_seen: "2026-12-01T00:00:00Z".into(),
+            occurrences: 7,
+            resolved_reason: None,
+        };
+        let p = slack_of(&finding_message(&f, &view));
+        let header = p["blocks"][0]["text"]["text"].as_str().unwrap();
+        assert!(
+            header.starts_with(&format!("{tag}{}", f.severity.label())),
+            "{t}: {header}"
+        );
+        let context = p["blocks"].as_array().unwrap().last().unwrap()["elements"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            context.contains("first seen 2026-11-01T00:00:00Z, seen 7 time(s)")
+                && context.contains("0123abcd"),
+            "{context}"
+        );
+    }
+    let plain = slack_of(&sns::message(&f));
+    let header = plain["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(header.starts_with(f.severity.label()), "{header}");
+    assert_eq!(plain, slack::blocks(&f));
+
+    let summary = sns::SweepSummary {
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        transitions: [("new".to_owned(), 2u64), ("resolved".to_owned(), 1)]
+            .into_iter()
+            .collect(),
+        ..sns::SweepSummary::default()
+    };
+    let m = sns::summary(&summary);
+    let outer: Value = serde_json::from_str(&m.message).unwrap();
+    let p = slack::payload_for(
+        Some("summary"),
+        None,
+        outer["default"].as_str().unwrap(),
+        Severity::Low,
+    )
+    .unwrap();
+    assert!(
+        p["text"]
+            .as_str()
+            .unwrap()
+            .contains("Changes since the last sweep: new 2, resolved 1"),
+        "{p}"
+    );
+}
+
+/// The organization sweep's run summary (`sweep-worker`, a different document than a single sweep's) reaches
+/// Slack as text, with its transitions, instead of failing to parse.
+#[test]
+fn slack_shows_an_organization_run_summary() {
+    let doc = json!({"run": "run-1", "time": "2026-12-06T00:00:00Z", "accounts": ["1", "2"],
+        "regions": ["us-east-1"], "shards_planned": 4, "shards_done": 3, "shards_incomplete": 0,
+        "accounts_complete": ["1"], "failed": [{"account": "2", "scope": "us-east-1",
+        "reason": "access-denied", "detail": "x"}], "incomplete": [], "findings": {"high": 2, "low": 1},
+        "suppressed": 1, "checked": 10, "transitions": {"new": 3}, "deadline": false});
+    let p = slack::payload_for(Some("summary"), None, &doc.to_string(), Severity::Low).unwrap();
+    let text = p["text"].as_str().unwrap();
+    assert!(
+        text.contains(
+            "`run-1`: 2 account(s), 1 complete; 3 of 4 shard(s) done, 1 failed; 3 finding(s), 1 suppressed"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Changes since the last run: new 3"), "{text}");
+}

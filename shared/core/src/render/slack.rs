@@ -8,6 +8,8 @@
 use serde_json::{json, Value};
 
 use crate::finding::{Finding, Severity};
+use crate::lifecycle::Transition;
+use crate::render::lifecycle::LifecycleView;
 use crate::render::sns::{RemediationOutcome, SweepSummary};
 
 pub const MAX_HEADER_CHARS: usize = 150;
@@ -79,13 +81,40 @@ fn button(text: &str, url: &str) -> Option<Value> {
 
 /// The Block Kit payload (`{"text": fallback, "blocks": [...]}`) of a finding.
 pub fn blocks(f: &Finding) -> Value {
+    blocks_with(f, None)
+}
+
+/// What the header says of a transition (the findings store): empty for none and for `suppressed`, which
+/// the header already says.
+fn transition_tag(l: Option<&LifecycleView>) -> &'static str {
+    match l.map(|l| l.transition) {
+        Some(Transition::New) => "NEW ",
+        Some(Transition::Reopened) => "REOPENED ",
+        Some(Transition::Changed) => "CHANGED ",
+        Some(Transition::Unsuppressed) => "NO LONGER SUPPRESSED ",
+        Some(Transition::Unchanged) => "REMINDER ",
+        Some(Transition::Resolved) => "RESOLVED ",
+        Some(Transition::Suppressed) | None => "",
+    }
+}
+
+/// [`blocks`] of a finding published with its lifecycle (the findings store): the header names the
+/// transition (NEW, REOPENED, CHANGED, REMINDER...) and the context line says since when and how often it
+/// was seen.
+pub fn blocks_with(f: &Finding, lifecycle: Option<&LifecycleView>) -> Value {
     let mut blocks: Vec<Value> = Vec::new();
     let suppressed = if f.suppressed.is_some() {
         " (suppressed)"
     } else {
         ""
     };
-    let header = format!("{} {}{suppressed}: {}", f.severity.label(), f.title, f.account);
+    let header = format!(
+        "{}{} {}{suppressed}: {}",
+        transition_tag(lifecycle),
+        f.severity.label(),
+        f.title,
+        f.account
+    );
     blocks.push(json!({
         "type": "header",
         "text": {"type": "plain_text", "text": cap(&header, MAX_HEADER_CHARS), "emoji": true},
@@ -165,7 +194,15 @@ pub fn blocks(f: &Finding) -> Value {
     if !buttons.is_empty() {
         blocks.push(json!({"type": "actions", "elements": buttons}));
     }
-    let mut context = format!("Finding `{}`", f.id);
+    let mut context = match lifecycle {
+        Some(l) => format!(
+            "Finding `{}` | first seen {}, seen {} time(s)",
+            escape(&l.id),
+            escape(&l.first_seen),
+            l.occurrences
+        ),
+        None => format!("Finding `{}`", f.id),
+    };
     for n in &f.notes {
         context.push_str(&format!(" | {}", escape(n)));
     }
@@ -178,6 +215,42 @@ pub fn blocks(f: &Finding) -> Value {
         "text": super::sns::finding_subject(f),
         "blocks": blocks,
     })
+}
+
+/// The text of an organization sweep's run summary (`sweep-worker`'s `RunSummary` document): only the
+/// fields present are read, counted as 0 when absent.
+fn run_summary_text(v: &Value) -> String {
+    let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let len = |k: &str| v.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+    let sum = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_object)
+            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum::<u64>())
+    };
+    let mut text = format!(
+        "*Tripline organization sweep* `{}`: {} account(s), {} complete; {} of {} shard(s) done, {} failed; {} finding(s), {} suppressed",
+        escape(v.get("run").and_then(Value::as_str).unwrap_or("")),
+        len("accounts"),
+        len("accounts_complete"),
+        n("shards_done"),
+        n("shards_planned"),
+        len("failed"),
+        sum("findings"),
+        n("suppressed"),
+    );
+    if let Some(t) = v.get("transitions").and_then(Value::as_object) {
+        let list: Vec<String> = t
+            .iter()
+            .filter_map(|(k, c)| Some(format!("{} {}", escape(k), c.as_u64()?)))
+            .collect();
+        if !list.is_empty() {
+            text.push_str(&format!("\nChanges since the last run: {}", list.join(", ")));
+        }
+    }
+    if v.get("deadline").and_then(Value::as_bool) == Some(true) {
+        text.push_str("\nIncomplete: the run's deadline came before every shard reported.");
+    }
+    text
 }
 
 /// The Slack payload of one message of the alert topic (`kind` is its `kind` attribute): a finding's
@@ -195,6 +268,9 @@ pub fn payload_for(
             text_payload(&super::lifecycle::resolved_slack_text(&v).unwrap_or_default()),
         ),
         (Some("finding") | None, Some(v)) if v.get("rule").is_some() && v.get("evidence").is_some() => {
+            let lifecycle: Option<LifecycleView> = v
+                .get("lifecycle")
+                .and_then(|l| serde_json::from_value(l.clone()).ok());
             let f: Finding = serde_json::from_value(v).map_err(|e| format!("finding does not parse: {e}"))?;
             if f.severity < min_severity {
                 return Err(format!(
@@ -203,7 +279,7 @@ pub fn payload_for(
                     min_severity.as_str()
                 ));
             }
-            Ok(blocks(&f))
+            Ok(blocks_with(&f, lifecycle.as_ref()))
         }
         (Some("remediation"), Some(v)) => {
             let o: RemediationOutcome =
@@ -222,17 +298,28 @@ pub fn payload_for(
             }
             Ok(text_payload(&text))
         }
+        (Some("summary"), Some(v)) if v.get("run").is_some() && v.get("shards_planned").is_some() => {
+            Ok(text_payload(&run_summary_text(&v)))
+        }
         (Some("summary"), Some(v)) => {
             let s: SweepSummary =
                 serde_json::from_value(v).map_err(|e| format!("summary does not parse: {e}"))?;
             let total: u64 = s.findings.values().sum();
-            Ok(text_payload(&format!(
+            let mut text = format!(
                 "*Tripline sweep* of {} in {}: {total} finding(s), {} suppressed, {} resource(s) unreadable",
                 s.account,
                 s.region,
                 s.suppressed,
                 s.errors.len()
-            )))
+            );
+            if !s.transitions.is_empty() {
+                let list: Vec<String> = s.transitions.iter().map(|(t, n)| format!("{t} {n}")).collect();
+                text.push_str(&format!(
+                    "\nChanges since the last sweep: {}",
+                    escape(&list.join(", "))
+                ));
+            }
+            Ok(text_payload(&text))
         }
         _ => {
             // Anything else on the topic (a CloudWatch alarm...): its subject and start of the message.
