@@ -76,6 +76,9 @@ struct Calls {
     remediation_writes: bool,
     /// Assumes member roles when the organization is set.
     member_role: bool,
+    /// Lists the organization's accounts for the zone of trust when the organization is set
+    /// (`ListOrganizationMembers`, default true; shared/aws/src/org_members.rs).
+    org_members: bool,
     /// With an organization, what the function calls instead of `own` and the assessment (the sweep
     /// becomes the planner of the organization-wide sweep); `None`: the same with or without.
     org: Option<&'static [&'static str]>,
@@ -96,6 +99,7 @@ const CALLS: &[Calls] = &[
         assessment: false,
         remediation_writes: false,
         member_role: true,
+        org_members: true,
         org: None,
     },
     // PutEvaluations with the invocation's result token; oversized items are fetched from the Config
@@ -115,6 +119,7 @@ const CALLS: &[Calls] = &[
         assessment: true,
         remediation_writes: false,
         member_role: false,
+        org_members: true,
         org: None,
     },
     // This account only; with an organization, the planner (shared/aws/src/handlers/sweep_planner.rs):
@@ -132,6 +137,7 @@ const CALLS: &[Calls] = &[
         assessment: true,
         remediation_writes: false,
         member_role: false,
+        org_members: false,
         org: Some(&[
             "organizations:ListAccounts",
             "sqs:SendMessage",
@@ -160,6 +166,7 @@ const CALLS: &[Calls] = &[
         assessment: true,
         remediation_writes: false,
         member_role: true,
+        org_members: true,
         org: None,
     },
     // Re-reads the state before planning, again just before writing, and when verifying, in every mode
@@ -184,6 +191,7 @@ const CALLS: &[Calls] = &[
         assessment: false,
         remediation_writes: true,
         member_role: true,
+        org_members: false,
         org: None,
     },
     // Reads the webhook URL once at cold start.
@@ -194,6 +202,7 @@ const CALLS: &[Calls] = &[
         assessment: false,
         remediation_writes: false,
         member_role: false,
+        org_members: false,
         org: None,
     },
 ];
@@ -228,6 +237,7 @@ const ENV_VARS: &[&str] = &[
     "TRIPLINE_RENOTIFY_AFTER",
     "TRIPLINE_RESOLVED_TTL_DAYS",
     "TRIPLINE_SECURITYHUB_IMPORT",
+    "TRIPLINE_ORGANIZATION_MEMBERS",
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1067,7 +1077,48 @@ fn expected_actions(reg: &Registry, function: &str, enforced: &[&str], org: bool
     if calls.member_role && org {
         set.insert("sts:AssumeRole".to_owned());
     }
+    if calls.org_members && org {
+        set.insert("organizations:ListAccounts".to_owned());
+    }
     set
+}
+
+/// `ListOrganizationMembers`: the zone of trust's listing, in this account (`organizations:ListAccounts`) or
+/// through `OrganizationRoleArn` (`sts:AssumeRole` on that role only), and not at all when off.
+#[test]
+fn organization_members_are_listed_here_or_through_the_organization_role() {
+    let t = load("template.yaml");
+    let role = format!("arn:aws:iam::{CENTRAL_ACCOUNT}:role/org-reader");
+    let through = [
+        &central_params("dry-run", "")[..],
+        &[("OrganizationRoleArn", role.clone())],
+    ]
+    .concat();
+    let off = [
+        &central_params("dry-run", "")[..],
+        &[("ListOrganizationMembers", "false".to_owned())],
+    ]
+    .concat();
+    for f in ["on-cloudtrail", "on-config", "sweep-worker"] {
+        let here = function_actions(&Stack::new(&t, &central_params("dry-run", "")), f).unwrap();
+        assert!(here.contains("organizations:ListAccounts"), "{f}");
+        let stack = Stack::new(&t, &through);
+        let actions = function_actions(&stack, f).unwrap();
+        assert!(
+            !actions.contains("organizations:ListAccounts"),
+            "{f}: {actions:?}"
+        );
+        let assumable: BTreeSet<String> = roles(&stack)
+            .iter()
+            .filter(|r| r.0.to_lowercase().contains(&f.replace('-', "")))
+            .flat_map(|r| r.2.iter().flat_map(statements))
+            .filter(|s| s["Effect"] == "Allow" && strings(&s["Action"]).iter().any(|a| a == "sts:AssumeRole"))
+            .flat_map(|s| strings(&s["Resource"]))
+            .collect();
+        assert!(assumable.contains(&role), "{f}: {assumable:?}");
+        let none = function_actions(&Stack::new(&t, &off), f).unwrap();
+        assert!(!none.contains("organizations:ListAccounts"), "{f}");
+    }
 }
 
 #[test]

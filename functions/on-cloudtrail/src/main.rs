@@ -7,6 +7,7 @@ use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, member_role};
 use tripline_aws::handlers::cloudtrail::{handle_cloudtrail, handle_cloudtrail_tracked};
+use tripline_aws::org_members::{current_config, OrgMembers};
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AccountRouter, MemberRole};
@@ -32,15 +33,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (cfg, member, store_cfg) =
         config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let sdk = load_sdk_config().await;
+    // The organization's members for the zone of trust (optional, `TRIPLINE_ORGANIZATION_MEMBERS`).
+    let members = OrgMembers::from_env_map(&env_map(), &sdk, "tripline-on-cloudtrail")
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`) lives in the home account.
     let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy, s.securityhub));
     // Clients built once; per member account (organization-wide) on first use, then cached.
     let router = AccountRouter::new(sdk, arn_account(&cfg.alert_topic_arn), member);
-    let (router, cfg, store) = (&router, &cfg, &store);
+    let (router, cfg, store, members) = (&router, &cfg, &store, &members);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // The envelope is read once: account and region for routing, event id, parsed payload.
         let event = Envelope::from_value(event.payload);
+        let cfg = &*current_config(members.as_ref(), cfg).await;
         let aws = router
             .route(event.account_or_home(), event.region_or_default())
             .await;

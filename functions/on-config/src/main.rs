@@ -8,6 +8,7 @@ use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, member_role, sweep_concurrency};
 use tripline_aws::handlers::config::{handle_config, handle_config_tracked};
+use tripline_aws::org_members::{current_config, OrgMembers};
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AccountRouter, MemberRole};
@@ -33,15 +34,24 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (cfg, member, store_cfg) =
         config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let sdk = load_sdk_config().await;
+    // The organization's members for the zone of trust (optional, `TRIPLINE_ORGANIZATION_MEMBERS`).
+    let members = OrgMembers::from_env_map(&env_map(), &sdk, "tripline-on-config")
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`): a change's findings get their lifecycle.
     let store = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy, s.securityhub));
     // Clients built once; per member account (organization-wide) on first use, then cached.
     let router = AccountRouter::new(sdk, arn_account(&cfg.detector.alert_topic_arn), member);
-    let (router, cfg, store) = (&router, &cfg, &store);
+    let (router, cfg, store, members) = (&router, &cfg, &store, &members);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // The envelope is read once: account and region for routing, event id, parsed payload.
         let event = Envelope::from_value(event.payload);
+        let detector = current_config(members.as_ref(), &cfg.detector).await;
+        let cfg = &SweepConfig {
+            detector: detector.into_owned(),
+            concurrency: cfg.concurrency,
+        };
         let aws = router
             .route(event.account_or_home(), event.region_or_default())
             .await;

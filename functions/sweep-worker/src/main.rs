@@ -11,6 +11,7 @@ use tripline_aws::handlers::sweep_planner::RUNS_TABLE;
 use tripline_aws::handlers::sweep_worker::{
     handle_shard_batch, handle_shard_batch_tracked, FindingsTracking, WorkerConfig,
 };
+use tripline_aws::org_members::OrgMembers;
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::sdk::member::{MemberReadRole, MemberSessions};
 use tripline_aws::sdk::runs::DynamoRuns;
@@ -60,15 +61,27 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let sdk = load_sdk_config().await;
     let home = AwsClients::new(&sdk);
+    // The organization's members for the zone of trust (optional, `TRIPLINE_ORGANIZATION_MEMBERS`).
+    let members = OrgMembers::from_env_map(&env_map(), &sdk, "tripline-sweep-worker")
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let store = DynamoRuns::new(&sdk, table);
     // The findings store (optional, `TRIPLINE_FINDINGS_TABLE`) lives in the home account.
     let findings = store_cfg.map(|s| (DynamoStore::new(&sdk, &s.table), s.policy, s.securityhub));
     // Member sessions live as long as the execution environment: one AssumeRole per account per hour.
     let sessions = MemberSessions::new(sdk, arn_account(&cfg.detector.alert_topic_arn), true, role);
-    let (home, store, sessions, cfg, findings) = (&home, &store, &sessions, &cfg, &findings);
+    let (home, store, sessions, base, findings, members) =
+        (&home, &store, &sessions, &cfg, &findings, &members);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = deadline_instant(event.context.deadline);
+        let cfg = &match members {
+            Some(m) => WorkerConfig {
+                detector: m.config(&base.detector).await,
+                ..base.clone()
+            },
+            None => base.clone(),
+        };
         let out = match findings {
             Some((table, policy, securityhub)) => {
                 let tracking = FindingsTracking {

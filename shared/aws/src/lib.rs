@@ -40,6 +40,7 @@ pub mod error;
 pub mod exposure;
 pub mod handlers;
 pub mod metrics;
+pub mod org_members;
 pub mod routing;
 pub mod runtime;
 pub mod sdk;

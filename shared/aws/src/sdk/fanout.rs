@@ -9,6 +9,19 @@ use crate::{AwsError, ErrorKind};
 /// Every ACTIVE account of the organization (paginated). Suspended and pending-closure accounts cannot
 /// be assumed into and are left out.
 pub async fn active_accounts(org: &aws_sdk_organizations::Client) -> Result<Vec<String>, AwsError> {
+    list_accounts(org, true).await
+}
+
+/// Every account the organization lists, whatever its state: the members of the zone of trust (a
+/// suspended account is still in the organization until it is closed and removed).
+pub async fn member_accounts(org: &aws_sdk_organizations::Client) -> Result<Vec<String>, AwsError> {
+    list_accounts(org, false).await
+}
+
+async fn list_accounts(
+    org: &aws_sdk_organizations::Client,
+    active_only: bool,
+) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     // 20 accounts per page (the API's maximum); 10,000 pages bound a runaway paginator.
@@ -27,7 +40,7 @@ pub async fn active_accounts(org: &aws_sdk_organizations::Client) -> Result<Vec<
                 (None, Some(st)) => *st == AccountStatus::Active,
                 (None, None) => true,
             };
-            if let (true, Some(id)) = (active, a.id()) {
+            if let (true, Some(id)) = (active || !active_only, a.id()) {
                 out.push(id.to_owned());
             }
         }

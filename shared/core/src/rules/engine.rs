@@ -126,7 +126,7 @@ pub fn membership_note(e: &mut Evidence, accounts: &[&str]) {
     list.sort_unstable();
     list.dedup();
     e.reasons.push(format!(
-        "organization membership is unknown (TRIPLINE_ORGANIZATION_ACCOUNT_IDS not set): {} may be members \
+        "organization membership is unknown (not listed through Organizations and TRIPLINE_ORGANIZATION_ACCOUNT_IDS not set): {} may be members \
          of the trusted organization",
         list.iter()
             .map(|a| format!("`{a}`"))
