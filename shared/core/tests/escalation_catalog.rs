@@ -33,7 +33,10 @@ fn policy(statements: &str) -> Policy {
 /// `actions` allowed on every resource.
 fn allow(actions: &[&str]) -> String {
     let list: Vec<String> = actions.iter().map(|a| format!("\"{a}\"")).collect();
-    format!(r#"[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]"#, list.join(","))
+    format!(
+        r#"[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]"#,
+        list.join(",")
+    )
 }
 
 /// What the rules report: the most specific enabled methods.
@@ -158,8 +161,7 @@ fn every_new_method_fires_and_stays_quiet() {
 /// cannot drift apart).
 #[test]
 fn every_pathfinding_method_has_a_case() {
-    let data: serde_json::Value =
-        serde_json::from_str(include_str!("../data/escalation.json")).unwrap();
+    let data: serde_json::Value = serde_json::from_str(include_str!("../data/escalation.json")).unwrap();
     let cases: Vec<&str> = method_cases().iter().map(|c| c.1).collect();
     for m in data["methods"].as_array().unwrap() {
         let src = m["source"].as_str().unwrap();
@@ -187,10 +189,21 @@ fn the_most_specific_method_is_reported() {
     assert_eq!(reported(&p), ["UpdateAndInvokeLambdaFunction"]);
     // [PF glue-004] with glue:StartJobRun too: both glue paths are maximal (neither set contains the
     // other), both reported.
-    let p = policy(&allow(&["iam:PassRole", "glue:CreateJob", "glue:CreateTrigger", "glue:StartJobRun"]));
+    let p = policy(&allow(&[
+        "iam:PassRole",
+        "glue:CreateJob",
+        "glue:CreateTrigger",
+        "glue:StartJobRun",
+    ]));
     let mut r = reported(&p);
     r.sort();
-    assert_eq!(r, ["PassExistingRoleToNewGlueJobThenRun", "PassExistingRoleToNewGlueJobWithTrigger"]);
+    assert_eq!(
+        r,
+        [
+            "PassExistingRoleToNewGlueJobThenRun",
+            "PassExistingRoleToNewGlueJobWithTrigger"
+        ]
+    );
     // [PF iam-012] UpdateAssumeRolePolicy with sts:AssumeRole: Rhino's UpdateRolePolicyToAssumeIt.
     let p = policy(&allow(&["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"]));
     let r = most_specific(escalation_combos(&p));

@@ -22,7 +22,9 @@ use tripline_core::{intake, Intake};
 const RULE: &str = "iam-access-key-created-for-other-user";
 
 fn sample(file: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events")
+        .join(file);
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
@@ -124,7 +126,15 @@ fn the_finding_names_the_user_and_the_caller() {
     let f = eval.findings.iter().find(|f| f.rule == RULE).unwrap();
     assert_eq!(f.resource.arn, "arn:aws:iam::111122223333:user/backup-admin");
     assert_eq!(f.resource.name.as_deref(), Some("backup-admin"));
-    assert!(f.evidence.reasons[0].contains("OpsAutomation"), "{:?}", f.evidence.reasons);
-    assert!(f.evidence.reasons[0].contains("AssumedRole"), "{:?}", f.evidence.reasons);
+    assert!(
+        f.evidence.reasons[0].contains("OpsAutomation"),
+        "{:?}",
+        f.evidence.reasons
+    );
+    assert!(
+        f.evidence.reasons[0].contains("AssumedRole"),
+        "{:?}",
+        f.evidence.reasons
+    );
     assert_eq!(f.evidence.details["access_key_id"], json!("AKIA4EXAMPLEV9C2HT6Q"));
 }

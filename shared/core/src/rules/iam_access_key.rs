@@ -121,10 +121,7 @@ fn check(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     Ok(vec![payload::payload_hit(
         payload::registered(c, "AWS::IAM::User", Some(target)),
         Severity::High,
-        format!(
-            "access key created for IAM user {target} by {}",
-            payload::who(c)
-        ),
+        format!("access key created for IAM user {target} by {}", payload::who(c)),
         evidence,
     )])
 }
