@@ -138,3 +138,22 @@ fn the_finding_names_the_user_and_the_caller() {
     );
     assert_eq!(f.evidence.details["access_key_id"], json!("AKIA4EXAMPLEV9C2HT6Q"));
 }
+
+/// Both new rules of this branch are event rules the on-cloudtrail EventBridge pattern routes: every
+/// trigger's event name is in the registry's pattern for its source (`tripline patterns`, which
+/// `make template-sync` writes into the templates; `cli/tests/template.rs` checks the templates against it).
+#[test]
+fn the_new_rules_are_routed_by_the_event_patterns() {
+    let patterns = rules::event_patterns();
+    for id in [RULE, "rds-cluster-snapshot-public"] {
+        let rule = rules::by_id(id).unwrap();
+        assert!(!rule.cloudtrail.is_empty(), "{id}: not an event rule");
+        for t in rule.cloudtrail {
+            let short = t.source.strip_suffix(".amazonaws.com").unwrap();
+            let names = patterns[short]["detail"]["eventName"].as_array().unwrap();
+            for n in t.names {
+                assert!(names.contains(&json!(n)), "{id}: {n} not routed");
+            }
+        }
+    }
+}
