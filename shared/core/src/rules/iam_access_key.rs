@@ -55,7 +55,7 @@ pub static ACCESS_KEY_FOR_OTHER_USER: Rule = Rule {
         "cloudtrail-iam-create-access-key-self.json",
         "cloudtrail-iam-create-access-key-root.json",
     ],
-    check: check,
+    check,
 };
 
 /// The caller's IAM user name (the last segment of its ARN), when the caller is an IAM user.
