@@ -231,6 +231,7 @@ fn quiet_twins() {
         ("cloudtrail-ec2-modify-snapshot-attribute-all.json", &RuleConfig::default(), "public: ec2-snapshot-public only"),
         ("cloudtrail-ec2-modify-image-attribute-public.json", &RuleConfig::default(), "public: ec2-image-public only"),
         ("cloudtrail-rds-modify-db-snapshot-attribute-public.json", &RuleConfig::default(), "public: rds-snapshot-public only"),
+        ("cloudtrail-rds-modify-db-cluster-snapshot-attribute-public.json", &RuleConfig::default(), "public: rds-cluster-snapshot-public only"),
         ("cloudtrail-kms-put-key-policy-public.json", &RuleConfig::default(), "public: kms-key-policy-public only"),
         ("cloudtrail-sqs-set-queue-attributes-policy-public.json", &RuleConfig::default(), "public: sqs-queue-policy-public only"),
         ("cloudtrail-sns-set-topic-attributes-policy-public.json", &RuleConfig::default(), "public"),
@@ -315,6 +316,9 @@ fn sweep_judges_current_shares_and_policies() {
         ("AMI for another organization", SweptKindId::Ec2Image, shares(&[ShareTarget::Organization("arn:aws:organizations::444455556666:organization/o-z9y8x7w6v5".into())]), None, vec![("ec2-image-cross-account-access", false)]),
         ("RDS cluster snapshot restore outside", SweptKindId::RdsClusterSnapshot, shares(&[ShareTarget::Account(OUT.into())]), None, vec![("rds-snapshot-cross-account-access", false)]),
         ("RDS snapshot not shared", SweptKindId::RdsDbSnapshot, shares(&[]), None, vec![]),
+        // issue 16: cluster snapshots have their own public rule; DB snapshots keep `rds-snapshot-public`.
+        ("RDS cluster snapshot public: rds-cluster-snapshot-public", SweptKindId::RdsClusterSnapshot, shares(&[ShareTarget::Group("all".into())]), None, vec![("rds-cluster-snapshot-public", false)]),
+        ("RDS DB snapshot public: rds-snapshot-public", SweptKindId::RdsDbSnapshot, shares(&[ShareTarget::Group("all".into())]), None, vec![("rds-snapshot-public", false)]),
         ("queue policy outside", SweptKindId::SqsQueue, policy(json!({"AWS": OUT})), None, vec![("sqs-queue-cross-account-access", false)]),
         ("queue policy outside, exempt by tag", SweptKindId::SqsQueue, policy(json!({"AWS": OUT})), Some(exempt_tag.clone()), vec![("sqs-queue-cross-account-access", true)]),
         ("queue policy public: the public rule only", SweptKindId::SqsQueue, policy(json!("*")), None, vec![("sqs-queue-policy-public", false)]),

@@ -51,6 +51,9 @@ const REQUIRED_IDS: &[&str] = &[
     "ecr-repository-policy-public",
     "secretsmanager-secret-policy-public",
     "lambda-function-public",
+    // issue 16 (catalog)
+    "iam-access-key-created-for-other-user",
+    "rds-cluster-snapshot-public",
 ];
 
 #[test]

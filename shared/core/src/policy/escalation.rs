@@ -1,8 +1,16 @@
 //! Privilege-escalation combos and full-admin detection.
 //!
 //! The catalog (`shared/core/data/escalation.json`) holds the 21 methods of Rhino Security Labs
-//! (<https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/>) and the further paths
-//! Cloudsplaining and Pacu list, each with its required actions and source URL.
+//! (<https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/>) and their method 26
+//! (`lambda:UpdateFunctionConfiguration`: a layer on a privileged function), the further paths
+//! Cloudsplaining and Pacu list, and the paths Datadog's pathfinding.cloud published since
+//! (<https://pathfinding.cloud/paths/>), each with its required actions and source URL.
+//! [`escalation_combos`] lists every method enabled; [`most_specific`] keeps the most specific ones (what
+//! the rules report).
+//!
+//! `iam:CreateAccessKey`, `iam:CreateLoginProfile` and `iam:UpdateLoginProfile` escalate only on another
+//! user: a statement whose `Resource` values all end with `/${aws:username}` grants them on the caller's
+//! own user only and does not count for them (see `own_user_only`).
 //!
 //! A combo is enabled when every required action is allowed by some `Allow` statement on a resource that
 //! could be that action's target, and not removed by an unconditional `Deny` on all resources.
@@ -76,6 +84,47 @@ pub struct Combo {
     /// "complexity budget".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<String>,
+    /// Set by [`most_specific`]: the less specific methods this one stands for (their actions are a
+    /// strict subset of its own, and the policy enables them too).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+}
+
+/// The most specific of `combos`: a method whose required actions are a strict subset of another
+/// enabled method's is left out and named in that method's `also` (e.g. `iam:CreateAccessKey` +
+/// `iam:DeleteAccessKey` stands for `iam:CreateAccessKey` alone; `iam:UpdateAssumeRolePolicy` +
+/// `sts:AssumeRole` for `iam:UpdateAssumeRolePolicy` alone). The more specific method describes the
+/// whole path the policy allows; the subsumed one is the same path with steps left out. Order kept.
+pub fn most_specific(combos: Vec<Combo>) -> Vec<Combo> {
+    let sets: Vec<Vec<String>> = combos
+        .iter()
+        .map(|c| {
+            let mut v: Vec<String> = c.actions.iter().map(|a| a.to_ascii_lowercase()).collect();
+            v.sort();
+            v.dedup();
+            v
+        })
+        .collect();
+    let strict_subset = |a: &[String], b: &[String]| a.len() < b.len() && a.iter().all(|x| b.contains(x));
+    let mut out = Vec::new();
+    for (i, c) in combos.iter().enumerate() {
+        if sets
+            .iter()
+            .enumerate()
+            .any(|(j, s)| j != i && strict_subset(&sets[i], s))
+        {
+            continue;
+        }
+        let mut c = c.clone();
+        c.also = combos
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i && strict_subset(&sets[*j], &sets[i]))
+            .map(|(_, d)| d.id.clone())
+            .collect();
+        out.push(c);
+    }
+    out
 }
 
 /// A policy's action and resource patterns, parsed once per check.
@@ -225,6 +274,49 @@ fn may_target(prep: &mut Prepared<'_>, i: usize, action: &str) -> bool {
     services.into_iter().any(|s| may_target_service(prep, i, s))
 }
 
+/// Actions that escalate only when they act on *another* user: an access key or a console password for
+/// oneself grants nothing one does not already have (Rhino Security Labs methods 4-6; pathfinding.cloud
+/// iam-002, iam-004, iam-006: "for another user").
+const OTHER_USER_ACTIONS: &[&str] = &[
+    "iam:createaccesskey",
+    "iam:createloginprofile",
+    "iam:updateloginprofile",
+];
+
+/// The policy variable naming the caller's own user.
+const OWN_USER_VARIABLE: &str = "${aws:username}";
+
+/// Whether a `Resource` value can only name the caller's own IAM user: it ends with
+/// `/${aws:username}` and has no other variable. IAM User Guide, "IAM policy elements: Variables and
+/// tags" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): "policy
+/// variables are replaced with values that come from the conditional context of the request itself";
+/// `aws:username` is the requesting user's friendly name, and a statement whose variable has no value
+/// (a role session has no `aws:username`) does not match. The IAM User Guide's own policy for "access keys
+/// for your own IAM user" is exactly `"Resource": "arn:aws:iam::*:user/${aws:username}"`
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/access-keys_required-permissions.html). Whatever a
+/// wildcard before the slash spans, an IAM user ARN matched ends with `/<name>` where `<name>` is the
+/// caller's user name (names contain no `/` and are unique in the account; IAM calls act on the caller's
+/// own account), so the user is the caller. Under Version 2008-10-17 (no variables) the value is literal
+/// text naming a user called `${aws:username}`, which cannot exist (`$`, `{`, `:` are not allowed in user
+/// names), so it enables nothing either.
+fn own_user_only(value: &str) -> bool {
+    let n = OWN_USER_VARIABLE.len();
+    if value.len() <= n || !value.is_char_boundary(value.len() - n) {
+        return false;
+    }
+    let (prefix, var) = value.split_at(value.len() - n);
+    var.eq_ignore_ascii_case(OWN_USER_VARIABLE) && prefix.ends_with('/') && !prefix.contains('$')
+}
+
+/// Whether statement `i` grants `action` only on the caller's own user (see [`own_user_only`]).
+fn only_own_user(stmt: &Statement, action: &str) -> bool {
+    OTHER_USER_ACTIONS.contains(&action)
+        && stmt
+            .resource
+            .as_ref()
+            .is_some_and(|r| !r.negated && !r.values.is_empty() && r.values.iter().all(|v| own_user_only(v)))
+}
+
 /// The `Allow` statements that grant `action` (lowercase), or empty when it is not allowed.
 fn granted_by(prep: &mut Prepared<'_>, action: &str) -> Vec<String> {
     let policy = prep.policy;
@@ -239,7 +331,10 @@ fn granted_by(prep: &mut Prepared<'_>, action: &str) -> Vec<String> {
     }
     let mut out = Vec::new();
     for (i, s) in policy.statements.iter().enumerate() {
-        if s.effect == Effect::Allow && action_in(s, &prep.actions[i], action) && may_target(prep, i, action)
+        if s.effect == Effect::Allow
+            && action_in(s, &prep.actions[i], action)
+            && !only_own_user(s, action)
+            && may_target(prep, i, action)
         {
             out.push(s.label());
         }
@@ -289,6 +384,7 @@ pub fn escalation_combos_within(policy: &Policy, budget: Budget) -> (Vec<Combo>,
             description: m.description.clone(),
             statements,
             budget,
+            also: Vec::new(),
         });
     }
     (out, prep.budget)
@@ -360,14 +456,28 @@ mod tests {
 
     #[test]
     fn catalog_loads_and_names_real_actions() {
-        assert!(catalog_size() >= 21 + 20);
+        assert!(catalog_size() >= 21 + 1 + 28 + 21);
+        // Rhino Security Labs: the 21 original methods and method 26.
         assert_eq!(
             methods()
                 .iter()
                 .filter(|m| m.source.contains("rhinosecuritylabs"))
                 .count(),
-            21
+            22
         );
+        // No two methods with the same action set (`most_specific` orders them by strict inclusion).
+        let mut sets: Vec<Vec<String>> = methods()
+            .iter()
+            .map(|m| {
+                let mut v: Vec<String> = m.actions.iter().map(|a| a.to_ascii_lowercase()).collect();
+                v.sort();
+                v
+            })
+            .collect();
+        sets.sort();
+        let n = sets.len();
+        sets.dedup();
+        assert_eq!(sets.len(), n, "two methods share an action set");
         let cat = super::super::actions::catalog();
         for m in methods() {
             for a in &m.actions {

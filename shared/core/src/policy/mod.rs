@@ -19,7 +19,7 @@ pub mod zone;
 pub use acl::{acl_public, canned_acl_public};
 pub use cross_account::{cross_account, ExternalGrant, Trusted};
 pub use diff::{diff, Access, Diff};
-pub use escalation::{escalation_combos, grants_full_admin, newly_enabled_combos, Combo};
+pub use escalation::{escalation_combos, grants_full_admin, most_specific, newly_enabled_combos, Combo};
 pub use exposure::{bucket_exposure, Exposure, ExposureStatus};
 pub use grammar::{
     Condition, Effect, NameBlock, Operator, Policy, PolicyError, PrincipalBlock, PrincipalType, Principals,

@@ -97,6 +97,7 @@ pub static RDS_SNAPSHOT: Rule = Rule {
     quiet: &[
         "cloudtrail-rds-modify-db-snapshot-attribute-remove.json",
         "cloudtrail-rds-modify-db-snapshot-attribute-public.json",
+        "cloudtrail-rds-modify-db-cluster-snapshot-attribute-public.json",
     ],
     check: check_rds_snapshot,
 };
@@ -550,7 +551,7 @@ pub static SWEPT_KINDS: &[SweptKind] = &[
         resource_type: "AWS::RDS::DBClusterSnapshot",
         what: "RDS cluster snapshot",
         policy: None,
-        public_rule: &super::rds::SNAPSHOT_PUBLIC,
+        public_rule: &super::rds::CLUSTER_SNAPSHOT_PUBLIC,
         cross_rule: &RDS_SNAPSHOT,
         permissions: &[
             "rds:DescribeDBClusterSnapshots",

@@ -120,10 +120,13 @@ pub static ESCALATION: Rule = Rule {
     needs: &[StateNeed::PolicyVersions],
     extra_permissions: &[],
     remediation: None,
-    doc: "An identity policy now allows a known privilege-escalation combination (Rhino Security Labs' 21 \
-          methods, Cloudsplaining's further paths: e.g. iam:PassRole with lambda:CreateFunction, \
-          iam:CreatePolicyVersion, lambda:UpdateFunctionCode) that it did not allow before. Whoever holds \
-          the policy can make themselves administrator.",
+    doc: "An identity policy now allows a known privilege-escalation combination (Rhino Security Labs' \
+          methods, Cloudsplaining's further paths and Datadog's pathfinding.cloud: e.g. iam:PassRole with \
+          lambda:CreateFunction, iam:CreatePolicyVersion, lambda:UpdateFunctionConfiguration with a layer, a \
+          Bedrock AgentCore code interpreter with a passed role) that it did not allow before; the most \
+          specific method is reported. Access keys and console passwords scoped to the caller's own user \
+          (`user/${aws:username}`) are not escalation. Whoever holds the policy can make themselves \
+          administrator.",
     fires: &["cloudtrail-iam-create-policy-version-widening.json"],
     quiet: &["cloudtrail-iam-create-policy-version-not-default.json"],
     check: check_escalation,
@@ -405,6 +408,15 @@ fn check_widened(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     )])
 }
 
+/// The less specific methods a reported one stands for, as a reason's tail ("" when none).
+fn also_text(combo: &policy::Combo) -> String {
+    if combo.also.is_empty() {
+        return String::new();
+    }
+    let ids: Vec<String> = combo.also.iter().map(|id| format!("`{id}`")).collect();
+    format!("; the most specific method, also covering {}", ids.join(", "))
+}
+
 fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let c = ctx.change;
     let mut evidence = Evidence::default();
@@ -419,15 +431,16 @@ fn check_escalation(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
                 empty_policy()
             }
         };
-        let combos = policy::newly_enabled_combos(&old, &new);
+        let combos = policy::most_specific(policy::newly_enabled_combos(&old, &new));
         for combo in &combos {
             evidence.reasons.push(format!(
-                "{} newly enables `{}` ({}): {} [{}]",
+                "{} newly enables `{}` ({}): {} [{}]{}",
                 pair.label,
                 combo.id,
                 combo.actions.join(" + "),
                 combo.description,
-                combo.source
+                combo.source,
+                also_text(combo)
             ));
             ids.push(combo.id.clone());
         }
@@ -559,7 +572,7 @@ pub fn judge_managed_admin(doc: &Value) -> Result<Option<(Severity, Evidence)>, 
 /// Sweep: the escalation combos a managed policy's default version enables.
 pub fn judge_managed_escalation(doc: &Value) -> Result<Option<(Severity, Evidence)>, CheckError> {
     let policy = engine::parse(doc, "policy")?;
-    let combos = policy::escalation_combos(&policy);
+    let combos = policy::most_specific(policy::escalation_combos(&policy));
     if combos.is_empty() {
         return Ok(None);
     }
@@ -568,11 +581,12 @@ pub fn judge_managed_escalation(doc: &Value) -> Result<Option<(Severity, Evidenc
             .iter()
             .map(|c| {
                 format!(
-                    "enables `{}` ({}): {} [{}]",
+                    "enables `{}` ({}): {} [{}]{}",
                     c.id,
                     c.actions.join(" + "),
                     c.description,
-                    c.source
+                    c.source,
+                    also_text(c)
                 )
             })
             .collect(),

@@ -17,6 +17,7 @@ mod ec2;
 mod engine;
 mod error;
 pub mod external;
+mod iam_access_key;
 mod iam_credentials;
 mod iam_password;
 mod iam_policy;
@@ -184,6 +185,8 @@ pub static REGISTRY: &[&Rule] = &[
     &external::SECRETS,
     &external::ECR,
     &external::LAMBDA,
+    &iam_access_key::ACCESS_KEY_FOR_OTHER_USER,
+    &rds::CLUSTER_SNAPSHOT_PUBLIC,
 ];
 
 /// The rule with this id.

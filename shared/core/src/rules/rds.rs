@@ -1,4 +1,5 @@
-//! RDS, judged from the payload: `rds-snapshot-public` (DB and cluster snapshots shared with `all`),
+//! RDS, judged from the payload: `rds-snapshot-public` (DB snapshots shared with `all`),
+//! `rds-cluster-snapshot-public` (Aurora / Multi-AZ DB cluster snapshots shared with `all`),
 //! `rds-instance-public` (an instance made publicly accessible), `rds-storage-unencrypted` (an instance or
 //! cluster created with unencrypted storage).
 
@@ -16,18 +17,45 @@ pub static SNAPSHOT_PUBLIC: Rule = Rule {
     severity: Severity::Critical,
     cloudtrail: &[Trigger {
         source: "rds.amazonaws.com",
-        names: &["ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute"],
+        names: &["ModifyDBSnapshotAttribute"],
     }],
     config_types: &[],
     needs: &[],
     extra_permissions: &[],
     remediation: None,
-    doc: "A DB or cluster snapshot's `restore` attribute now includes `all`: any AWS account can restore \
-          the database from it and read every row (RDS User Guide, \"Sharing a DB snapshot\"). No automatic \
-          remediation yet: remove `all` with `aws rds modify-db-snapshot-attribute` (the RDS SDK is not a \
-          dependency of remediate).",
+    doc: "A DB snapshot's `restore` attribute now includes `all`: any AWS account can restore the database \
+          from it and read every row (RDS User Guide, \"Sharing a DB snapshot\"). Cluster snapshots are \
+          `rds-cluster-snapshot-public`'s. No automatic remediation yet: remove `all` with \
+          `aws rds modify-db-snapshot-attribute` (the RDS SDK is not a dependency of remediate).",
     fires: &["cloudtrail-rds-modify-db-snapshot-attribute-public.json"],
     quiet: &["cloudtrail-rds-modify-db-snapshot-attribute-account.json"],
+    check: check_snapshot,
+};
+
+/// `ModifyDBClusterSnapshotAttribute` (Aurora and Multi-AZ DB cluster snapshots): the same `restore`
+/// attribute and `all` value as DB snapshots (RDS API Reference, `ModifyDBClusterSnapshotAttribute`: "To
+/// make the manual DB cluster snapshot public, which means that it can be copied or restored by all Amazon
+/// Web Services accounts, set it to `all`",
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBClusterSnapshotAttribute.html>).
+pub static CLUSTER_SNAPSHOT_PUBLIC: Rule = Rule {
+    id: "rds-cluster-snapshot-public",
+    title: "RDS cluster snapshot made public",
+    severity: Severity::Critical,
+    cloudtrail: &[Trigger {
+        source: "rds.amazonaws.com",
+        names: &["ModifyDBClusterSnapshotAttribute"],
+    }],
+    config_types: &[],
+    needs: &[],
+    extra_permissions: &[],
+    remediation: None,
+    doc: "An Aurora or Multi-AZ DB cluster snapshot's `restore` attribute now includes `all`: any AWS \
+          account can copy or restore the cluster from it and read every row (RDS API Reference, \
+          \"ModifyDBClusterSnapshotAttribute\"; Aurora User Guide, \"Sharing a DB cluster snapshot\"). No \
+          automatic remediation yet: remove `all` with `aws rds modify-db-cluster-snapshot-attribute \
+          --attribute-name restore --values-to-remove all`.",
+    fires: &["cloudtrail-rds-modify-db-cluster-snapshot-attribute-public.json"],
+    quiet: &["cloudtrail-rds-modify-db-cluster-snapshot-attribute-account.json"],
     check: check_snapshot,
 };
 
@@ -270,7 +298,11 @@ fn check_snapshot(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     Ok(vec![payload::payload_hit(
         resource,
         Severity::Critical,
-        format!("RDS snapshot {s} made public by {}", payload::who(c)),
+        format!(
+            "RDS {}snapshot {s} made public by {}",
+            if cluster { "cluster " } else { "" },
+            payload::who(c)
+        ),
         evidence,
     )])
 }
