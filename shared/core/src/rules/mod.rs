@@ -22,6 +22,7 @@ mod iam_password;
 mod iam_policy;
 mod iam_trust;
 pub(crate) mod payload;
+mod policy_kinds;
 mod rds;
 mod resource_policy;
 mod s3_pab;
@@ -184,6 +185,16 @@ pub static REGISTRY: &[&Rule] = &[
     &external::SECRETS,
     &external::ECR,
     &external::LAMBDA,
+    &policy_kinds::S3_ACCESS_POINT_PUBLIC,
+    &policy_kinds::EFS_PUBLIC,
+    &policy_kinds::DYNAMODB_PUBLIC,
+    &policy_kinds::OPENSEARCH_PUBLIC,
+    &policy_kinds::GLACIER_PUBLIC,
+    &policy_kinds::S3_ACCESS_POINT_CROSS,
+    &policy_kinds::EFS_CROSS,
+    &policy_kinds::DYNAMODB_CROSS,
+    &policy_kinds::OPENSEARCH_CROSS,
+    &policy_kinds::GLACIER_CROSS,
 ];
 
 /// The rule with this id.
