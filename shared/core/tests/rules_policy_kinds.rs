@@ -329,7 +329,11 @@ fn absent_documents_are_unknown_not_worst_case() {
         r.as_object_mut().unwrap().remove("accessPolicies");
     });
     let eval = rules::evaluate(&c, None, &RuleConfig::default());
-    assert!(eval.findings.is_empty() && eval.errors.is_empty(), "{:?}", eval.errors);
+    assert!(
+        eval.findings.is_empty() && eval.errors.is_empty(),
+        "{:?}",
+        eval.errors
+    );
     let c = {
         let mut v: Value = serde_json::from_slice(
             &std::fs::read(events_dir().join("cloudtrail-dynamodb-put-resource-policy-public.json")).unwrap(),
@@ -343,7 +347,10 @@ fn absent_documents_are_unknown_not_worst_case() {
             other => panic!("{other:?}"),
         };
         let eval = rules::evaluate(&quiet, None, &RuleConfig::default());
-        assert!(eval.findings.is_empty() && eval.errors.is_empty(), "CreateTable without resourcePolicy");
+        assert!(
+            eval.findings.is_empty() && eval.errors.is_empty(),
+            "CreateTable without resourcePolicy"
+        );
         // CreateTable with a public `resourcePolicy` (DynamoDB API reference, CreateTable `ResourcePolicy`).
         v["detail"]["requestParameters"]["resourcePolicy"] = policy;
         match intake(&serde_json::to_vec(&v).unwrap()).unwrap() {
@@ -356,5 +363,8 @@ fn absent_documents_are_unknown_not_worst_case() {
         f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
         vec!["dynamodb-table-policy-public"]
     );
-    assert_eq!(f[0].resource.arn, "arn:aws:dynamodb:us-east-1:111122223333:table/Orders");
+    assert_eq!(
+        f[0].resource.arn,
+        "arn:aws:dynamodb:us-east-1:111122223333:table/Orders"
+    );
 }
