@@ -10,7 +10,7 @@ use tripline_core::policy::{
 };
 use tripline_core::PublicAccessBlock;
 
-const KINDS: [ResourceKind; 8] = [
+const KINDS: [ResourceKind; 13] = [
     ResourceKind::S3Bucket,
     ResourceKind::SnsTopic,
     ResourceKind::SqsQueue,
@@ -19,6 +19,11 @@ const KINDS: [ResourceKind; 8] = [
     ResourceKind::SecretsManagerSecret,
     ResourceKind::LambdaFunction,
     ResourceKind::IamRoleTrust,
+    ResourceKind::S3AccessPoint,
+    ResourceKind::EfsFileSystem,
+    ResourceKind::DynamoDbTable,
+    ResourceKind::OpenSearchDomain,
+    ResourceKind::GlacierVault,
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -193,6 +193,24 @@ pub const KINDS: &[Kind] = &[
         Some("https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logsV2:log-groups")),
     kind("AWS::Events::Rule", "", &[], Some("arn:{p}:events:{r}:{a}:rule/{v}"),
         Some("https://{r}.console.aws.amazon.com/events/home?region={r}#/rules")),
+    // S3 Control calls share the `s3` event source with bucket calls and name the access point by `name`:
+    // the rules read it themselves (no intake field, so a bucket call's `name` is never taken for one).
+    kind("AWS::S3::AccessPoint", "", &[], Some("arn:{p}:s3:{r}:{a}:accesspoint/{v}"),
+        Some("https://s3.console.aws.amazon.com/s3/access-points?region={r}")),
+    // A Multi-Region Access Point's ARN is built from its alias (`arn:aws:s3::{a}:accesspoint/{alias}`), not
+    // its name: no template from a name.
+    kind("AWS::S3::MultiRegionAccessPoint", "", &[], None,
+        Some("https://s3.console.aws.amazon.com/s3/mraps?region={r}")),
+    kind("AWS::EFS::FileSystem", "elasticfilesystem.amazonaws.com", &[req(&["fileSystemId"], Id)],
+        Some("arn:{p}:elasticfilesystem:{r}:{a}:file-system/{v}"),
+        Some("https://{r}.console.aws.amazon.com/efs/home?region={r}#/file-systems/{name}")),
+    kind("AWS::DynamoDB::Table", "dynamodb.amazonaws.com", &[req(&["resourceArn"], Arn), req(&["tableName"], Id)],
+        Some("arn:{p}:dynamodb:{r}:{a}:table/{v}"),
+        Some("https://{r}.console.aws.amazon.com/dynamodbv2/home?region={r}#table?name={name}")),
+    kind("AWS::OpenSearchService::Domain", "es.amazonaws.com", &[req(&["domainName"], Id)], Some("arn:{p}:es:{r}:{a}:domain/{v}"),
+        Some("https://{r}.console.aws.amazon.com/aos/home?region={r}#opensearch/domains/{name}")),
+    kind("AWS::Glacier::Vault", "glacier.amazonaws.com", &[req(&["vaultName"], Id)], Some("arn:{p}:glacier:{r}:{a}:vaults/{v}"),
+        Some("https://{r}.console.aws.amazon.com/glacier/home?region={r}#/vaults")),
 ];
 
 /// The registry row of a CloudFormation type.

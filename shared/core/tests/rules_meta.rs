@@ -54,6 +54,17 @@ const REQUIRED_IDS: &[&str] = &[
     // issue 16 (catalog)
     "iam-access-key-created-for-other-user",
     "rds-cluster-snapshot-public",
+    // Issue 16 (new policy kinds) and issue 19 (their cross-account twins).
+    "s3-access-point-policy-public",
+    "efs-file-system-policy-public",
+    "dynamodb-table-policy-public",
+    "opensearch-domain-policy-public",
+    "glacier-vault-policy-public",
+    "s3-access-point-cross-account-access",
+    "efs-file-system-cross-account-access",
+    "dynamodb-table-cross-account-access",
+    "opensearch-domain-cross-account-access",
+    "glacier-vault-cross-account-access",
 ];
 
 #[test]

@@ -150,6 +150,27 @@ const EXPECTED: &[(&str, &[(&str, Severity)])] = &[
     ("configrule-s3-bucket-invocation.json", &[("s3-bucket-policy-public", Critical), ("s3-bucket-tls-not-required", Medium)]),
     ("configrule-scheduled-notification.json", &[]),
     ("sns-config-item-change.json", &[]),
+    // Issue 16: the new policy kinds (public rule and cross-account twin); see rules_policy_kinds.rs.
+    ("cloudtrail-s3-put-access-point-policy-public.json", &[("s3-access-point-policy-public", Critical)]),
+    ("cloudtrail-s3-put-access-point-policy-private.json", &[]),
+    ("cloudtrail-s3-put-access-point-policy-account.json", &[("s3-access-point-cross-account-access", High)]),
+    ("cloudtrail-s3-put-multi-region-access-point-policy-public.json", &[("s3-access-point-policy-public", Critical)]),
+    ("cloudtrail-efs-put-file-system-policy-public.json", &[("efs-file-system-policy-public", Critical)]),
+    ("cloudtrail-efs-put-file-system-policy-mount-target.json", &[("efs-file-system-cross-account-access", High)]),
+    ("cloudtrail-efs-put-file-system-policy-account.json", &[("efs-file-system-cross-account-access", High)]),
+    ("cloudtrail-efs-put-file-system-policy-private.json", &[]),
+    ("cloudtrail-dynamodb-put-resource-policy-public.json", &[("dynamodb-table-policy-public", Critical)]),
+    ("cloudtrail-dynamodb-put-resource-policy-source-ip.json", &[("dynamodb-table-policy-public", Critical)]),
+    ("cloudtrail-dynamodb-put-resource-policy-account.json", &[("dynamodb-table-cross-account-access", High)]),
+    ("cloudtrail-dynamodb-put-resource-policy-private.json", &[]),
+    ("cloudtrail-opensearch-update-domain-config-public.json", &[("opensearch-domain-policy-public", Critical)]),
+    ("cloudtrail-es-update-elasticsearch-domain-config-public.json", &[("opensearch-domain-policy-public", Critical)]),
+    ("cloudtrail-opensearch-update-domain-config-ip.json", &[("opensearch-domain-cross-account-access", High)]),
+    ("cloudtrail-opensearch-update-domain-config-account.json", &[("opensearch-domain-cross-account-access", High)]),
+    ("cloudtrail-opensearch-update-domain-config-private.json", &[]),
+    ("cloudtrail-glacier-set-vault-access-policy-public.json", &[("glacier-vault-policy-public", Critical)]),
+    ("cloudtrail-glacier-set-vault-access-policy-account.json", &[("glacier-vault-cross-account-access", High)]),
+    ("cloudtrail-glacier-set-vault-access-policy-private.json", &[]),
 ];
 
 #[test]

@@ -86,6 +86,16 @@ pub enum ResourceKind {
     SecretsManagerSecret,
     LambdaFunction,
     IamRoleTrust,
+    /// S3 access points and Multi-Region Access Points: the S3 definition exactly.
+    S3AccessPoint,
+    /// EFS file system policies: the EFS User Guide's own list ([`EFS_LIMITING_KEYS`]).
+    EfsFileSystem,
+    /// DynamoDB table and stream resource policies: DynamoDB's own list ([`DYNAMODB_LIMITING_KEYS`]).
+    DynamoDbTable,
+    /// OpenSearch Service domain access policies (no published definition: the generic list).
+    OpenSearchDomain,
+    /// S3 Glacier vault access policies (no published definition: the generic list).
+    GlacierVault,
 }
 
 /// The condition keys the S3 page lists as able to make a grant non-public (lowercase; key names are
@@ -115,12 +125,76 @@ const GENERIC_EXTRA_KEYS: &[&str] = &[
     "aws:principalorgpaths",
 ];
 
+/// Amazon EFS User Guide, "Blocking public access", "The meaning of 'public'"
+/// (<https://docs.aws.amazon.com/efs/latest/ug/access-control-block-public-access.html>): "To be considered
+/// non-public, a file system policy must grant access only to fixed values (values that don't contain a wild
+/// card) of one or more of the following: A set of [CIDRs], using aws:SourceIp; An AWS principal, user, role,
+/// or service principal (for example, aws:PrincipalOrgID); aws:SourceArn; aws:SourceVpc; aws:SourceVpce;
+/// aws:SourceOwner; aws:SourceAccount; elasticfilesystem:AccessedViaMountTarget; aws:userid, outside the
+/// pattern \"AROLEID:*\"". The principal keys are read as the generic ones (`aws:PrincipalOrgID`,
+/// `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:PrincipalOrgPaths`). `AccessedViaMountTarget` limits
+/// only as `Bool` `true` (see [`bool_true_limits`]); it narrows the network path (a client that can reach a
+/// mount target), not who the caller is, so the cross-account rule still reads such a `*` grant as open to
+/// every account.
+pub const EFS_LIMITING_KEYS: &[&str] = &[
+    "aws:sourceip",
+    "aws:principalorgid",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalorgpaths",
+    "aws:sourcearn",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceowner",
+    "aws:sourceaccount",
+    "elasticfilesystem:accessedviamounttarget",
+    "aws:userid",
+];
+
+/// Amazon DynamoDB Developer Guide, "Blocking public access with resource-based policies"
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/rbac-bpa-rbp.html>): "the following
+/// trusted condition keys are used to complete the evaluation of a resource-based policy for non-public
+/// access" — exactly this list. Unlike S3 and EFS, `aws:SourceIp` and `aws:SourceOwner` are not on it, so
+/// they do not limit; "If your resource-based policy uses the aws:PrincipalIsAWSService key, you must make
+/// sure that you've set the key value to true."
+pub const DYNAMODB_LIMITING_KEYS: &[&str] = &[
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:userid",
+    "aws:principalservicename",
+    "aws:principalservicenameslist",
+    "aws:principalisawsservice",
+    "aws:ec2instancesourcevpc",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+];
+
+/// Keys that limit only as `Bool` with the value `true` (EFS `AccessedViaMountTarget`, DynamoDB
+/// `PrincipalIsAWSService`); any other operator or value does not limit.
+fn bool_true_limits(key: &str) -> bool {
+    matches!(
+        key,
+        "elasticfilesystem:accessedviamounttarget" | "aws:principalisawsservice"
+    )
+}
+
 fn limiting_keys(kind: ResourceKind, key: &str) -> bool {
+    match kind {
+        ResourceKind::EfsFileSystem => return EFS_LIMITING_KEYS.contains(&key),
+        ResourceKind::DynamoDbTable => return DYNAMODB_LIMITING_KEYS.contains(&key),
+        _ => {}
+    }
     if S3_LIMITING_KEYS.contains(&key) {
         return true;
     }
     match kind {
-        ResourceKind::S3Bucket => false,
+        ResourceKind::S3Bucket | ResourceKind::S3AccessPoint => false,
         ResourceKind::KmsKey => GENERIC_EXTRA_KEYS.contains(&key) || key == "kms:calleraccount",
         _ => GENERIC_EXTRA_KEYS.contains(&key),
     }
@@ -222,6 +296,15 @@ fn classify(c: &Condition, stmt: &str, version: Version, kind: ResourceKind) -> 
     }
     if c.values.is_empty() {
         return no("no-values", format!("condition on `{}` has no values", c.key_raw));
+    }
+    if bool_true_limits(&c.key) {
+        if c.op == Operator::Bool && c.values.iter().all(|v| v.eq_ignore_ascii_case("true")) {
+            return CondClass::Limits;
+        }
+        return no(
+            "operator-not-limiting",
+            format!("`{}` limits only as `Bool` `true`", c.key_raw),
+        );
     }
     if c.key == "aws:sourceip" {
         if c.op != Operator::IpAddress {
@@ -533,6 +616,13 @@ pub(crate) fn analyse_statement(
 ///   (OIDC) provider is public unless a condition pins its `sub` (or `aud` / `app_id`) claim — for GitHub
 ///   Actions only a `sub` fixed at least to `repo:<owner>/` counts.
 /// - All kinds except S3: `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:PrincipalOrgPaths` also limit.
+/// - `S3AccessPoint`: the S3 definition exactly ("PolicyStatus: Indicates whether this access point policy
+///   is public. For more information about how Amazon S3 evaluates policies to determine whether they are
+///   public, see The Meaning of \"Public\"", S3 Control API reference, `PolicyStatus`).
+/// - `EfsFileSystem`: EFS's own list ([`EFS_LIMITING_KEYS`]); `DynamoDbTable`: DynamoDB's
+///   ([`DYNAMODB_LIMITING_KEYS`]; `aws:SourceIp` does not limit there).
+/// - `OpenSearchDomain`, `GlacierVault`: the generic list. An OpenSearch "IP-based policy" (`*` limited by
+///   `aws:SourceIp`) is not public when its ranges pass the S3 breadth rule.
 pub fn resource_policy_public(policy: &Policy, kind: ResourceKind) -> PublicVerdict {
     let mut public_reasons = Vec::new();
     let mut private_reasons = Vec::new();

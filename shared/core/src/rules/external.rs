@@ -237,7 +237,7 @@ fn owner(c: &Change, arn: &str) -> String {
     }
 }
 
-fn policy_hits(
+pub(super) fn policy_hits(
     ctx: &Ctx<'_>,
     target: Target,
     kind: ResourceKind,

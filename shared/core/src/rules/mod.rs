@@ -23,6 +23,7 @@ mod iam_password;
 mod iam_policy;
 mod iam_trust;
 pub(crate) mod payload;
+mod policy_kinds;
 mod rds;
 mod resource_policy;
 mod s3_pab;
@@ -187,6 +188,16 @@ pub static REGISTRY: &[&Rule] = &[
     &external::LAMBDA,
     &iam_access_key::ACCESS_KEY_FOR_OTHER_USER,
     &rds::CLUSTER_SNAPSHOT_PUBLIC,
+    &policy_kinds::S3_ACCESS_POINT_PUBLIC,
+    &policy_kinds::EFS_PUBLIC,
+    &policy_kinds::DYNAMODB_PUBLIC,
+    &policy_kinds::OPENSEARCH_PUBLIC,
+    &policy_kinds::GLACIER_PUBLIC,
+    &policy_kinds::S3_ACCESS_POINT_CROSS,
+    &policy_kinds::EFS_CROSS,
+    &policy_kinds::DYNAMODB_CROSS,
+    &policy_kinds::OPENSEARCH_CROSS,
+    &policy_kinds::GLACIER_CROSS,
 ];
 
 /// The rule with this id.

@@ -129,7 +129,7 @@ pub static LAMBDA: Rule = Rule {
     check: check_lambda,
 };
 
-fn judge(
+pub(super) fn judge(
     c: &Change,
     doc: Option<Value>,
     kind: ResourceKind,
