@@ -37,6 +37,8 @@ core: ocsf-schema ## build and test the pure core crate alone; fail if an SDK, r
 	@if $(CARGO) tree -p tripline-core -e normal --prefix none | grep -E '$(CORE_FORBIDDEN)'; then \
 	  echo "core: tripline-core must not depend on the crates above (ARCHITECTURE.md, invariants)" >&2; exit 1; fi
 	$(CARGO) test -p tripline-core
+	@# The CLI without its `aws` feature is the pure engine (assess, rules, patterns, policy): it must build.
+	$(CARGO) check -q -p tripline-cli --no-default-features
 
 unit: ocsf-schema ## all cargo tests
 	$(CARGO) test --workspace --all-features
