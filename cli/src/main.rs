@@ -87,6 +87,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd_scan::run(&args),
         #[cfg(feature = "aws")]
         Command::Remediate(args) => cmd_remediate::run(&args),
+        #[cfg(feature = "aws")]
         Command::Findings(args) => cmd_findings::run(&args),
     }
 }

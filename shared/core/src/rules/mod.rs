@@ -21,6 +21,7 @@ mod iam_credentials;
 mod iam_password;
 mod iam_policy;
 mod iam_trust;
+mod lambda_layer;
 pub(crate) mod payload;
 mod rds;
 mod resource_policy;
@@ -184,6 +185,8 @@ pub static REGISTRY: &[&Rule] = &[
     &external::SECRETS,
     &external::ECR,
     &external::LAMBDA,
+    &lambda_layer::PUBLIC,
+    &lambda_layer::CROSS_ACCOUNT,
 ];
 
 /// The rule with this id.
