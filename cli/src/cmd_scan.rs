@@ -511,8 +511,9 @@ impl tripline_aws::ExposureRead for Progress {
     async fn list_swept(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        region: &str,
     ) -> Result<Vec<tripline_aws::Listed>, AwsError> {
-        let r = self.inner.list_swept(kind).await;
+        let r = self.inner.list_swept(kind, region).await;
         if let Ok(l) = &r {
             self.listed("shared resources", l.len(), 1);
         }
@@ -521,16 +522,18 @@ impl tripline_aws::ExposureRead for Progress {
     async fn read_exposure(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        region: &str,
         id: &str,
     ) -> Result<tripline_core::rules::external::Exposure, AwsError> {
-        self.step(self.inner.read_exposure(kind, id).await)
+        self.step(self.inner.read_exposure(kind, region, id).await)
     }
     async fn swept_tags(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        region: &str,
         id: &str,
     ) -> Result<BTreeMap<String, String>, AwsError> {
-        self.inner.swept_tags(kind, id).await
+        self.inner.swept_tags(kind, region, id).await
     }
 }
 

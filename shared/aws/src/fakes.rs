@@ -101,6 +101,8 @@ pub struct FakeWorld {
     pub webhook_posts: Vec<Value>,
     /// Resources of the sweep's swept kinds (snapshots, AMIs, queues...): kind -> id -> resource.
     pub swept: BTreeMap<tripline_core::rules::external::SweptKindId, BTreeMap<String, FakeSwept>>,
+    /// Regions where every swept kind's listing is refused (`AccessDenied`, e.g. an SCP denying a region).
+    pub swept_regions_denied: std::collections::BTreeSet<String>,
     /// Every call, `operation target`, in order.
     pub calls: Vec<String>,
     /// Injected failures by operation name (`s3:GetBucketPolicy`); they persist until cleared.
@@ -770,17 +772,30 @@ impl crate::exposure::ExposureRead for FakeAws {
     async fn list_swept(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        region: &str,
     ) -> Result<Vec<crate::exposure::Listed>, AwsError> {
-        let w = self.call(swept_ops(kind).0, "")?;
+        let op = swept_ops(kind).0;
+        let w = self.call(op, "")?;
+        if w.swept_regions_denied.contains(region) {
+            return Err(injected(op, ErrorKind::AccessDenied));
+        }
+        // The resources of `region`: their ARN's region field (one without a region field: every region's).
+        let here = |arn: &str| arn.split(':').nth(3).is_none_or(|r| r == region || r.is_empty());
         Ok(w.swept
             .get(&kind)
-            .map(|m| m.values().map(|r| r.listed.clone()).collect())
+            .map(|m| {
+                m.values()
+                    .filter(|r| here(&r.listed.arn))
+                    .map(|r| r.listed.clone())
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
     async fn read_exposure(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        _region: &str,
         id: &str,
     ) -> Result<tripline_core::rules::external::Exposure, AwsError> {
         let op = swept_ops(kind).1;
@@ -795,6 +810,7 @@ impl crate::exposure::ExposureRead for FakeAws {
     async fn swept_tags(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        _region: &str,
         id: &str,
     ) -> Result<BTreeMap<String, String>, AwsError> {
         let w = self.call("sweep:ListTags", id)?;

@@ -238,8 +238,8 @@ impl ReadSecret for Routed {
 
 impl crate::exposure::ExposureRead for Routed {
     delegate! { target:
-        fn list_swept(&self, kind: tripline_core::rules::external::SweptKindId) -> Result<Vec<crate::exposure::Listed>, AwsError>;
-        fn read_exposure(&self, kind: tripline_core::rules::external::SweptKindId, id: &str) -> Result<tripline_core::rules::external::Exposure, AwsError>;
-        fn swept_tags(&self, kind: tripline_core::rules::external::SweptKindId, id: &str) -> Result<BTreeMap<String, String>, AwsError>;
+        fn list_swept(&self, kind: tripline_core::rules::external::SweptKindId, region: &str) -> Result<Vec<crate::exposure::Listed>, AwsError>;
+        fn read_exposure(&self, kind: tripline_core::rules::external::SweptKindId, region: &str, id: &str) -> Result<tripline_core::rules::external::Exposure, AwsError>;
+        fn swept_tags(&self, kind: tripline_core::rules::external::SweptKindId, region: &str, id: &str) -> Result<BTreeMap<String, String>, AwsError>;
     }
 }

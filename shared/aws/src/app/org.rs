@@ -453,26 +453,29 @@ impl<D: crate::ExposureRead> crate::ExposureRead for ShardView<'_, D> {
     async fn list_swept(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        region: &str,
     ) -> Result<Vec<crate::Listed>, AwsError> {
         if self.global {
             Ok(Vec::new())
         } else {
-            self.inner.list_swept(kind).await
+            self.inner.list_swept(kind, region).await
         }
     }
     async fn read_exposure(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        region: &str,
         id: &str,
     ) -> Result<tripline_core::rules::external::Exposure, AwsError> {
-        self.inner.read_exposure(kind, id).await
+        self.inner.read_exposure(kind, region, id).await
     }
     async fn swept_tags(
         &self,
         kind: tripline_core::rules::external::SweptKindId,
+        region: &str,
         id: &str,
     ) -> Result<BTreeMap<String, String>, AwsError> {
-        self.inner.swept_tags(kind, id).await
+        self.inner.swept_tags(kind, region, id).await
     }
 }
 

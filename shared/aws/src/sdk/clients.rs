@@ -242,6 +242,10 @@ pub struct AwsClients {
     pub rds: aws_sdk_rds::Client,
     /// SQS (the sweep's resource-policy readers, `resource_policies.rs`).
     pub sqs: aws_sdk_sqs::Client,
+    /// KMS, ECR and Lambda (the sweep's readers, `service_policies.rs`).
+    pub kms: aws_sdk_kms::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -279,6 +283,9 @@ impl AwsClients {
             ec2: timed_client!(aws_sdk_ec2, sdk),
             rds: timed_client!(aws_sdk_rds, sdk),
             sqs: timed_client!(aws_sdk_sqs, sdk),
+            kms: timed_client!(aws_sdk_kms, sdk),
+            ecr: timed_client!(aws_sdk_ecr, sdk),
+            lambda: timed_client!(aws_sdk_lambda, sdk),
         }
     }
 

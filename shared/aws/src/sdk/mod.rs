@@ -35,6 +35,7 @@ pub mod runs;
 pub mod s3;
 pub mod secrets;
 pub mod securityhub;
+pub mod service_policies;
 pub mod shares;
 pub mod sns;
 pub mod sts;

@@ -16,45 +16,68 @@ use std::collections::BTreeMap;
 use tripline_core::policy::ShareTarget;
 use tripline_core::rules::external::{ec2_item, rds_values, Exposure, SweptKindId};
 
-use super::resource_policies;
+use super::{resource_policies, service_policies};
 use crate::exposure::{ExposureRead, Listed};
 use crate::{AwsClients, AwsError};
 
 impl ExposureRead for AwsClients {
-    async fn list_swept(&self, kind: SweptKindId) -> Result<Vec<Listed>, AwsError> {
+    async fn list_swept(&self, kind: SweptKindId, region: &str) -> Result<Vec<Listed>, AwsError> {
+        let regional = self.in_region(region);
+        let this = regional.as_ref();
         match kind {
-            SweptKindId::Ec2Snapshot => self.list_snapshots().await,
-            SweptKindId::Ec2Image => self.list_images().await,
-            SweptKindId::RdsDbSnapshot => self.list_db_snapshots().await,
-            SweptKindId::RdsClusterSnapshot => self.list_cluster_snapshots().await,
-            SweptKindId::SqsQueue => resource_policies::list_queues(self).await,
-            SweptKindId::SnsTopic => resource_policies::list_topics(self).await,
-            SweptKindId::SecretsManagerSecret => resource_policies::list_secrets(self).await,
+            SweptKindId::Ec2Snapshot => this.list_snapshots().await,
+            SweptKindId::Ec2Image => this.list_images().await,
+            SweptKindId::RdsDbSnapshot => this.list_db_snapshots().await,
+            SweptKindId::RdsClusterSnapshot => this.list_cluster_snapshots().await,
+            SweptKindId::SqsQueue => resource_policies::list_queues(this).await,
+            SweptKindId::SnsTopic => resource_policies::list_topics(this).await,
+            SweptKindId::SecretsManagerSecret => resource_policies::list_secrets(this).await,
+            SweptKindId::KmsKey => service_policies::list_keys(&this.kms).await,
+            SweptKindId::EcrRepository => service_policies::list_repositories(&this.ecr).await,
+            SweptKindId::LambdaFunction => service_policies::list_functions(&this.lambda).await,
+            SweptKindId::LambdaLayerVersion => service_policies::list_layer_versions(&this.lambda).await,
         }
     }
 
-    async fn read_exposure(&self, kind: SweptKindId, id: &str) -> Result<Exposure, AwsError> {
+    async fn read_exposure(&self, kind: SweptKindId, region: &str, id: &str) -> Result<Exposure, AwsError> {
+        let regional = self.in_region(region);
+        let this = regional.as_ref();
         match kind {
-            SweptKindId::Ec2Snapshot => self.snapshot_shares(id).await,
-            SweptKindId::Ec2Image => self.image_shares(id).await,
-            SweptKindId::RdsDbSnapshot => self.db_snapshot_shares(id).await,
-            SweptKindId::RdsClusterSnapshot => self.cluster_snapshot_shares(id).await,
-            SweptKindId::SqsQueue => resource_policies::queue_policy(self, id).await,
-            SweptKindId::SnsTopic => resource_policies::topic_policy(self, id).await,
-            SweptKindId::SecretsManagerSecret => resource_policies::secret_policy(self, id).await,
+            SweptKindId::Ec2Snapshot => this.snapshot_shares(id).await,
+            SweptKindId::Ec2Image => this.image_shares(id).await,
+            SweptKindId::RdsDbSnapshot => this.db_snapshot_shares(id).await,
+            SweptKindId::RdsClusterSnapshot => this.cluster_snapshot_shares(id).await,
+            SweptKindId::SqsQueue => resource_policies::queue_policy(this, id).await,
+            SweptKindId::SnsTopic => resource_policies::topic_policy(this, id).await,
+            SweptKindId::SecretsManagerSecret => resource_policies::secret_policy(this, id).await,
+            SweptKindId::KmsKey => service_policies::key_policy(&this.kms, id).await,
+            SweptKindId::EcrRepository => service_policies::repository_policy(&this.ecr, id).await,
+            SweptKindId::LambdaFunction => service_policies::function_policy(&this.lambda, id).await,
+            SweptKindId::LambdaLayerVersion => service_policies::layer_version_policy(&this.lambda, id).await,
         }
     }
 
-    async fn swept_tags(&self, kind: SweptKindId, id: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    async fn swept_tags(
+        &self,
+        kind: SweptKindId,
+        region: &str,
+        id: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let regional = self.in_region(region);
+        let this = regional.as_ref();
         match kind {
-            SweptKindId::SqsQueue => resource_policies::queue_tags(self, id).await,
-            SweptKindId::SnsTopic => resource_policies::topic_tags(self, id).await,
+            SweptKindId::SqsQueue => resource_policies::queue_tags(this, id).await,
+            SweptKindId::SnsTopic => resource_policies::topic_tags(this, id).await,
+            SweptKindId::KmsKey => service_policies::key_tags(&this.kms, id).await,
+            SweptKindId::EcrRepository => service_policies::repository_tags(&this.ecr, id).await,
+            SweptKindId::LambdaFunction => service_policies::function_tags(&this.lambda, id).await,
             // The listing returns them (`Listed::tags` is `Some`): nothing to read.
             SweptKindId::Ec2Snapshot
             | SweptKindId::Ec2Image
             | SweptKindId::RdsDbSnapshot
             | SweptKindId::RdsClusterSnapshot
-            | SweptKindId::SecretsManagerSecret => Ok(BTreeMap::new()),
+            | SweptKindId::SecretsManagerSecret
+            | SweptKindId::LambdaLayerVersion => Ok(BTreeMap::new()),
         }
     }
 }

@@ -497,6 +497,10 @@ pub enum SweptKindId {
     SqsQueue,
     SnsTopic,
     SecretsManagerSecret,
+    KmsKey,
+    EcrRepository,
+    LambdaFunction,
+    LambdaLayerVersion,
 }
 
 /// One row of the sweep's per-kind registry.
@@ -588,6 +592,59 @@ pub static SWEPT_KINDS: &[SweptKind] = &[
         public_rule: &resource_policy::SECRETS,
         cross_rule: &SECRETS,
         permissions: &["secretsmanager:ListSecrets", "secretsmanager:GetResourcePolicy"],
+    },
+    // Customer-managed keys only (`DescribeKey` `KeyManager` `CUSTOMER`): an AWS-managed key's policy is
+    // AWS's own. The key policy is the one named `default` (the only name `GetKeyPolicy` accepts).
+    SweptKind {
+        id: SweptKindId::KmsKey,
+        resource_type: "AWS::KMS::Key",
+        what: "KMS key",
+        policy: Some(ResourceKind::KmsKey),
+        public_rule: &resource_policy::KMS,
+        cross_rule: &KMS,
+        permissions: &[
+            "kms:ListKeys",
+            "kms:GetKeyPolicy",
+            "kms:DescribeKey",
+            "kms:ListResourceTags",
+        ],
+    },
+    SweptKind {
+        id: SweptKindId::EcrRepository,
+        resource_type: "AWS::ECR::Repository",
+        what: "ECR repository",
+        policy: Some(ResourceKind::EcrRepository),
+        public_rule: &resource_policy::ECR,
+        cross_rule: &ECR,
+        permissions: &[
+            "ecr:DescribeRepositories",
+            "ecr:GetRepositoryPolicy",
+            "ecr:ListTagsForResource",
+        ],
+    },
+    SweptKind {
+        id: SweptKindId::LambdaFunction,
+        resource_type: "AWS::Lambda::Function",
+        what: "Lambda function",
+        policy: Some(ResourceKind::LambdaFunction),
+        public_rule: &resource_policy::LAMBDA,
+        cross_rule: &LAMBDA,
+        permissions: &["lambda:ListFunctions", "lambda:GetPolicy", "lambda:ListTags"],
+    },
+    // Every version of every layer (`ListLayers`, then `ListLayerVersions` of each), its policy with
+    // `GetLayerVersionPolicy`. Layers take no tags: exemptions by tag do not apply to them.
+    SweptKind {
+        id: SweptKindId::LambdaLayerVersion,
+        resource_type: "AWS::Lambda::LayerVersion",
+        what: "Lambda layer version",
+        policy: Some(ResourceKind::LambdaFunction),
+        public_rule: &super::lambda_layer::PUBLIC,
+        cross_rule: &super::lambda_layer::CROSS_ACCOUNT,
+        permissions: &[
+            "lambda:ListLayers",
+            "lambda:GetLayerVersionPolicy",
+            "lambda:ListLayerVersions",
+        ],
     },
 ];
 

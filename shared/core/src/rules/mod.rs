@@ -22,6 +22,7 @@ mod iam_credentials;
 mod iam_password;
 mod iam_policy;
 mod iam_trust;
+mod lambda_layer;
 pub(crate) mod payload;
 mod policy_kinds;
 mod rds;
@@ -198,6 +199,8 @@ pub static REGISTRY: &[&Rule] = &[
     &policy_kinds::DYNAMODB_CROSS,
     &policy_kinds::OPENSEARCH_CROSS,
     &policy_kinds::GLACIER_CROSS,
+    &lambda_layer::PUBLIC,
+    &lambda_layer::CROSS_ACCOUNT,
 ];
 
 /// The rule with this id.
