@@ -242,6 +242,10 @@ pub struct AwsClients {
     pub rds: aws_sdk_rds::Client,
     /// SQS (the sweep's resource-policy readers, `resource_policies.rs`).
     pub sqs: aws_sdk_sqs::Client,
+    /// CloudTrail in the configuration's region (the account-state sweep, `sdk::account_state`).
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// GuardDuty in the configuration's region (other regions: `sdk::account_state`).
+    pub guardduty: aws_sdk_guardduty::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -279,6 +283,8 @@ impl AwsClients {
             ec2: timed_client!(aws_sdk_ec2, sdk),
             rds: timed_client!(aws_sdk_rds, sdk),
             sqs: timed_client!(aws_sdk_sqs, sdk),
+            cloudtrail: timed_client!(aws_sdk_cloudtrail, sdk),
+            guardduty: timed_client!(aws_sdk_guardduty, sdk),
         }
     }
 
