@@ -606,8 +606,8 @@ pub fn sweep_permissions(rule: &str) -> &'static [&'static str] {
             "guardduty:GetDetector",
         ],
         "ebs-default-encryption-disabled" => &["ec2:DescribeRegions", "ec2:GetEbsEncryptionByDefault"],
-        // GetPublicAccessBlock (account) is already read by every sweep (s3:GetAccountPublicAccessBlock).
-        "s3-account-public-access-block-weakened" => &["s3:GetAccountPublicAccessBlock"],
+        // `s3-account-public-access-block-weakened`: S3 Control GetPublicAccessBlock for the account is read by
+        // every sweep already (`s3:GetAccountPublicAccessBlock`, granted with the bucket reads): no new read.
         "ec2-security-group-open-to-world" => &["ec2:DescribeRegions", "ec2:DescribeSecurityGroups"],
         _ => &[],
     }
