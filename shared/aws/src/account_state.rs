@@ -30,7 +30,10 @@ pub trait AccountStateRead: Send + Sync {
     /// The trails that apply to `region`, each with its status and event selectors.
     fn trails(&self, region: &str) -> impl Future<Output = Result<Vec<Value>, AwsError>> + Send;
     /// The configuration recorders of `region` with their status.
-    fn configuration_recorders(&self, region: &str) -> impl Future<Output = Result<Vec<Value>, AwsError>> + Send;
+    fn configuration_recorders(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<Value>, AwsError>> + Send;
     /// The GuardDuty detectors of `region` with their status.
     fn guardduty_detectors(&self, region: &str) -> impl Future<Output = Result<Vec<Value>, AwsError>> + Send;
     /// Whether EBS encryption by default is on in `region`.
@@ -113,16 +116,26 @@ impl AccountStateRead for crate::fakes::FakeAws {
     }
     async fn guardduty_detectors(&self, region: &str) -> Result<Vec<Value>, AwsError> {
         let w = self.call("guardduty:ListDetectors", region)?;
-        Ok(w.account_state.detectors.get(region).cloned().unwrap_or_else(|| {
-            vec![serde_json::json!({"detectorId": "fakedetector", "status": "ENABLED"})]
-        }))
+        Ok(w.account_state
+            .detectors
+            .get(region)
+            .cloned()
+            .unwrap_or_else(|| vec![serde_json::json!({"detectorId": "fakedetector", "status": "ENABLED"})]))
     }
     async fn ebs_encryption_by_default(&self, region: &str) -> Result<Option<bool>, AwsError> {
         let w = self.call("ec2:GetEbsEncryptionByDefault", region)?;
-        Ok(w.account_state.ebs_default.get(region).copied().unwrap_or(Some(true)))
+        Ok(w.account_state
+            .ebs_default
+            .get(region)
+            .copied()
+            .unwrap_or(Some(true)))
     }
     async fn security_groups(&self, region: &str) -> Result<Vec<Value>, AwsError> {
         let w = self.call("ec2:DescribeSecurityGroups", region)?;
-        Ok(w.account_state.security_groups.get(region).cloned().unwrap_or_default())
+        Ok(w.account_state
+            .security_groups
+            .get(region)
+            .cloned()
+            .unwrap_or_default())
     }
 }

@@ -61,30 +61,82 @@ fn a_region_needs_one_trail_logging_management_write_events() {
         {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}]});
     let cases: Vec<(&str, Vec<Value>, bool)> = vec![
         ("no trail at all", vec![], true),
-        ("a trail that stopped logging", vec![trail("main", Some(false), Some(basic("All", true)))], true),
-        ("logging, all management events", vec![trail("main", Some(true), Some(basic("All", true)))], false),
-        ("logging, write-only management events", vec![trail("main", Some(true), Some(basic("WriteOnly", true)))], false),
-        ("logging, read-only management events only", vec![trail("main", Some(true), Some(basic("ReadOnly", true)))], true),
-        ("logging, no management events (IncludeManagementEvents false)", vec![trail("data", Some(true), Some(basic("All", false)))], true),
-        ("logging, an empty selector list records nothing", vec![trail("none", Some(true), Some(json!({"EventSelectors": []})))], true),
-        ("absent IncludeManagementEvents / ReadWriteType default to true / All",
-            vec![trail("main", Some(true), Some(json!({"EventSelectors": [{}]})))], false),
-        ("advanced: management events, reads and writes", vec![trail("adv", Some(true), Some(mgmt_all.clone()))], false),
-        ("advanced: management read-only only", vec![trail("adv", Some(true), Some(mgmt_reads_only))], true),
-        ("advanced: data events only", vec![trail("adv", Some(true), Some(data_only))], true),
-        ("one stopped, one logging: the region is covered",
-            vec![trail("old", Some(false), Some(basic("All", true))), trail("org", Some(true), Some(mgmt_all))], false),
+        (
+            "a trail that stopped logging",
+            vec![trail("main", Some(false), Some(basic("All", true)))],
+            true,
+        ),
+        (
+            "logging, all management events",
+            vec![trail("main", Some(true), Some(basic("All", true)))],
+            false,
+        ),
+        (
+            "logging, write-only management events",
+            vec![trail("main", Some(true), Some(basic("WriteOnly", true)))],
+            false,
+        ),
+        (
+            "logging, read-only management events only",
+            vec![trail("main", Some(true), Some(basic("ReadOnly", true)))],
+            true,
+        ),
+        (
+            "logging, no management events (IncludeManagementEvents false)",
+            vec![trail("data", Some(true), Some(basic("All", false)))],
+            true,
+        ),
+        (
+            "logging, an empty selector list records nothing",
+            vec![trail("none", Some(true), Some(json!({"EventSelectors": []})))],
+            true,
+        ),
+        (
+            "absent IncludeManagementEvents / ReadWriteType default to true / All",
+            vec![trail("main", Some(true), Some(json!({"EventSelectors": [{}]})))],
+            false,
+        ),
+        (
+            "advanced: management events, reads and writes",
+            vec![trail("adv", Some(true), Some(mgmt_all.clone()))],
+            false,
+        ),
+        (
+            "advanced: management read-only only",
+            vec![trail("adv", Some(true), Some(mgmt_reads_only))],
+            true,
+        ),
+        (
+            "advanced: data events only",
+            vec![trail("adv", Some(true), Some(data_only))],
+            true,
+        ),
+        (
+            "one stopped, one logging: the region is covered",
+            vec![
+                trail("old", Some(false), Some(basic("All", true))),
+                trail("org", Some(true), Some(mgmt_all)),
+            ],
+            false,
+        ),
     ];
     for (what, trails, fires) in cases {
         let j = rules::assess_trails(&SWEEP, "eu-west-1", &trails, &cfg);
-        assert!(j.evaluation.errors.is_empty(), "{what}: {:?}", j.evaluation.errors);
+        assert!(
+            j.evaluation.errors.is_empty(),
+            "{what}: {:?}",
+            j.evaluation.errors
+        );
         let expected = if fires {
             vec![("cloudtrail-logging-disabled".to_owned(), "high".to_owned())]
         } else {
             vec![]
         };
         assert_eq!(rules_of(&j.evaluation), expected, "{what}");
-        assert_eq!(j.arn, "arn:aws:cloudtrail:eu-west-1:111122223333:trail/*", "{what}");
+        assert_eq!(
+            j.arn, "arn:aws:cloudtrail:eu-west-1:111122223333:trail/*",
+            "{what}"
+        );
         assert_eq!(j.resource_type, "AWS::CloudTrail::Trail");
         if fires && !trails.is_empty() {
             // The evidence names each trail and why it does not count.
@@ -200,11 +252,16 @@ fn ebs_encryption_by_default() {
         rules_of(&off.evaluation),
         vec![("ebs-default-encryption-disabled".to_owned(), "medium".to_owned())]
     );
-    assert_eq!(off.arn, "arn:aws:ec2:eu-west-1:111122223333:ebs-default-encryption");
-    assert!(rules::assess_ebs_default_encryption(&SWEEP, "eu-west-1", Some(true), &cfg)
-        .evaluation
-        .findings
-        .is_empty());
+    assert_eq!(
+        off.arn,
+        "arn:aws:ec2:eu-west-1:111122223333:ebs-default-encryption"
+    );
+    assert!(
+        rules::assess_ebs_default_encryption(&SWEEP, "eu-west-1", Some(true), &cfg)
+            .evaluation
+            .findings
+            .is_empty()
+    );
     let unknown = rules::assess_ebs_default_encryption(&SWEEP, "eu-west-1", None, &cfg);
     assert!(unknown.evaluation.findings.is_empty());
     assert_eq!(unknown.evaluation.errors.len(), 1);
@@ -221,12 +278,20 @@ fn account_block_public_access() {
     let none = rules::assess_account_public_access_block(&SWEEP, None, &cfg);
     assert_eq!(
         rules_of(&none.evaluation),
-        vec![("s3-account-public-access-block-weakened".to_owned(), "high".to_owned())]
+        vec![(
+            "s3-account-public-access-block-weakened".to_owned(),
+            "high".to_owned()
+        )]
     );
     assert_eq!(none.arn, "arn:aws:s3::111122223333:account-public-access-block");
     assert_eq!(
         none.evaluation.findings[0].evidence.details["settings_off"],
-        json!(["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"])
+        json!([
+            "BlockPublicAcls",
+            "IgnorePublicAcls",
+            "BlockPublicPolicy",
+            "RestrictPublicBuckets"
+        ])
     );
     let partial = PublicAccessBlock {
         block_public_acls: true,
@@ -240,10 +305,12 @@ fn account_block_public_access() {
         json!(["BlockPublicPolicy"])
     );
     let all = PublicAccessBlock::ALL_ON;
-    assert!(rules::assess_account_public_access_block(&SWEEP, Some(&all), &cfg)
-        .evaluation
-        .findings
-        .is_empty());
+    assert!(
+        rules::assess_account_public_access_block(&SWEEP, Some(&all), &cfg)
+            .evaluation
+            .findings
+            .is_empty()
+    );
 }
 
 fn group(perms: Value, tags: Value) -> Value {
@@ -272,7 +339,11 @@ fn security_groups_judged_like_the_event_rule() {
         ("all traffic from ::/0", all_v6, Some("critical")),
         ("SSH from a private range", private, None),
         ("HTTPS from the internet", https, None),
-        ("TCP without ports: unknown reach, reported", no_ports, Some("high")),
+        (
+            "TCP without ports: unknown reach, reported",
+            no_ports,
+            Some("high"),
+        ),
     ];
     for (what, perms, expected) in cases {
         let j = rules::assess_security_group(&SWEEP, "eu-west-1", &group(perms, json!([])), &cfg);
@@ -293,7 +364,10 @@ fn security_groups_judged_like_the_event_rule() {
     let unknown = rules::assess_security_group(
         &SWEEP,
         "eu-west-1",
-        &group(json!([{"IpProtocol": "tcp", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]), json!([])),
+        &group(
+            json!([{"IpProtocol": "tcp", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]),
+            json!([]),
+        ),
         &cfg,
     );
     assert!(!unknown.evaluation.findings[0].state_confirmed);
@@ -319,8 +393,14 @@ fn assessed_rule_ids_cover_the_account_state_rules() {
         ("AWS::CloudTrail::Trail", "cloudtrail-logging-disabled"),
         ("AWS::Config::ConfigurationRecorder", "config-recording-stopped"),
         ("AWS::GuardDuty::Detector", "guardduty-detector-disabled"),
-        ("AWS::EC2::EBSDefaultEncryption", "ebs-default-encryption-disabled"),
-        ("AWS::S3::AccountPublicAccessBlock", "s3-account-public-access-block-weakened"),
+        (
+            "AWS::EC2::EBSDefaultEncryption",
+            "ebs-default-encryption-disabled",
+        ),
+        (
+            "AWS::S3::AccountPublicAccessBlock",
+            "s3-account-public-access-block-weakened",
+        ),
         ("AWS::EC2::SecurityGroup", "ec2-security-group-open-to-world"),
     ] {
         assert!(rules::assessed_rule_ids(t).contains(&id), "{t}");

@@ -168,7 +168,12 @@ pub async fn assess_account_until<D: S3Read + IamRead + DutiesRead + ExposureRea
     )?;
     let mut out = AccountAssessment::default();
     if aws.reads_account_settings() {
-        super::assess_account_state::account_public_access_block(rules_cfg, ctx, account_pab.as_ref(), &mut out);
+        super::assess_account_state::account_public_access_block(
+            rules_cfg,
+            ctx,
+            account_pab.as_ref(),
+            &mut out,
+        );
     }
     let account_pab: PublicAccessBlock = account_pab.unwrap_or_default();
 

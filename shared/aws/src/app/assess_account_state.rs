@@ -163,3 +163,141 @@ pub fn for_config_rule(a: &Assessed, region: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::assess::assess_account;
+    use crate::fakes::FakeAws;
+    use crate::ErrorKind;
+    use tripline_core::rules::SweepContext;
+    use tripline_core::settings::RuleConfig;
+    use tripline_core::state::PublicAccessBlock;
+
+    const ACCOUNT: &str = "111122223333";
+    const CTX: SweepContext<'static> = SweepContext {
+        account: ACCOUNT,
+        region: "us-east-1",
+        time: "2026-12-06T03:00:00Z",
+    };
+
+    fn rules_on(out: &super::AccountAssessment, region: &str) -> Vec<String> {
+        let mut r: Vec<String> = out
+            .assessed
+            .iter()
+            .flat_map(|a| a.evaluation.findings.iter())
+            .filter(|f| f.region == region || f.resource.arn.contains(&format!(":{region}:")))
+            .map(|f| f.rule.clone())
+            .collect();
+        r.sort();
+        r
+    }
+
+    /// One region seeded with every case (no trail, a stopped recorder, a disabled detector, EBS default
+    /// encryption off, SSH open to the world), its twin compliant: the findings carry the event rules' ids.
+    #[test]
+    fn every_account_state_case_is_reported_with_the_event_rule_id() {
+        let aws = FakeAws::new();
+        {
+            let mut w = aws.world();
+            w.duties.regions = vec!["us-east-1".into(), "eu-west-1".into()];
+            w.account_public_access_block
+                .insert(ACCOUNT.into(), PublicAccessBlock::ALL_ON);
+            let s = &mut w.account_state;
+            s.trails.insert("eu-west-1".into(), vec![]);
+            s.recorders.insert(
+                "eu-west-1".into(),
+                vec![json!({"name": "default", "recording": false})],
+            );
+            s.detectors.insert(
+                "eu-west-1".into(),
+                vec![json!({"detectorId": "d1", "status": "DISABLED"})],
+            );
+            s.ebs_default.insert("eu-west-1".into(), Some(false));
+            s.security_groups.insert(
+                "eu-west-1".into(),
+                vec![
+                    json!({"GroupId": "sg-1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22,
+                    "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}], "Tags": []}),
+                ],
+            );
+        }
+        let out = crate::block_on(assess_account(&aws, &RuleConfig::default(), &CTX, 4)).unwrap();
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(
+            rules_on(&out, "eu-west-1"),
+            vec![
+                "cloudtrail-logging-disabled",
+                "config-recording-stopped",
+                "ebs-default-encryption-disabled",
+                "ec2-security-group-open-to-world",
+                "guardduty-detector-disabled",
+            ]
+        );
+        // The compliant region (the fake's defaults) and the account Block Public Access: nothing.
+        assert!(
+            rules_on(&out, "us-east-1").is_empty(),
+            "{:?}",
+            rules_on(&out, "us-east-1")
+        );
+        assert_eq!(out.checked.get("account_public_access_block"), Some(&1));
+        assert_eq!(out.checked.get("trails"), Some(&2));
+        let calls = aws.world().calls.clone();
+        for op in [
+            "cloudtrail:DescribeTrails eu-west-1",
+            "config:DescribeConfigurationRecorders eu-west-1",
+            "guardduty:ListDetectors eu-west-1",
+            "ec2:GetEbsEncryptionByDefault eu-west-1",
+            "ec2:DescribeSecurityGroups eu-west-1",
+        ] {
+            assert!(calls.iter().any(|c| c == op), "{op}: {calls:?}");
+        }
+    }
+
+    /// A read that fails is an error of the run naming the family and region, never a "disabled" finding;
+    /// no account Block Public Access configuration is a finding (NoSuchPublicAccessBlockConfiguration).
+    #[test]
+    fn a_failed_read_is_an_error_never_a_finding() {
+        let aws = FakeAws::new();
+        aws.world().duties.regions = vec!["us-east-1".into()];
+        aws.fail("guardduty:ListDetectors", ErrorKind::AccessDenied);
+        aws.fail("cloudtrail:DescribeTrails", ErrorKind::Throttling);
+        let out = crate::block_on(assess_account(&aws, &RuleConfig::default(), &CTX, 4)).unwrap();
+        assert!(
+            out.errors
+                .iter()
+                .any(|e| e.starts_with("GuardDuty detectors in `us-east-1`")),
+            "{:?}",
+            out.errors
+        );
+        assert!(
+            out.errors
+                .iter()
+                .any(|e| e.starts_with("CloudTrail trails in `us-east-1`")),
+            "{:?}",
+            out.errors
+        );
+        let rules: Vec<String> = out
+            .assessed
+            .iter()
+            .flat_map(|a| a.evaluation.findings.iter())
+            .map(|f| f.rule.clone())
+            .collect();
+        assert!(
+            !rules.iter().any(|r| r == "guardduty-detector-disabled"),
+            "{rules:?}"
+        );
+        assert!(
+            !rules.iter().any(|r| r == "cloudtrail-logging-disabled"),
+            "{rules:?}"
+        );
+        assert!(
+            rules
+                .iter()
+                .any(|r| r == "s3-account-public-access-block-weakened"),
+            "{rules:?}"
+        );
+    }
+}

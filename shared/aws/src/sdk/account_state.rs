@@ -38,11 +38,17 @@ fn trail_json(t: &aws_sdk_cloudtrail::types::Trail) -> Value {
     put(&mut m, "HomeRegion", t.home_region());
     put(&mut m, "IsMultiRegionTrail", t.is_multi_region_trail());
     put(&mut m, "IsOrganizationTrail", t.is_organization_trail());
-    put(&mut m, "IncludeGlobalServiceEvents", t.include_global_service_events());
+    put(
+        &mut m,
+        "IncludeGlobalServiceEvents",
+        t.include_global_service_events(),
+    );
     Value::Object(m)
 }
 
-fn selectors_json(out: &aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput) -> Value {
+fn selectors_json(
+    out: &aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput,
+) -> Value {
     let mut m = Map::new();
     if let Some(list) = &out.event_selectors {
         let v: Vec<Value> = list
@@ -176,7 +182,10 @@ impl AwsClients {
     /// DescribeConfigurationRecorders + DescribeConfigurationRecorderStatus, joined by recorder name. The
     /// SDK models `ConfigurationRecorderStatus.recording` as a plain boolean (an entry without it reads
     /// false); a recorder without a status entry has no `recording` (unknown).
-    pub(crate) async fn describe_configuration_recorders(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+    pub(crate) async fn describe_configuration_recorders(
+        &self,
+        region: &str,
+    ) -> Result<Vec<Value>, AwsError> {
         let client = config_in(&self.config, region);
         let (recorders, statuses) = futures::join!(
             client.describe_configuration_recorders().send(),

@@ -146,7 +146,10 @@ fn trail_verdict(t: &Value) -> (String, TrailVerdict) {
         }
     };
     if !logging {
-        return (name, TrailVerdict::DoesNot("it is not logging (GetTrailStatus `IsLogging` false)".into()));
+        return (
+            name,
+            TrailVerdict::DoesNot("it is not logging (GetTrailStatus `IsLogging` false)".into()),
+        );
     }
     let selectors = at(t, &["Selectors"]);
     if selectors.is_null() {
@@ -162,7 +165,8 @@ fn trail_verdict(t: &Value) -> (String, TrailVerdict) {
         return (
             name,
             TrailVerdict::Unknown(
-                "GetEventSelectors's answer includes neither `EventSelectors` nor `AdvancedEventSelectors`".into(),
+                "GetEventSelectors's answer includes neither `EventSelectors` nor `AdvancedEventSelectors`"
+                    .into(),
             ),
         );
     }
@@ -201,12 +205,21 @@ fn trail_verdict(t: &Value) -> (String, TrailVerdict) {
 ///
 /// A trail whose status or selectors are unknown is never counted as not logging: when no trail counts
 /// and one is unknown, the judgement is an error naming it (no finding).
-pub fn assess_trails(sweep: &SweepContext<'_>, region: &str, trails: &[Value], config: &RuleConfig) -> Judged {
+pub fn assess_trails(
+    sweep: &SweepContext<'_>,
+    region: &str,
+    trails: &[Value],
+    config: &RuleConfig,
+) -> Judged {
     let rule = &audit::CLOUDTRAIL_LOGGING_DISABLED;
     let ev = event(sweep, "AssessTrails", region);
     let resource = FindingResource {
         resource_type: "AWS::CloudTrail::Trail".into(),
-        arn: format!("arn:{}:cloudtrail:{region}:{}:trail/*", partition(region), sweep.account),
+        arn: format!(
+            "arn:{}:cloudtrail:{region}:{}:trail/*",
+            partition(region),
+            sweep.account
+        ),
         name: Some(format!("trails of {region}")),
     };
     let mut not = Vec::new();
@@ -492,8 +505,13 @@ pub fn assess_account_public_access_block(
     let account = sweep.account.to_owned();
     let resource = FindingResource {
         resource_type: "AWS::S3::AccountPublicAccessBlock".into(),
-        arn: crate::resource_kind::arn("AWS::S3::AccountPublicAccessBlock", sweep.region, &account, &account)
-            .unwrap_or_default(),
+        arn: crate::resource_kind::arn(
+            "AWS::S3::AccountPublicAccessBlock",
+            sweep.region,
+            &account,
+            &account,
+        )
+        .unwrap_or_default(),
         name: Some(account.clone()),
     };
     let off: Vec<&str> = match pab {
@@ -551,7 +569,8 @@ pub fn assess_security_group(
         arn: if id.is_empty() {
             String::new()
         } else {
-            crate::resource_kind::arn("AWS::EC2::SecurityGroup", region, sweep.account, &id).unwrap_or_default()
+            crate::resource_kind::arn("AWS::EC2::SecurityGroup", region, sweep.account, &id)
+                .unwrap_or_default()
         },
         name: Some(id.clone()),
     };

@@ -57,13 +57,13 @@ pub struct Trigger {
 }
 
 pub use crate::remediation::Remediation;
-pub use duties::{
-    assess_db_cluster, assess_db_instance, assess_network_acl, assess_password_policy,
-    assess_patch_compliance, sweep_permissions,
-};
 pub use account_state::{
     assess_account_public_access_block, assess_config_recorders, assess_detectors,
     assess_ebs_default_encryption, assess_security_group, assess_trails, Judged,
+};
+pub use duties::{
+    assess_db_cluster, assess_db_instance, assess_network_acl, assess_password_policy,
+    assess_patch_compliance, sweep_permissions,
 };
 pub use error::CheckError;
 pub use iam_policy::{admin_managed_policy, ADMIN_MANAGED_POLICIES};
