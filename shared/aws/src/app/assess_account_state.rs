@@ -103,7 +103,7 @@ pub async fn assess_regions<D: AccountStateRead>(
                 .extend(FAMILIES.iter().map(|f| format!("{f} in `{region}`")));
             continue;
         };
-        let mut failed = |family: &str, e: AwsError, out: &mut AccountAssessment| {
+        let failed = |family: &str, e: AwsError, out: &mut AccountAssessment| {
             out.errors.push(format!("{family} in `{region}`: {e}"));
         };
         match r.trails {
