@@ -188,6 +188,18 @@ mod tests {
             .assessed
             .iter()
             .flat_map(|a| a.evaluation.findings.iter())
+            // The six rules of these families (the duty families judge the fake account too).
+            .filter(|f| {
+                [
+                    "cloudtrail-logging-disabled",
+                    "config-recording-stopped",
+                    "guardduty-detector-disabled",
+                    "ebs-default-encryption-disabled",
+                    "s3-account-public-access-block-weakened",
+                    "ec2-security-group-open-to-world",
+                ]
+                .contains(&f.rule.as_str())
+            })
             .filter(|f| f.region == region || f.resource.arn.contains(&format!(":{region}:")))
             .map(|f| f.rule.clone())
             .collect();
