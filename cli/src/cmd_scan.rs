@@ -486,7 +486,8 @@ impl tripline_aws::DutiesRead for Progress {
     async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {
         let r = self.inner.enabled_regions().await;
         if let Ok(regions) = &r {
-            self.listed("regions", regions.len(), 4);
+            // Four duty reads and the five account-state reads per region.
+            self.listed("regions", regions.len(), 4 + 5);
         }
         r
     }
@@ -504,6 +505,25 @@ impl tripline_aws::DutiesRead for Progress {
     }
     async fn patch_compliance_items(&self, region: &str) -> Result<Vec<Value>, AwsError> {
         self.step(self.inner.patch_compliance_items(region).await)
+    }
+}
+
+/// The account-level state (issue 16): one step per read, counted with the regions.
+impl tripline_aws::AccountStateRead for Progress {
+    async fn trails(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.step(self.inner.trails(region).await)
+    }
+    async fn configuration_recorders(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.step(self.inner.configuration_recorders(region).await)
+    }
+    async fn guardduty_detectors(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.step(self.inner.guardduty_detectors(region).await)
+    }
+    async fn ebs_encryption_by_default(&self, region: &str) -> Result<Option<bool>, AwsError> {
+        self.step(self.inner.ebs_encryption_by_default(region).await)
+    }
+    async fn security_groups(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.step(self.inner.security_groups(region).await)
     }
 }
 

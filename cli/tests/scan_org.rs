@@ -27,10 +27,11 @@ fn tripline(args: &[&str]) -> (i32, String, String) {
         ("AWS_REGION", "us-east-1"),
         // A fresh emulator account has no password policy and default network ACLs, which the customer-duty
         // rules report (issue 18); this file is about exposure attributed per account, so those are
-        // allow-listed here.
+        // allow-listed here, with the account-level state of issue 16 (no trail, recorder, detector, EBS
+        // default encryption or account Block Public Access in a fresh account).
         (
             "TRIPLINE_ALLOW_LIST",
-            r#"{"iam-password-policy-weakened": ["*"], "ec2-network-acl-open-to-world": ["*"], "s3-bucket-tls-not-required": ["*"]}"#,
+            r#"{"iam-password-policy-weakened": ["*"], "ec2-network-acl-open-to-world": ["*"], "s3-bucket-tls-not-required": ["*"], "cloudtrail-logging-disabled": ["*"], "config-recording-stopped": ["*"], "guardduty-detector-disabled": ["*"], "ebs-default-encryption-disabled": ["*"], "s3-account-public-access-block-weakened": ["*"]}"#,
         ),
     ]);
     let out = cmd.output().unwrap();

@@ -83,6 +83,15 @@ async fn fake_config() -> Recorder {
                 })
                 .collect();
             json!({"baseConfigurationItems": items, "unprocessedResourceKeys": []})
+        } else if target.ends_with("DescribeConfigurationRecorders") {
+            // The account-level state sweep (issue 16) reads the recorder through the same client: one
+            // recorder, recording (AWS Config API Reference, DescribeConfigurationRecorders /
+            // DescribeConfigurationRecorderStatus response shapes).
+            json!({"ConfigurationRecorders": [{"name": "default",
+                "roleARN": "arn:aws:iam::123456789012:role/config"}]})
+        } else if target.ends_with("DescribeConfigurationRecorderStatus") {
+            json!({"ConfigurationRecordersStatus": [{"name": "default", "recording": true,
+                "lastStatus": "SUCCESS"}]})
         } else {
             return Reply::new(400, r#"{"__type":"InvalidAction","message":"not faked"}"#)
                 .header("Content-Type", "application/x-amz-json-1.1");

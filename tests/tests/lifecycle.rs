@@ -52,10 +52,17 @@ fn scheduled(account: &str, id: &str, time: &str) -> Vec<u8> {
 /// The customer-duty rules (issue 18) judge every account a sweep covers (a fresh emulator account has no
 /// password policy, default network ACLs in every region, buckets without a TLS requirement); these tests are
 /// about the exposures they seed, so those findings' notifications are left out.
-const DUTY_RULES: [&str; 3] = [
+/// The account-level state (issue 16) too: a fresh account has no trail, recorder, detector, EBS default
+/// encryption or account Block Public Access.
+const DUTY_RULES: [&str; 8] = [
     "iam-password-policy-weakened",
     "ec2-network-acl-open-to-world",
     "s3-bucket-tls-not-required",
+    "cloudtrail-logging-disabled",
+    "config-recording-stopped",
+    "guardduty-detector-disabled",
+    "ebs-default-encryption-disabled",
+    "s3-account-public-access-block-weakened",
 ];
 
 async fn delivered(topic: &Topic) -> Vec<(String, String)> {

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::AwsError;
 
 /// Read access for the customer-duty rules' sweep (and the RDS state the event side confirms with).
-pub trait DutiesRead: Send + Sync {
+pub trait DutiesRead: crate::AccountStateRead + Send + Sync {
     /// The account password policy; `None` when the account has none (`NoSuchEntity`).
     fn account_password_policy(&self) -> impl Future<Output = Result<Option<Value>, AwsError>> + Send;
     /// The regions enabled for the account.

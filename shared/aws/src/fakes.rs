@@ -118,6 +118,8 @@ pub struct FakeWorld {
     pub caller_account: Option<String>,
     /// The customer-duty reads (`crate::duties`): password policy, regions, network ACLs, RDS, patch items.
     pub duties: crate::duties::FakeDuties,
+    /// The account-level state reads (`crate::account_state`): trails, recorders, detectors, EBS, groups.
+    pub account_state: crate::account_state::FakeAccountState,
 }
 
 /// Someone else's change to the world ([`FakeAws::change_before_call`]).

@@ -17,6 +17,7 @@
 //! | [`ReadSecret`] | `secrets.rs` | notify-slack (cold start) |
 //! | [`PostWebhook`] | `slack.rs` (hyper + rustls, the SDK's own HTTP stack) | notify-slack |
 //! | [`DutiesRead`] (`duties.rs`) | `iam_password.rs`, `ec2_network.rs`, `rds_instances.rs`, `patch_compliance.rs` | sweep, on-config (scheduled), on-cloudtrail (RDS state) |
+//! | [`AccountStateRead`] (`account_state.rs`, supertrait of `DutiesRead`) | `account_state.rs` | sweep, on-config (scheduled) |
 //!
 //! Conventions: every method returns [`AwsError`] (classified retryable or not); "absent" is not an error
 //! (a bucket without a policy is `Ok(None)`); documents are returned as parsed JSON, URL-decoded where IAM
@@ -32,6 +33,7 @@ use serde_json::Value;
 use tripline_core::render::sns::SnsMessage;
 use tripline_core::state::PublicAccessBlock;
 
+pub mod account_state;
 pub mod app;
 pub mod asff;
 pub mod duties;
@@ -61,6 +63,7 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+pub use account_state::AccountStateRead;
 pub use duties::DutiesRead;
 pub use error::{AwsError, ErrorKind};
 pub use exposure::{ExposureRead, Listed};

@@ -166,8 +166,16 @@ pub async fn assess_account_until<D: S3Read + IamRead + DutiesRead + ExposureRea
         aws.list_local_policies(),
         aws.list_roles(),
     )?;
-    let account_pab: PublicAccessBlock = account_pab.unwrap_or_default();
     let mut out = AccountAssessment::default();
+    if aws.reads_account_settings() {
+        super::assess_account_state::account_public_access_block(
+            rules_cfg,
+            ctx,
+            account_pab.as_ref(),
+            &mut out,
+        );
+    }
+    let account_pab: PublicAccessBlock = account_pab.unwrap_or_default();
 
     let account_pab = &account_pab;
     let bucket_results: Vec<(String, Option<Result<Evaluation, AwsError>>)> = stream::iter(buckets)

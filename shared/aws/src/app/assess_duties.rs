@@ -58,6 +58,10 @@ pub async fn assess_duties<D: DutiesRead>(
         out.unread.push("account password policy".into());
         out.unread
             .push("regional resources (network ACLs, DB instances and clusters, patch compliance)".into());
+        out.unread.push(format!(
+            "regional account state ({})",
+            super::assess_account_state::FAMILIES.join(", ")
+        ));
         return;
     }
     if aws.reads_account_settings() {
@@ -119,6 +123,9 @@ async fn regional<D: DutiesRead>(
             vec![ctx.region.to_owned()]
         }
     };
+    // The account-level state (issue 16) over the same regions.
+    super::assess_account_state::assess_regions(aws, rules_cfg, ctx, &regions, concurrency, cutoff, out)
+        .await;
     let results: Vec<(String, Option<RegionReads>)> = stream::iter(regions)
         .map(|region| async move {
             if expired() {
@@ -210,6 +217,9 @@ fn push(
 /// account password policy is no AWS Config resource type, and a regional resource belongs to its own
 /// region's rule.
 pub fn for_config_rule(a: &Assessed, region: &str) -> bool {
+    if let Some(reported) = super::assess_account_state::for_config_rule(a, region) {
+        return reported;
+    }
     match a.resource_type {
         "AWS::IAM::AccountPasswordPolicy" => false,
         "AWS::EC2::NetworkAcl"

@@ -19,6 +19,7 @@
 //! (logged with its id; the error type `BadEvent` tells operators that a retry will not help).
 
 pub mod assess;
+pub mod assess_account_state;
 pub mod assess_duties;
 pub mod detect;
 pub mod lifecycle;

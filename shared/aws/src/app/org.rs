@@ -447,6 +447,27 @@ impl<D: crate::DutiesRead> crate::DutiesRead for ShardView<'_, D> {
     }
 }
 
+/// The account-level state (issue 16) is regional: each regional shard reads its own region (the
+/// assessment passes it only when `reads_regional`); account Block Public Access follows
+/// `reads_account_settings`.
+impl<D: crate::AccountStateRead> crate::AccountStateRead for ShardView<'_, D> {
+    async fn trails(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.inner.trails(region).await
+    }
+    async fn configuration_recorders(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.inner.configuration_recorders(region).await
+    }
+    async fn guardduty_detectors(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.inner.guardduty_detectors(region).await
+    }
+    async fn ebs_encryption_by_default(&self, region: &str) -> Result<Option<bool>, AwsError> {
+        self.inner.ebs_encryption_by_default(region).await
+    }
+    async fn security_groups(&self, region: &str) -> Result<Vec<Value>, AwsError> {
+        self.inner.security_groups(region).await
+    }
+}
+
 /// The swept kinds (snapshots, AMIs, resource policies) are regional: read by each regional shard with the
 /// account's clients in its region, never by the global shard.
 impl<D: crate::ExposureRead> crate::ExposureRead for ShardView<'_, D> {

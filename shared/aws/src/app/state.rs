@@ -503,6 +503,16 @@ mod tests {
         }
     }
 
+    impl crate::AccountStateRead for Hinted {
+        delegate! {
+            fn trails(&self, region: &str) -> Result<Vec<Value>, AwsError>;
+            fn configuration_recorders(&self, region: &str) -> Result<Vec<Value>, AwsError>;
+            fn guardduty_detectors(&self, region: &str) -> Result<Vec<Value>, AwsError>;
+            fn ebs_encryption_by_default(&self, region: &str) -> Result<Option<bool>, AwsError>;
+            fn security_groups(&self, region: &str) -> Result<Vec<Value>, AwsError>;
+        }
+    }
+
     impl crate::DutiesRead for Hinted {
         delegate! {
             fn account_password_policy(&self) -> Result<Option<Value>, AwsError>;

@@ -309,6 +309,8 @@ mod tests {
                 + 1200 * 3
                 + 1200
                 + 6
+                // The account-level state (issue 16): five reads in the one region.
+                + 5
                 + out.findings.len()
                 + 1
                 + tripline_core::rules::external::SWEPT_KINDS.len(),
@@ -385,6 +387,11 @@ mod tests {
                 },
             );
         }
+        // Account-level Block Public Access on (judged from the listing-phase read, issue 16).
+        aws.world().account_public_access_block.insert(
+            "111122223333".into(),
+            tripline_core::state::PublicAccessBlock::ALL_ON,
+        );
         // 15 s left: under the 20 s margin, so no read starts; the summary is still published.
         let deadline = Instant::now() + Duration::from_secs(15);
         let out = block_on(handle_sweep_until(
@@ -395,10 +402,10 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(out.incomplete.as_deref(), Some("deadline"));
-        // 5 buckets, the password policy and the regional duty resources.
-        assert_eq!(out.unread.len(), 7, "{:?}", out.unread);
+        // 5 buckets, the password policy, the regional duty resources and the regional account state.
+        assert_eq!(out.unread.len(), 8, "{:?}", out.unread);
         assert!(out.unread.contains(&"bucket `late-3`".to_owned()));
-        assert!(out.findings.is_empty());
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
         let calls = aws.world().calls.clone();
         assert!(
             !calls.iter().any(|c| c.starts_with("s3:GetBucketPolicy")),

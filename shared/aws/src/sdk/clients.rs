@@ -246,6 +246,10 @@ pub struct AwsClients {
     pub kms: aws_sdk_kms::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub lambda: aws_sdk_lambda::Client,
+    /// CloudTrail in the configuration's region (the account-state sweep, `sdk::account_state`).
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// GuardDuty in the configuration's region (other regions: `sdk::account_state`).
+    pub guardduty: aws_sdk_guardduty::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -286,6 +290,8 @@ impl AwsClients {
             kms: timed_client!(aws_sdk_kms, sdk),
             ecr: timed_client!(aws_sdk_ecr, sdk),
             lambda: timed_client!(aws_sdk_lambda, sdk),
+            cloudtrail: timed_client!(aws_sdk_cloudtrail, sdk),
+            guardduty: timed_client!(aws_sdk_guardduty, sdk),
         }
     }
 

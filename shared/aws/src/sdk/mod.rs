@@ -19,6 +19,7 @@
 //! | [`member`], [`runs`], [`fanout`] | organization-wide sweep: member-role sessions per account, `RunStore` (DynamoDB), Organizations + shard queue |
 //! | [`iam_password`], [`ec2_network`], [`rds_instances`], [`patch_compliance`] | `DutiesRead` (`crate::duties`) |
 
+pub mod account_state;
 pub mod clients;
 pub mod config;
 pub mod dynamodb;

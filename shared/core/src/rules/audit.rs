@@ -151,7 +151,7 @@ fn trail_resource(c: &Change, name: Option<&str>) -> FindingResource {
 /// Whether basic event selectors still record management write events. An absent
 /// `includeManagementEvents` means true, an absent `readWriteType` means `All` (CloudTrail API Reference,
 /// `EventSelector`).
-fn basic_selectors_record_writes(selectors: &[&Value]) -> bool {
+pub(super) fn basic_selectors_record_writes(selectors: &[&Value]) -> bool {
     selectors.iter().any(|s| {
         bool_at(s, &["includeManagementEvents"]) != Some(false)
             && str_at(s, &["readWriteType"]).is_none_or(|t| !t.eq_ignore_ascii_case("ReadOnly"))
@@ -161,7 +161,7 @@ fn basic_selectors_record_writes(selectors: &[&Value]) -> bool {
 /// Whether advanced event selectors still record management write events: a selector with
 /// `eventCategory` equal to `Management` that does not restrict `readOnly` to `true`
 /// (CloudTrail API Reference, `AdvancedFieldSelector`).
-fn advanced_selectors_record_writes(selectors: &[&Value]) -> bool {
+pub(super) fn advanced_selectors_record_writes(selectors: &[&Value]) -> bool {
     selectors.iter().any(|s| {
         let fields = items(at(s, &["fieldSelectors"]));
         let field_equals = |name: &str, value: &str| {

@@ -574,6 +574,6 @@ pub fn sweep_permissions(rule: &str) -> &'static [&'static str] {
             "config:ListDiscoveredResources",
             "config:BatchGetResourceConfig",
         ],
-        _ => &[],
+        _ => super::account_state::sweep_permissions(rule),
     }
 }

@@ -119,7 +119,7 @@ pub static IMAGE_PUBLIC: Rule = Rule {
 
 /// One ingress permission opened to the world. `protocol` and the ports are `None` when the record does not
 /// include them: unknown, never assumed to be "all" (`path` is where the permission sits in the record).
-struct Opening {
+pub(super) struct Opening {
     protocol: Option<String>,
     from: Option<i64>,
     to: Option<i64>,
@@ -233,19 +233,19 @@ fn exposure(o: &Opening, admin: &BTreeSet<u16>) -> Option<Exposed> {
     (all || !ports.is_empty()).then_some(Exposed::Ports(all, ports))
 }
 
-fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
-    let c = ctx.change;
-    // A Config item carries the group's whole current configuration (same `ipPermissions` shape).
-    let (req, root) = match c.source {
-        crate::change::ChangeSource::CloudTrail => (payload::req(c), "requestParameters"),
-        _ => (payload::configuration(c), "configuration"),
-    };
-    let admin = admin_ports(ctx.config);
+/// The judgement of a group's world-open permissions, shared by the event rule and the sweep: `None` when
+/// none matters; else the severity (critical when every port is open), the evidence and whether it is
+/// confirmed (false when a permission lacks its protocol or ports, named in `details.record_lacks`).
+pub(super) fn judge_openings(
+    openings: Vec<Opening>,
+    config: &crate::settings::RuleConfig,
+) -> Option<(Severity, crate::finding::Evidence, bool)> {
+    let admin = admin_ports(config);
     let mut evidence = payload::reasons(Vec::new());
     let mut any_all = false;
     let mut open = Vec::new();
     let mut lacks: Vec<String> = Vec::new();
-    for o in world_openings(req, root) {
+    for o in openings {
         let Some(exposed) = exposure(&o, &admin) else {
             continue;
         };
@@ -285,7 +285,7 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
         open.push(json!({"cidr": o.cidr, "protocol": o.protocol, "from_port": o.from, "to_port": o.to}));
     }
     if open.is_empty() {
-        return Ok(Vec::new());
+        return None;
     }
     evidence.details.insert("openings".into(), Value::Array(open));
     if !lacks.is_empty() {
@@ -293,6 +293,55 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
             .details
             .insert("record_lacks".into(), json!(lacks.clone()));
     }
+    let severity = if any_all {
+        Severity::Critical
+    } else {
+        Severity::High
+    };
+    Some((severity, evidence, lacks.is_empty()))
+}
+
+/// The world-open permissions of a `SecurityGroup` as `DescribeSecurityGroups` answers (EC2 API Reference,
+/// `IpPermission`: `IpProtocol`, `FromPort`, `ToPort`, `IpRanges[].CidrIp`, `Ipv6Ranges[].CidrIpv6`), the
+/// sweep's shape (`root` names the group in the answer).
+pub(super) fn api_world_openings(group: &Value, root: &str) -> Vec<Opening> {
+    let mut out = Vec::new();
+    for (i, perm) in items(at(group, &["IpPermissions"])).into_iter().enumerate() {
+        let protocol = match at(perm, &["IpProtocol"]) {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let v4 = items(at(perm, &["IpRanges"]))
+            .into_iter()
+            .filter_map(|r| str_at(r, &["CidrIp"]));
+        let v6 = items(at(perm, &["Ipv6Ranges"]))
+            .into_iter()
+            .filter_map(|r| str_at(r, &["CidrIpv6"]));
+        let cidrs: BTreeSet<&str> = v4.chain(v6).filter(|c| is_world(c)).collect();
+        for cidr in cidrs {
+            out.push(Opening {
+                protocol: protocol.clone(),
+                from: i64_at(perm, &["FromPort"]),
+                to: i64_at(perm, &["ToPort"]),
+                cidr: cidr.to_owned(),
+                path: format!("{root}.IpPermissions[{i}]"),
+            });
+        }
+    }
+    out
+}
+
+fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
+    let c = ctx.change;
+    // A Config item carries the group's whole current configuration (same `ipPermissions` shape).
+    let (req, root) = match c.source {
+        crate::change::ChangeSource::CloudTrail => (payload::req(c), "requestParameters"),
+        _ => (payload::configuration(c), "configuration"),
+    };
+    let Some((severity, evidence, confirmed)) = judge_openings(world_openings(req, root), ctx.config) else {
+        return Ok(Vec::new());
+    };
     let group = str_at(req, &["groupId"]).or_else(|| str_at(req, &["groupName"]));
     // Security group ARNs carry the id; a group named only by `groupName` has no derivable ARN.
     let resource = payload::resource(c, "AWS::EC2::SecurityGroup", group, |g| {
@@ -305,16 +354,12 @@ fn check_security_group(ctx: &Ctx<'_>) -> Result<Vec<Hit>, CheckError> {
     let g = resource.name_or_unknown().to_owned();
     let mut hit = payload::payload_hit(
         resource,
-        if any_all {
-            Severity::Critical
-        } else {
-            Severity::High
-        },
+        severity,
         format!("security group {g} opened to the internet by {}", payload::who(c)),
         evidence,
     );
     // What the record lacks is unknown: the finding is not confirmed.
-    hit.state_confirmed = lacks.is_empty();
+    hit.state_confirmed = confirmed;
     Ok(vec![hit])
 }
 

@@ -34,6 +34,10 @@ pub enum CheckError {
         #[source]
         source: PolicyError,
     },
+    /// The sweep's answer leaves the judged state unknown (a field absent, a read of part of it failed):
+    /// never taken for the worst case (issue 16, account-level state).
+    #[error("cannot judge: {0}")]
+    Unknown(String),
 }
 
 impl CheckError {

@@ -11,6 +11,7 @@
 //! Policy judgements (public, cross-account, widened, escalation) come from [`crate::policy`]; rules only
 //! translate payloads into documents and engine verdicts into findings.
 
+mod account_state;
 mod audit;
 mod duties;
 mod ec2;
@@ -59,6 +60,10 @@ pub struct Trigger {
 }
 
 pub use crate::remediation::Remediation;
+pub use account_state::{
+    assess_account_public_access_block, assess_config_recorders, assess_detectors,
+    assess_ebs_default_encryption, assess_security_group, assess_trails, Judged,
+};
 pub use duties::{
     assess_db_cluster, assess_db_instance, assess_network_acl, assess_password_policy,
     assess_patch_compliance, sweep_permissions,
@@ -506,6 +511,14 @@ pub fn assessed_rule_ids(resource_type: &str) -> &'static [&'static str] {
         "AWS::RDS::DBInstance" => &[RDS_PUBLIC_ID, RDS_UNENCRYPTED_ID],
         "AWS::RDS::DBCluster" => &[RDS_UNENCRYPTED_ID],
         "AWS::SSM::PatchCompliance" => &[PATCH_ID],
+        // The account-level state and security groups (issue 16), judged in every enabled region of the
+        // partition (account Block Public Access once per account).
+        "AWS::CloudTrail::Trail" => &[TRAIL_ID],
+        "AWS::Config::ConfigurationRecorder" => &[RECORDER_ID],
+        "AWS::GuardDuty::Detector" => &[DETECTOR_ID],
+        "AWS::EC2::EBSDefaultEncryption" => &[EBS_DEFAULT_ID],
+        "AWS::S3::AccountPublicAccessBlock" => &[ACCOUNT_PAB_ID],
+        "AWS::EC2::SecurityGroup" => &[SG_OPEN_ID],
         // The swept kinds of issue 19 are read in the sweep's own region only, while events report them from
         // every region: they are not resolved by a sweep's absence (left to events and explicit judgements).
         _ => &[],
@@ -524,6 +537,12 @@ const ADMIN_ID: &str = iam_policy::ADMIN.id;
 const ESCALATION_ID: &str = iam_policy::ESCALATION.id;
 const TRUST_PUBLIC_ID: &str = iam_trust::TRUST_PUBLIC.id;
 const TRUST_EXTERNAL_ID: &str = iam_trust::TRUST_EXTERNAL.id;
+const TRAIL_ID: &str = audit::CLOUDTRAIL_LOGGING_DISABLED.id;
+const RECORDER_ID: &str = audit::CONFIG_RECORDING_STOPPED.id;
+const DETECTOR_ID: &str = safeguards::GUARDDUTY_DISABLED.id;
+const EBS_DEFAULT_ID: &str = safeguards::EBS_DEFAULT_ENCRYPTION_DISABLED.id;
+const ACCOUNT_PAB_ID: &str = s3_pab::ACCOUNT_PAB_WEAKENED.id;
+const SG_OPEN_ID: &str = ec2::SECURITY_GROUP_OPEN.id;
 
 /// Sweep: judges one bucket's current state with the same logic as the change rules
 /// (`s3-bucket-policy-public`, `s3-bucket-acl-public`, `s3-bucket-cross-account-access`, and

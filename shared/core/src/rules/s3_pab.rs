@@ -66,7 +66,7 @@ pub static ACCOUNT_PAB_WEAKENED: Rule = Rule {
     check: check_account,
 };
 
-const SETTINGS: [&str; 4] = [
+pub(super) const SETTINGS: [&str; 4] = [
     "BlockPublicAcls",
     "IgnorePublicAcls",
     "BlockPublicPolicy",
@@ -102,7 +102,7 @@ fn lacking_paths(req: &Value, unknown: &[&str]) -> Vec<String> {
     unknown.iter().map(|s| format!("{CFG}.{s}")).collect()
 }
 
-fn covered_by(pab: &PublicAccessBlock, setting: &str) -> bool {
+pub(super) fn covered_by(pab: &PublicAccessBlock, setting: &str) -> bool {
     match setting {
         "BlockPublicAcls" => pab.block_public_acls,
         "IgnorePublicAcls" => pab.ignore_public_acls,
