@@ -130,14 +130,21 @@ fn demo_alerts_on_every_risky_change_remediates_s3_and_leaves_nothing_running() 
     ] {
         assert_eq!(rb[check], true, "{check}: {rb}\n{context}");
     }
-    // Scan: before the changes only the customer-duty baseline of a fresh emulator account (issue 18: no
-    // password policy, buckets without the TLS requirement, default network ACLs as AWS creates them);
-    // the dry-run IAM findings left after (exit 1).
+    // Scan: before the changes only the baseline of a fresh emulator account: the customer duties (issue 18:
+    // no password policy, buckets without the TLS requirement, default network ACLs as AWS creates them) and
+    // the account-level state (issue 16: no trail, no Config recorder, no GuardDuty detector, EBS default
+    // encryption off, no account Block Public Access, in every region); the dry-run IAM findings left
+    // after (exit 1).
     assert_eq!(summary["scan"]["before"]["exit"], 1, "{context}");
     let baseline = [
         "iam-password-policy-weakened",
         "s3-bucket-tls-not-required",
         "ec2-network-acl-open-to-world",
+        "cloudtrail-logging-disabled",
+        "config-recording-stopped",
+        "guardduty-detector-disabled",
+        "ebs-default-encryption-disabled",
+        "s3-account-public-access-block-weakened",
     ];
     for f in summary["scan"]["before"]["findings"].as_array().unwrap() {
         assert!(

@@ -185,17 +185,19 @@ pub fn new_account() -> String {
     )
 }
 
-/// Adds `x-moto-account-id` to every request of the wrapped client.
+/// Adds `x-moto-account-id` to every request of the wrapped client (when an account is given) and answers
+/// `DescribeRegions` as an account with [`ENABLED_REGIONS`] enabled.
 #[derive(Debug, Clone)]
 struct AccountHeaderClient {
     inner: SharedHttpClient,
-    account: String,
+    /// `None`: no header (the account of the credentials), the regions answer only.
+    account: Option<String>,
 }
 
 #[derive(Debug)]
 struct AccountHeaderConnector {
     inner: SharedHttpConnector,
-    account: String,
+    account: Option<String>,
 }
 
 impl HttpClient for AccountHeaderClient {
@@ -211,11 +213,50 @@ impl HttpClient for AccountHeaderClient {
     }
 }
 
+/// The regions an emulator account has enabled (EC2 `DescribeRegions`, see [`enabled_regions_response`]).
+pub const ENABLED_REGIONS: &[&str] = &["us-east-1", "eu-west-1", "us-west-2"];
+
+/// moto answers `DescribeRegions` with every region of every partition (about 40), where a real account
+/// lists the regions it has enabled in its own partition. The whole-account sweep reads every enabled
+/// region, so against moto each test's sweep would read ~30 regions; the harness answers as an account with
+/// [`ENABLED_REGIONS`] enabled, plus one region of another partition (`cn-north-1`), which the sweep must
+/// leave out (ARCHITECTURE.md, emulator table).
+fn enabled_regions_response() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    let items: String = ENABLED_REGIONS
+        .iter()
+        .chain(["cn-north-1"].iter())
+        .map(|r| {
+            format!(
+                "<item><regionName>{r}</regionName><regionEndpoint>ec2.{r}.amazonaws.com</regionEndpoint>\
+                 <optInStatus>opt-in-not-required</optInStatus></item>"
+            )
+        })
+        .collect();
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DescribeRegionsResponse \
+         xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>tripline-tests</requestId>\
+         <regionInfo>{items}</regionInfo></DescribeRegionsResponse>"
+    );
+    let mut response = aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(200u16).unwrap(),
+        aws_sdk_s3::primitives::SdkBody::from(body),
+    );
+    response.headers_mut().insert("content-type", "text/xml");
+    response
+}
+
 impl HttpConnector for AccountHeaderConnector {
     fn call(&self, mut request: HttpRequest) -> HttpConnectorFuture {
-        request
-            .headers_mut()
-            .insert("x-moto-account-id", self.account.clone());
+        let describe_regions = request
+            .body()
+            .bytes()
+            .is_some_and(|b| b.windows(22).any(|w| w == b"Action=DescribeRegions"));
+        if describe_regions {
+            return HttpConnectorFuture::ready(Ok(enabled_regions_response()));
+        }
+        if let Some(account) = &self.account {
+            request.headers_mut().insert("x-moto-account-id", account.clone());
+        }
         self.inner.call(request)
     }
 }
@@ -246,13 +287,11 @@ pub async fn sdk_config_with(
     let base = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
         .build_https();
-    let client = match account {
-        Some(a) => SharedHttpClient::new(AccountHeaderClient {
-            inner: base,
-            account: a.to_owned(),
-        }),
-        None => base,
-    };
+    let client = SharedHttpClient::new(AccountHeaderClient {
+        inner: base,
+        account: account.map(str::to_owned),
+    });
+
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(

@@ -24,7 +24,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_s3::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
 use serde_json::{json, Value};
 use tripline_aws::app::remediate::{remediate_finding, AttemptWindow, RemediateConfig};
@@ -60,13 +60,12 @@ fn post_reset_auth(endpoint: &str, count: u32) {
 }
 
 async fn sdk_with(creds: Credentials) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(creds))
-        .endpoint_url(&emulator().endpoint)
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
+    // The harness's configuration (us-east-1, retries off, its enabled regions), with these credentials.
+    tripline_integration::sdk_config_for(&emulator().endpoint, None)
         .await
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build()
 }
 
 /// The template (YAML) as JSON.
@@ -762,7 +761,21 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
     let assessment = tripline_aws::app::assess::assess_account(&sweep, &RuleConfig::default(), &ctx, 4)
         .await
         .unwrap();
-    assert!(assessment.errors.is_empty(), "{:?}", assessment.errors);
+    // moto's SigV4 check in enforcing mode recomputes the signature of Lambda's ListFunctions / ListLayers
+    // and GuardDuty's ListDetectors (restJson GETs with a query string) differently and answers 403
+    // SignatureDoesNotMatch, whatever the role may do (ARCHITECTURE.md, emulator table); any other error fails.
+    let moto_sigv4 = |e: &String| {
+        e.contains("SignatureDoesNotMatch")
+            && [
+                "lambda:ListFunctions",
+                "lambda:ListLayers",
+                "guardduty:ListDetectors",
+            ]
+            .iter()
+            .any(|op| e.contains(op))
+    };
+    let errors: Vec<&String> = assessment.errors.iter().filter(|e| !moto_sigv4(e)).collect();
+    assert!(errors.is_empty(), "{errors:?}");
     assert!(
         assessment
             .assessed

@@ -270,10 +270,12 @@ pub(super) async fn list_layer_versions(lambda: &aws_sdk_lambda::Client) -> Resu
         );
     }
     let mut out = Vec::new();
+    // By name: ListLayers lists the account's own layers, so the name is unambiguous (AWS takes the name or
+    // the ARN; moto only the name).
     for (name, layer_arn) in layers {
         let mut pages = lambda
             .list_layer_versions()
-            .layer_name(&layer_arn)
+            .layer_name(&name)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
