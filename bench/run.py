@@ -381,14 +381,14 @@ def md_goals(r: dict) -> str:
                       *(f"| {g} | {v} | {mark(ok)} |" for g, v, ok in rows)])
 
 
-SECTIONS = {"goals": md_goals, "machine": md_machine, "criterion": md_criterion, "cold": md_cold, "handler": md_handler, "store": md_store,
-            "sweep": md_sweep, "engine": md_engine, "growth": md_growth, "hostile": md_hostile}
-
-
 def md_hostile(r: dict) -> str:
     import hostile
 
     return hostile.markdown(r["hostile"])
+
+
+SECTIONS = {"goals": md_goals, "machine": md_machine, "criterion": md_criterion, "cold": md_cold, "handler": md_handler, "store": md_store,
+            "sweep": md_sweep, "engine": md_engine, "growth": md_growth, "hostile": md_hostile}
 
 
 def rewrite_doc(r: dict) -> None:

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 C7N_VERSION=0.9.53          # Cloud Custodian, PyPI `c7n`
-C7N_ORG_VERSION=0.6.52      # its multi-account runner, PyPI `c7n-org` (bench/org.py)
+C7N_ORG_VERSION=0.6.52      # its multi-account runner, PyPI `c7n-org` (bench/org_sweep.py)
 PYTHON=${PYTHON:-python3}
 VENV=.venv-bench
 CARGO=${CARGO:-cargo}

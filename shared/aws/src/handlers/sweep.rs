@@ -311,6 +311,8 @@ mod tests {
                 + 6
                 // The account-level state (issue 16): five reads in the one region.
                 + 5
+                // The swept kinds list the enabled regions themselves (issue 16's multi-region sweep).
+                + 1
                 + out.findings.len()
                 + 1
                 + tripline_core::rules::external::SWEPT_KINDS.len(),

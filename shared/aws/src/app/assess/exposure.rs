@@ -197,7 +197,7 @@ pub(super) async fn assess_swept_kinds<D: ExposureRead + DutiesRead>(
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use serde_json::json;
     use tripline_core::policy::ShareTarget;
@@ -373,14 +373,18 @@ mod tests {
         seed_in("eu-west-1", "f-eu");
         seed_in("cn-north-1", "f-china");
         let out = block_on(assess_account(&aws, &RuleConfig::default(), &CTX, 4)).unwrap();
-        let found: Vec<(&str, &str)> = out
+        // Regions are read concurrently: the set, not the order, is the contract.
+        let found: BTreeSet<(&str, &str)> = out
             .assessed
             .iter()
             .flat_map(|a| a.evaluation.findings.iter())
             .filter(|f| f.rule == "lambda-function-cross-account-access")
             .map(|f| (f.resource.name.as_deref().unwrap(), f.region.as_str()))
             .collect();
-        assert_eq!(found, vec![("f-home", "us-east-1"), ("f-eu", "eu-west-1")]);
+        assert_eq!(
+            found,
+            BTreeSet::from([("f-home", "us-east-1"), ("f-eu", "eu-west-1")])
+        );
         let region_errors: Vec<&String> = out.errors.iter().filter(|e| e.contains("ap-south-1")).collect();
         assert_eq!(region_errors.len(), 1, "{:?}", out.errors);
         assert!(

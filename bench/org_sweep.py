@@ -13,7 +13,7 @@ switch accounts). Then, `repeats` times each, under GNU time:
 Recorded: wall, CPU (user + sys of the process tree), peak RSS, the emulator's CPU, and the flagged buckets
 per account against the expected ones. Calls per account come from one extra run through the counting proxy.
 
-Usage: .venv-bench/bin/python bench/org.py --tripline PATH [--accounts 10,50] [--buckets 16] [--repeats 1]
+Usage: .venv-bench/bin/python bench/org_sweep.py --tripline PATH [--accounts 10,50] [--buckets 16] [--repeats 1]
 Writes target/bench/org.json and prints a Markdown table.
 """
 
