@@ -102,8 +102,10 @@ pub static RDS_SNAPSHOT: Rule = Rule {
     check: check_rds_snapshot,
 };
 
+/// A resource-policy rule of one event source (this module's and `policy_kinds`'): no state needs, no
+/// remediation.
 macro_rules! policy_rule {
-    ($name:ident, $id:literal, $title:literal, $sev:expr, $source:literal, $events:expr, $doc:literal,
+    ($name:ident, $id:literal, $title:literal, $sev:expr, $source:expr, $events:expr, $doc:literal,
      $fires:expr, $quiet:expr, $check:ident) => {
         pub static $name: Rule = Rule {
             id: $id,
@@ -124,6 +126,7 @@ macro_rules! policy_rule {
         };
     };
 }
+pub(super) use policy_rule;
 
 policy_rule!(
     KMS,

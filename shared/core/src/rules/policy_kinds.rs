@@ -44,28 +44,7 @@ const ES_EVENTS: &[&str] = &[
 ];
 const GLACIER_EVENTS: &[&str] = &["SetVaultAccessPolicy"];
 
-macro_rules! rule {
-    ($name:ident, $id:literal, $title:literal, $sev:expr, $source:expr, $events:expr, $doc:literal,
-     $fires:expr, $quiet:expr, $check:ident) => {
-        pub static $name: Rule = Rule {
-            id: $id,
-            title: $title,
-            severity: $sev,
-            cloudtrail: &[Trigger {
-                source: $source,
-                names: $events,
-            }],
-            config_types: &[],
-            needs: &[],
-            extra_permissions: &[],
-            remediation: None,
-            doc: $doc,
-            fires: $fires,
-            quiet: $quiet,
-            check: $check,
-        };
-    };
-}
+use super::external::policy_rule as rule;
 
 rule!(
     S3_ACCESS_POINT_PUBLIC,
