@@ -46,15 +46,20 @@ pub async fn detect_tracked<
     let event_id = change.event_id.as_str();
     let (evaluation, needs, state_read) = judge(aws, cfg, change).await?;
     let topic = cfg.alert_topic_arn.as_str();
-    let mut tracked = Box::pin(publish_tracked(
+    // The raised rules' records and the cleared rules' resolutions touch different keys (a cleared rule
+    // raised nothing on the resource): both run at once, so the store adds one sequence to the chain.
+    let publish = Box::pin(publish_tracked(
         aws,
         tracker,
         topic,
         event_id,
         &evaluation.findings,
-    ))
-    .await?;
-    if state_read {
+    ));
+    let resolve = async {
+        let mut out: Vec<Tracked> = Vec::new();
+        if !state_read {
+            return Ok(out);
+        }
         let triggered: Vec<&str> = rules::triggered(change).iter().map(|r| r.id).collect();
         for res in &change.resources {
             let Some(arn) = res.arn.as_deref().filter(|a| !a.is_empty()) else {
@@ -78,9 +83,13 @@ pub async fn detect_tracked<
             ))
             .await
             .map_err(|e| HandlerError::aws(event_id, e))?;
-            tracked.extend(resolved);
+            out.extend(resolved);
         }
-    }
+        Ok::<_, HandlerError>(out)
+    };
+    let (published, resolved) = futures::join!(publish, resolve);
+    let mut tracked = published?;
+    tracked.extend(resolved?);
     Ok((evaluation, needs, tracked))
 }
 
