@@ -75,13 +75,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = deadline_instant(event.context.deadline);
-        let cfg = &match members {
-            Some(m) => WorkerConfig {
+        // Borrowed as configured; a copy only when the organization's members are listed.
+        let current: std::borrow::Cow<'_, WorkerConfig> = match members {
+            Some(m) => std::borrow::Cow::Owned(WorkerConfig {
                 detector: m.config(&base.detector).await,
                 ..base.clone()
-            },
-            None => base.clone(),
+            }),
+            None => std::borrow::Cow::Borrowed(base),
         };
+        let cfg = &*current;
         let out = match findings {
             Some((table, policy, securityhub)) => {
                 let tracking = FindingsTracking {
