@@ -6,7 +6,7 @@ use serde_json::Value;
 use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, member_role};
-use tripline_aws::handlers::cloudtrail::{handle_cloudtrail, handle_cloudtrail_tracked};
+use tripline_aws::handlers::cloudtrail::handle_cloudtrail_tracked;
 use tripline_aws::org_members::{current_config, OrgMembers};
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::store::StoreConfig;
@@ -50,18 +50,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let aws = router
             .route(event.account_or_home(), event.region_or_default())
             .await;
-        let result = match store {
-            // Security Hub import goes to the event's account (the member role in an organization).
-            Some((s, policy, true)) => {
-                let tracker = Tracker::new(s, *policy).with_hub(&aws);
-                Box::pin(handle_cloudtrail_tracked(&aws, cfg, &event, Some(&tracker))).await
-            }
-            Some((s, policy, false)) => {
-                let tracker = Tracker::new(s, *policy);
-                Box::pin(handle_cloudtrail_tracked(&aws, cfg, &event, Some(&tracker))).await
-            }
-            None => Box::pin(handle_cloudtrail(&aws, cfg, &event)).await,
-        };
+        // Security Hub import goes to the event's account (the member role in an organization). One
+        // handler instantiation whatever is configured (without a store the tracker is `None`).
+        let tracker = store
+            .as_ref()
+            .map(|(s, policy, hub)| Tracker::new(s, *policy).importing(hub.then_some(&aws)));
+        let result = Box::pin(handle_cloudtrail_tracked(&aws, cfg, &event, tracker.as_ref())).await;
         result.map_err(Diagnostic::from)
     }))
     .await

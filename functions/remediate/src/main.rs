@@ -13,7 +13,7 @@ use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::remediate::RemediateConfig;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, member_role, remediation_attempts, remediation_role_arn};
-use tripline_aws::handlers::remediate::{handle_remediate, handle_remediate_tracked};
+use tripline_aws::handlers::remediate::handle_remediate_tracked;
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::store::StoreConfig;
 use tripline_aws::{load_sdk_config, AccountRouter, MemberRole};
@@ -60,13 +60,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let aws = router
             .route(event.account_or_home(), event.region_or_default())
             .await;
-        let result = match store {
-            Some((s, policy)) => {
-                let tracker = Tracker::new(s, *policy);
-                Box::pin(handle_remediate_tracked(&aws, cfg, &event, Some(&tracker))).await
-            }
-            None => Box::pin(handle_remediate(&aws, cfg, &event)).await,
-        };
+        // One handler instantiation whatever is configured (without a store the tracker is `None`).
+        let tracker = store.as_ref().map(|(s, policy)| Tracker::new(s, *policy));
+        let result = Box::pin(handle_remediate_tracked(&aws, cfg, &event, tracker.as_ref())).await;
         result.map_err(Diagnostic::from)
     }))
     .await

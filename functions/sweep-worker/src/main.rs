@@ -8,9 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
 use tripline_aws::env::{env_map, member_role, EnvError, MEMBER_ROLE_NAME};
 use tripline_aws::handlers::sweep_planner::RUNS_TABLE;
-use tripline_aws::handlers::sweep_worker::{
-    handle_shard_batch, handle_shard_batch_tracked, FindingsTracking, WorkerConfig,
-};
+use tripline_aws::handlers::sweep_worker::{handle_shard_batch_tracked, FindingsTracking, WorkerConfig};
 use tripline_aws::org_members::OrgMembers;
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::sdk::member::{MemberReadRole, MemberSessions};
@@ -84,36 +82,24 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             None => std::borrow::Cow::Borrowed(base),
         };
         let cfg = &*current;
-        let out = match findings {
-            Some((table, policy, securityhub)) => {
-                let tracking = FindingsTracking {
-                    store: table,
-                    policy: *policy,
-                    securityhub: *securityhub,
-                };
-                let batch = handle_shard_batch_tracked(
-                    sessions,
-                    home,
-                    store,
-                    cfg,
-                    event.payload,
-                    deadline,
-                    Some(&tracking),
-                );
-                Box::pin(batch).await
-            }
-            None => {
-                Box::pin(handle_shard_batch(
-                    sessions,
-                    home,
-                    store,
-                    cfg,
-                    event.payload,
-                    deadline,
-                ))
-                .await
-            }
-        };
+        // One handler instantiation whatever is configured (without a store the tracking is `None`).
+        let tracking = findings
+            .as_ref()
+            .map(|(table, policy, securityhub)| FindingsTracking {
+                store: table,
+                policy: *policy,
+                securityhub: *securityhub,
+            });
+        let batch = handle_shard_batch_tracked(
+            sessions,
+            home,
+            store,
+            cfg,
+            event.payload,
+            deadline,
+            tracking.as_ref(),
+        );
+        let out = Box::pin(batch).await;
         tracing::info!(results = ?out.results, summaries = out.summaries.len(), "batch done");
         Ok::<SqsBatchResponse, lambda_runtime::Error>(out.response)
     }))

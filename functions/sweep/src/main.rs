@@ -11,7 +11,7 @@ use tripline_aws::app::assess::SweepConfig;
 use tripline_aws::app::lifecycle::Tracker;
 use tripline_aws::app::{ConfigError, DetectorConfig};
 use tripline_aws::env::{env_map, sweep_concurrency};
-use tripline_aws::handlers::sweep::{handle_sweep_tracked, handle_sweep_until};
+use tripline_aws::handlers::sweep::handle_sweep_tracked;
 use tripline_aws::handlers::sweep_planner::{handle_plan, AccountSource, PlannerClients, PlannerConfig};
 use tripline_aws::sdk::dynamodb::DynamoStore;
 use tripline_aws::sdk::runs::DynamoRuns;
@@ -62,17 +62,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         // publishes a partial summary instead of being killed with nothing published.
         let deadline = deadline_instant(event.context.deadline);
         let event = Envelope::from_value(event.payload);
-        let result = match store {
-            Some((s, policy, true)) => {
-                let tracker = Tracker::new(s, *policy).with_hub(aws);
-                Box::pin(handle_sweep_tracked(aws, cfg, &event, deadline, Some(&tracker))).await
-            }
-            Some((s, policy, false)) => {
-                let tracker = Tracker::new(s, *policy);
-                Box::pin(handle_sweep_tracked(aws, cfg, &event, deadline, Some(&tracker))).await
-            }
-            None => Box::pin(handle_sweep_until(aws, cfg, &event, deadline)).await,
-        };
+        // One handler instantiation whatever is configured (without a store the tracker is `None`).
+        let tracker = store
+            .as_ref()
+            .map(|(s, policy, hub)| Tracker::new(s, *policy).importing(hub.then_some(aws)));
+        let result = Box::pin(handle_sweep_tracked(aws, cfg, &event, deadline, tracker.as_ref())).await;
         result.map_err(Diagnostic::from)
     }))
     .await

@@ -140,22 +140,37 @@ pub async fn record<S: FindingsStore>(
     now: i64,
     policy: &Policy,
 ) -> Result<Decision, AwsError> {
+    record_read(store, obs, now, policy).await.map(|(d, _)| d)
+}
+
+/// [`record`], also returning the stored item the decision was made from (`None`: nothing stored). When
+/// the decision writes nothing (an unchanged finding, a redelivery) that item is the finding's current
+/// record, so the caller need not read it again.
+pub async fn record_read<S: FindingsStore>(
+    store: &S,
+    obs: &Observation<'_>,
+    now: i64,
+    policy: &Policy,
+) -> Result<(Decision, Option<LifecycleItem>), AwsError> {
     let Some(key) = obs.key() else {
-        return Ok(Decision {
-            transition: None,
-            item: None,
-            notify: false,
-        });
+        return Ok((
+            Decision {
+                transition: None,
+                item: None,
+                notify: false,
+            },
+            None,
+        ));
     };
     for _ in 0..MAX_RECORD_ATTEMPTS {
         let prior = store.get(&key).await?;
         let decision = apply(prior.as_ref(), obs, now, policy)
             .map_err(|e| AwsError::new("tripline:lifecycle", crate::ErrorKind::Client, e.to_string()))?;
         let Some(item) = &decision.item else {
-            return Ok(decision);
+            return Ok((decision, prior));
         };
         match store.put(item).await? {
-            PutOutcome::Written => return Ok(decision),
+            PutOutcome::Written => return Ok((decision, prior)),
             PutOutcome::Conflict => continue,
         }
     }

@@ -22,7 +22,7 @@ use super::assess::AccountAssessment;
 use super::publish::FindingRef;
 use super::HandlerError;
 use crate::sdk::securityhub::ImportFindings;
-use crate::store::{confirm, record, FindingsStore, ListFilter};
+use crate::store::{confirm, record, record_read, FindingsStore, ListFilter};
 use crate::{AwsError, Publish};
 use tripline_core::finding::{Finding, Severity};
 use tripline_core::lifecycle::{
@@ -60,11 +60,17 @@ impl<'a, S: FindingsStore> Tracker<'a, S> {
 impl<'a, S: FindingsStore, H> Tracker<'a, S, H> {
     /// The same tracker importing into `hub` (Security Hub of the account that owns the findings).
     pub fn with_hub<H2: ImportFindings>(self, hub: &'a H2) -> Tracker<'a, S, H2> {
+        self.importing(Some(hub))
+    }
+
+    /// The same tracker importing into `hub` when there is one. One tracker type whether the import is on
+    /// or off, so a function instantiates its handler once (each instantiation is code in its zip).
+    pub fn importing<H2: ImportFindings>(self, hub: Option<&'a H2>) -> Tracker<'a, S, H2> {
         Tracker {
             store: self.store,
             policy: self.policy,
             now: self.now,
-            hub: Some(hub),
+            hub,
         }
     }
 }
@@ -224,17 +230,16 @@ async fn track_one<P: Publish, S: FindingsStore, H: ImportFindings>(
             message_id: Some(id),
         });
     }
-    let decision = record(tr.store, &Observation::Exposed(f), tr.now, &tr.policy).await?;
+    let (decision, prior) = record_read(tr.store, &Observation::Exposed(f), tr.now, &tr.policy).await?;
     let key_id = LifecycleKey::of(f).map(|k| k.id()).unwrap_or_default();
     let mut t = tracked_of(&decision, key_id, &f.rule, &f.resource.arn, f.severity);
     if t.first_seen.is_none() {
-        // Nothing written (a redelivery): report what is stored.
-        if let Some(k) = LifecycleKey::of(f) {
-            if let Some(stored) = tr.store.get(&k).await? {
-                t.state = Some(stored.state);
-                t.first_seen = Some(stored.first_seen);
-                t.last_seen = Some(stored.last_seen);
-            }
+        // Nothing written (unchanged, a redelivery): report what is stored, as the decision read it (no
+        // second read: it would add a round trip to every unchanged finding's chain).
+        if let Some(stored) = prior {
+            t.state = Some(stored.state);
+            t.first_seen = Some(stored.first_seen);
+            t.last_seen = Some(stored.last_seen);
         }
     }
     t.message_id = notify(aws, tr, topic, &decision, |item, tr| {

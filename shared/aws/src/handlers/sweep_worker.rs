@@ -348,35 +348,21 @@ async fn process<S: RunStore, P: Publish, F: FindingsStore>(
             };
             let complete = outcome.status == ShardStatus::Done;
             let topic = &cfg.detector.alert_topic_arn;
-            let tracker = Tracker::new(t.store, t.policy);
-            let lc = if t.securityhub {
-                let tracker = tracker.with_hub(clients.as_ref());
-                Box::pin(sweep_tracked(
-                    home,
-                    &tracker,
-                    topic,
-                    &event_id,
-                    &shard.account,
-                    time,
-                    &assessment,
-                    complete,
-                    scope,
-                ))
-                .await
-            } else {
-                Box::pin(sweep_tracked(
-                    home,
-                    &tracker,
-                    topic,
-                    &event_id,
-                    &shard.account,
-                    time,
-                    &assessment,
-                    complete,
-                    scope,
-                ))
-                .await
-            }
+            // One tracker type whether Security Hub import is on or off (one instantiation).
+            let tracker =
+                Tracker::new(t.store, t.policy).importing(t.securityhub.then_some(clients.as_ref()));
+            let lc = Box::pin(sweep_tracked(
+                home,
+                &tracker,
+                topic,
+                &event_id,
+                &shard.account,
+                time,
+                &assessment,
+                complete,
+                scope,
+            ))
+            .await
             .map_err(aws_error)?;
             outcome.transitions = lc.counts;
         }
