@@ -235,11 +235,24 @@ def dependent_chain_ms(calls: list[Call]) -> float:
         # With the findings store (issue 14), each finding's lifecycle after the evaluation is one sequence:
         # GetItem -> conditional PutItem -> (Publish -> PutItem confirming it). Findings run concurrently,
         # so the chain is the longest of those sequences; the calls cannot be told apart per finding here,
-        # so their mean (total / findings, one GetItem each) is used: a lower bound of the longest, which
-        # can only make the handler / chain ratio look worse, never better.
+        # so a lower bound of the longest is used, which can only make the handler / chain ratio look
+        # worse, never better.
+        # Each of these is a lower bound of the longest sequence, so their maximum is too: the mean; the
+        # slowest single call; a lane that writes starts with a GetItem, so the slowest PutItem follows at
+        # least the fastest GetItem; a lane that publishes is GetItem -> PutItem -> Publish -> PutItem.
         post = [c for c in calls if c in store or c.operation in ("Publish", "PublishBatch")]
         lanes = max(1, sum(1 for c in store if c.operation == "GetItem"))
-        levels[3] = sum(c.ms for c in post) / lanes
+        by_op: dict[str, list[float]] = {}
+        for c in post:
+            by_op.setdefault(c.operation, []).append(c.ms)
+        gets, puts = by_op.get("GetItem", []), by_op.get("PutItem", [])
+        pubs = by_op.get("Publish", []) + by_op.get("PublishBatch", [])
+        bounds = [sum(c.ms for c in post) / lanes, max(c.ms for c in post) if post else 0.0]
+        if gets and puts:
+            bounds.append(min(gets) + max(puts))
+        if gets and pubs and len(puts) >= 2:
+            bounds.append(min(gets) + max(pubs) + 2 * min(puts))
+        levels[3] = max(bounds)
     return sum(levels.values())
 
 
