@@ -108,7 +108,8 @@ class Moto:
         })
         if account_id:
             env["MOTO_ACCOUNT_ID"] = account_id
-        exe = MOTO_VENV / "bin" / "moto_server"
+        # moto_server with the wire-format correction of scripts/moto_server.py (scripts/emulator-venv.sh).
+        exe = MOTO_VENV / "bin" / "tripline-moto-server"
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],

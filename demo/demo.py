@@ -990,7 +990,7 @@ def main() -> int:
     ap.add_argument("--quiet", action="store_true", default=os.environ.get("DEMO_QUIET", "") not in ("", "0"),
                     help="print only the summary table (also DEMO_QUIET=1)")
     ap.add_argument("--summary-json", type=Path, help="write the summary as JSON to this file")
-    ap.add_argument("--moto-server", default=str(ROOT / ".venv-moto" / "bin" / "moto_server"))
+    ap.add_argument("--moto-server", default=str(ROOT / ".venv-moto" / "bin" / "tripline-moto-server"))
     ap.add_argument("--cargo-lambda", default=str(ROOT / ".venv-tools" / "bin" / "cargo-lambda"))
     ap.add_argument("--tripline", type=Path, default=ROOT / "target" / "debug" / "tripline")
     ap.add_argument("--demo-helper", type=Path, default=ROOT / "target" / "debug" / "tripline-demo")

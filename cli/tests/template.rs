@@ -2011,9 +2011,22 @@ fn findings_store_and_security_hub_import_follow_their_parameters() {
         .iter()
         .any(|(logical, _)| logical == "FindingsTable"));
     for f in ["on-cloudtrail", "on-config", "sweep"] {
+        // The store's item calls are gone; the sweep's reads of DynamoDB tables' resource policies
+        // (`dynamodb:ListTables`, `GetResourcePolicy`...) are not the store's.
         let actions = function_actions(&off, f).unwrap();
+        let store_calls = [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ];
         assert!(
-            actions.iter().all(|a| !a.starts_with("dynamodb:")),
+            actions.iter().all(|a| !store_calls.contains(&a.as_str())
+                && (!a.starts_with("dynamodb:")
+                    || a.starts_with("dynamodb:List")
+                    || a.starts_with("dynamodb:Describe")
+                    || a == "dynamodb:GetResourcePolicy")),
             "{f}: {actions:?}"
         );
     }

@@ -761,15 +761,19 @@ async fn remediation_acts_only_in_the_findings_account_with_the_templates_own_pe
     let assessment = tripline_aws::app::assess::assess_account(&sweep, &RuleConfig::default(), &ctx, 4)
         .await
         .unwrap();
-    // moto's SigV4 check in enforcing mode recomputes the signature of Lambda's ListFunctions / ListLayers
-    // and GuardDuty's ListDetectors (restJson GETs with a query string) differently and answers 403
-    // SignatureDoesNotMatch, whatever the role may do (ARCHITECTURE.md, emulator table); any other error fails.
+    // moto's SigV4 check in enforcing mode recomputes the signature of Lambda's ListFunctions / ListLayers,
+    // GuardDuty's ListDetectors, EFS's DescribeFileSystems, OpenSearch's ListDomainNames and Glacier's
+    // ListVaults (restJson GETs) differently and answers 403 SignatureDoesNotMatch, whatever the role may do
+    // (ARCHITECTURE.md, emulator table); any other error fails.
     let moto_sigv4 = |e: &String| {
         e.contains("SignatureDoesNotMatch")
             && [
                 "lambda:ListFunctions",
                 "lambda:ListLayers",
                 "guardduty:ListDetectors",
+                "elasticfilesystem:DescribeFileSystems",
+                "es:ListDomainNames",
+                "glacier:ListVaults",
             ]
             .iter()
             .any(|op| e.contains(op))

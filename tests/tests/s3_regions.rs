@@ -366,15 +366,16 @@ async fn sweep(aws: &AwsClients) -> AccountAssessment {
     out.errors.retain(|e| {
         !duty.iter().any(|d| e.starts_with(d)) && !state.iter().any(|d| e.starts_with(d.as_str()))
     });
-    // The fake server speaks S3 only: each swept kind's listing (EC2, RDS, SQS, SNS, Secrets Manager) is
+    // The fake server speaks S3 only: each swept kind's listing (EC2, RDS, SQS, SNS, Secrets Manager...) is
     // answered 404 and reported as one error while the assessment goes on. This file is about buckets.
+    // Multi-Region Access Points are listed only by the sweep of us-west-2, where AWS serves them: this
+    // sweep reads us-east-1 alone, so that kind makes no call here.
     let listings = out.errors.iter().filter(|e| e.contains(" listing: ")).count();
-    assert_eq!(
-        listings,
-        tripline_core::rules::external::SWEPT_KINDS.len(),
-        "{:?}",
-        out.errors
-    );
+    let listed_here = tripline_core::rules::external::SWEPT_KINDS
+        .iter()
+        .filter(|k| k.resource_type != "AWS::S3::MultiRegionAccessPoint")
+        .count();
+    assert_eq!(listings, listed_here, "{:?}", out.errors);
     out.errors.retain(|e| !e.contains(" listing: "));
     out
 }

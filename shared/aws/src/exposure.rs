@@ -4,10 +4,12 @@
 //! run on what is read (`app::assess`).
 //!
 //! SDK adapters: `sdk/shares.rs` (EC2 snapshots and AMIs, RDS DB and cluster snapshots) and
-//! `sdk/resource_policies.rs` (SQS, SNS, Secrets Manager), `sdk/service_policies.rs` (KMS, ECR, Lambda). [`crate::fakes::FakeAws`] keeps the same in
-//! memory; [`crate::Routed`] sends the calls to the routed account. Every call names its region: the
-//! assessment reads every enabled region of the account's partition (`app/assess/exposure.rs`); the SDK
-//! adapter makes the region's clients from the same configuration ([`crate::AwsClients::in_region`]).
+//! `sdk/resource_policies.rs` (SQS, SNS, Secrets Manager), `sdk/service_policies.rs` (KMS, ECR, Lambda),
+//! `sdk/policy_kinds.rs` (S3 access points and Multi-Region Access Points, EFS, DynamoDB tables and
+//! streams, OpenSearch, Glacier; issue 16). [`crate::fakes::FakeAws`] keeps the same in memory;
+//! [`crate::Routed`] sends the calls to the routed account. Every call names its region: the assessment
+//! reads every enabled region of the account's partition (`app/assess/exposure.rs`); the SDK adapter makes
+//! the region's clients from the same configuration ([`crate::AwsClients::in_region`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;

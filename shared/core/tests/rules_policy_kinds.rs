@@ -368,3 +368,59 @@ fn absent_documents_are_unknown_not_worst_case() {
         "arn:aws:dynamodb:us-east-1:111122223333:table/Orders"
     );
 }
+
+/// The sweep's judgement of what each new kind's reader finds (issue 16): both rules of the kind on one
+/// read, the kind's own definition of public, a resource without a policy (EFS's default policy, a vault
+/// without one) quiet, exemption tags honoured.
+#[test]
+#[rustfmt::skip]
+fn sweep_judges_the_policy_kinds() {
+    use tripline_core::rules::external::{assess_swept, Exposure, SweptKindId, SweptResource, SWEPT_KINDS};
+    use tripline_core::rules::SweepContext;
+    const OWN: &str = "111122223333";
+    let ctx = SweepContext { account: OWN, region: "us-east-1", time: "2026-12-06T03:00:00Z" };
+    let kind = |id: SweptKindId| SWEPT_KINDS.iter().find(|k| k.id == id).unwrap();
+    let policy = |principal: Value, cond: Value| {
+        let mut s = json!({"Effect": "Allow", "Principal": principal, "Action": "*", "Resource": "*"});
+        if !cond.is_null() { s["Condition"] = cond; }
+        Exposure::Policy(Some(json!({"Version": "2012-10-17", "Statement": [s]})))
+    };
+    let out = json!({"AWS": format!("arn:aws:iam::{OUT}:root")});
+    let exempt: BTreeMap<String, String> =
+        [("tripline:exempt".to_owned(), "dynamodb-table-cross-account-access".to_owned())].into_iter().collect();
+    let cases: Vec<(&str, SweptKindId, &str, Exposure, Option<BTreeMap<String, String>>, Vec<(&str, bool)>)> = vec![
+        ("access point public [S3]", SweptKindId::S3AccessPoint, "arn:aws:s3:us-east-1:111122223333:accesspoint/ap", policy(json!("*"), Value::Null), None, vec![("s3-access-point-policy-public", false)]),
+        ("access point outside", SweptKindId::S3AccessPoint, "arn:aws:s3:us-east-1:111122223333:accesspoint/ap", policy(out.clone(), Value::Null), None, vec![("s3-access-point-cross-account-access", false)]),
+        ("MRAP public [S3]", SweptKindId::S3MultiRegionAccessPoint, "arn:aws:s3::111122223333:accesspoint/mfzwi23gnjvgw.mrap", policy(json!("*"), Value::Null), None, vec![("s3-access-point-policy-public", false)]),
+        ("EFS default policy (none set) [EFS]", SweptKindId::EfsFileSystem, "arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-1", Exposure::Policy(None), None, vec![]),
+        ("EFS mount target only [EFS]: every account, not public", SweptKindId::EfsFileSystem, "arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-1",
+            policy(json!({"AWS": "*"}), json!({"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}})), None, vec![("efs-file-system-cross-account-access", false)]),
+        ("DynamoDB stream outside", SweptKindId::DynamoDbTable, "arn:aws:dynamodb:us-east-1:111122223333:table/T/stream/2026-11-30T08:12:45.117", policy(out.clone(), Value::Null), None, vec![("dynamodb-table-cross-account-access", false)]),
+        ("DynamoDB stream outside, exempt by tag", SweptKindId::DynamoDbTable, "arn:aws:dynamodb:us-east-1:111122223333:table/T/stream/2026-11-30T08:12:45.117", policy(out.clone(), Value::Null), Some(exempt), vec![("dynamodb-table-cross-account-access", true)]),
+        ("DynamoDB IP-limited [DDB]: public", SweptKindId::DynamoDbTable, "arn:aws:dynamodb:us-east-1:111122223333:table/T",
+            policy(json!("*"), json!({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})), None, vec![("dynamodb-table-policy-public", false)]),
+        ("OpenSearch IP-based [AOS]: not public, every account", SweptKindId::OpenSearchDomain, "arn:aws:es:us-east-1:111122223333:domain/d",
+            policy(json!({"AWS": "*"}), json!({"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}})), None, vec![("opensearch-domain-cross-account-access", false)]),
+        ("Glacier vault without policy", SweptKindId::GlacierVault, "arn:aws:glacier:us-east-1:111122223333:vaults/v", Exposure::Policy(None), None, vec![]),
+        ("Glacier vault public [GLACIER]", SweptKindId::GlacierVault, "arn:aws:glacier:us-east-1:111122223333:vaults/v", policy(json!("*"), Value::Null), None, vec![("glacier-vault-policy-public", false)]),
+        ("Glacier vault own account", SweptKindId::GlacierVault, "arn:aws:glacier:us-east-1:111122223333:vaults/v", policy(json!({"AWS": OWN}), Value::Null), None, vec![]),
+    ];
+    for (name, id, arn, exposure, tags, expected) in cases {
+        let res = SweptResource { id: arn.into(), arn: arn.into(), name: "r".into(), exposure, tags };
+        let eval = assess_swept(&ctx, kind(id), &res, &RuleConfig::default());
+        assert!(eval.errors.is_empty(), "{name}: {:?}", eval.errors);
+        let got: Vec<(&str, bool)> = eval.findings.iter().map(|f| (f.rule.as_str(), f.suppressed.is_some())).collect();
+        assert_eq!(got, expected, "{name}");
+        for f in &eval.findings {
+            assert_eq!(f.resource.resource_type, kind(id).resource_type, "{name}");
+        }
+    }
+    // Every new kind's read permissions start with its listing and its policy read (the fakes and the
+    // template's generated block rely on that order).
+    for id in [SweptKindId::S3AccessPoint, SweptKindId::S3MultiRegionAccessPoint, SweptKindId::EfsFileSystem,
+               SweptKindId::DynamoDbTable, SweptKindId::OpenSearchDomain, SweptKindId::GlacierVault] {
+        let k = kind(id);
+        assert!(k.permissions.len() >= 2, "{id:?}");
+        assert!(tripline_core::resource_kind::by_type(k.resource_type).is_some(), "{id:?}: a KINDS row");
+    }
+}

@@ -250,6 +250,10 @@ pub struct AwsClients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     /// GuardDuty in the configuration's region (other regions: `sdk::account_state`).
     pub guardduty: aws_sdk_guardduty::Client,
+    /// EFS, OpenSearch Service, S3 Glacier (the sweep's policy-kind readers, `policy_kinds.rs`).
+    pub efs: aws_sdk_efs::Client,
+    pub opensearch: aws_sdk_opensearch::Client,
+    pub glacier: aws_sdk_glacier::Client,
 }
 
 /// `$sdk_crate::Client` from the shared configuration, with the per-call timing interceptor.
@@ -292,6 +296,9 @@ impl AwsClients {
             lambda: timed_client!(aws_sdk_lambda, sdk),
             cloudtrail: timed_client!(aws_sdk_cloudtrail, sdk),
             guardduty: timed_client!(aws_sdk_guardduty, sdk),
+            efs: timed_client!(aws_sdk_efs, sdk),
+            opensearch: timed_client!(aws_sdk_opensearch, sdk),
+            glacier: timed_client!(aws_sdk_glacier, sdk),
         }
     }
 

@@ -14,7 +14,7 @@
 //! | [`sts`] | `CallerIdentity` |
 //! | [`dynamodb_attempts`] | `AttemptMarker` |
 //! | [`securityhub`] | `ImportFindings` (ASFF into Security Hub) |
-//! | [`shares`], [`resource_policies`] | `ExposureRead` (the sweep's per-kind readers) |
+//! | [`shares`], [`resource_policies`], [`policy_kinds`] | `ExposureRead` (the sweep's per-kind readers) |
 //! | [`webhook`] | `PostWebhook` |
 //! | [`member`], [`runs`], [`fanout`] | organization-wide sweep: member-role sessions per account, `RunStore` (DynamoDB), Organizations + shard queue |
 //! | [`iam_password`], [`ec2_network`], [`rds_instances`], [`patch_compliance`] | `DutiesRead` (`crate::duties`) |
@@ -30,6 +30,7 @@ pub mod iam;
 pub mod iam_password;
 pub mod member;
 pub mod patch_compliance;
+pub mod policy_kinds;
 pub mod rds_instances;
 pub mod resource_policies;
 pub mod runs;

@@ -26,7 +26,7 @@ use crate::AwsError;
 /// How many `DescribeKey` calls the KMS listing makes at once.
 const DESCRIBE_CONCURRENCY: usize = 8;
 
-fn document(raw: &str) -> Value {
+pub(super) fn document(raw: &str) -> Value {
     serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
 }
 
@@ -352,6 +352,11 @@ impl crate::AwsClients {
         c.kms = kms_in(&self.kms, region);
         c.ecr = ecr_in(&self.ecr, region);
         c.lambda = lambda_in(&self.lambda, region);
+        c.s3control = client_in!(aws_sdk_s3control, self.s3control, region);
+        c.dynamodb = client_in!(aws_sdk_dynamodb, self.dynamodb, region);
+        c.efs = client_in!(aws_sdk_efs, self.efs, region);
+        c.opensearch = client_in!(aws_sdk_opensearch, self.opensearch, region);
+        c.glacier = client_in!(aws_sdk_glacier, self.glacier, region);
         std::borrow::Cow::Owned(c)
     }
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use tripline_core::policy::ShareTarget;
 use tripline_core::rules::external::{ec2_item, rds_values, Exposure, SweptKindId};
 
-use super::{resource_policies, service_policies};
+use super::{policy_kinds, resource_policies, service_policies};
 use crate::exposure::{ExposureRead, Listed};
 use crate::{AwsClients, AwsError};
 
@@ -36,6 +36,12 @@ impl ExposureRead for AwsClients {
             SweptKindId::EcrRepository => service_policies::list_repositories(&this.ecr).await,
             SweptKindId::LambdaFunction => service_policies::list_functions(&this.lambda).await,
             SweptKindId::LambdaLayerVersion => service_policies::list_layer_versions(&this.lambda).await,
+            SweptKindId::S3AccessPoint => policy_kinds::list_access_points(this).await,
+            SweptKindId::S3MultiRegionAccessPoint => policy_kinds::list_mraps(this).await,
+            SweptKindId::EfsFileSystem => policy_kinds::list_file_systems(this).await,
+            SweptKindId::DynamoDbTable => policy_kinds::list_tables(this).await,
+            SweptKindId::OpenSearchDomain => policy_kinds::list_domains(this).await,
+            SweptKindId::GlacierVault => policy_kinds::list_vaults(this).await,
         }
     }
 
@@ -54,6 +60,12 @@ impl ExposureRead for AwsClients {
             SweptKindId::EcrRepository => service_policies::repository_policy(&this.ecr, id).await,
             SweptKindId::LambdaFunction => service_policies::function_policy(&this.lambda, id).await,
             SweptKindId::LambdaLayerVersion => service_policies::layer_version_policy(&this.lambda, id).await,
+            SweptKindId::S3AccessPoint => policy_kinds::access_point_policy(this, id).await,
+            SweptKindId::S3MultiRegionAccessPoint => policy_kinds::mrap_policy(this, id).await,
+            SweptKindId::EfsFileSystem => policy_kinds::file_system_policy(this, id).await,
+            SweptKindId::DynamoDbTable => policy_kinds::table_policy(this, id).await,
+            SweptKindId::OpenSearchDomain => policy_kinds::domain_policy(this, id).await,
+            SweptKindId::GlacierVault => policy_kinds::vault_policy(this, id).await,
         }
     }
 
@@ -71,13 +83,19 @@ impl ExposureRead for AwsClients {
             SweptKindId::KmsKey => service_policies::key_tags(&this.kms, id).await,
             SweptKindId::EcrRepository => service_policies::repository_tags(&this.ecr, id).await,
             SweptKindId::LambdaFunction => service_policies::function_tags(&this.lambda, id).await,
+            SweptKindId::DynamoDbTable => policy_kinds::table_tags(this, id).await,
+            SweptKindId::OpenSearchDomain => policy_kinds::domain_tags(this, id).await,
+            SweptKindId::GlacierVault => policy_kinds::vault_tags(this, id).await,
             // The listing returns them (`Listed::tags` is `Some`): nothing to read.
             SweptKindId::Ec2Snapshot
             | SweptKindId::Ec2Image
             | SweptKindId::RdsDbSnapshot
             | SweptKindId::RdsClusterSnapshot
             | SweptKindId::SecretsManagerSecret
-            | SweptKindId::LambdaLayerVersion => Ok(BTreeMap::new()),
+            | SweptKindId::LambdaLayerVersion
+            | SweptKindId::S3AccessPoint
+            | SweptKindId::S3MultiRegionAccessPoint
+            | SweptKindId::EfsFileSystem => Ok(BTreeMap::new()),
         }
     }
 }

@@ -504,6 +504,13 @@ pub enum SweptKindId {
     EcrRepository,
     LambdaFunction,
     LambdaLayerVersion,
+    // Issue 16: the policy kinds of `policy_kinds.rs`.
+    S3AccessPoint,
+    S3MultiRegionAccessPoint,
+    EfsFileSystem,
+    DynamoDbTable,
+    OpenSearchDomain,
+    GlacierVault,
 }
 
 /// One row of the sweep's per-kind registry.
@@ -647,6 +654,79 @@ pub static SWEPT_KINDS: &[SweptKind] = &[
             "lambda:ListLayers",
             "lambda:GetLayerVersionPolicy",
             "lambda:ListLayerVersions",
+        ],
+    },
+    // Issue 16. S3 Control calls name the account (`x-amz-account-id`): the caller's, from
+    // `sts:GetCallerIdentity` (no permission needed). Access points carry no tags in their listing and are
+    // not read for tags (exemption tags do not apply to them).
+    SweptKind {
+        id: SweptKindId::S3AccessPoint,
+        resource_type: "AWS::S3::AccessPoint",
+        what: "S3 access point",
+        policy: Some(ResourceKind::S3AccessPoint),
+        public_rule: &super::policy_kinds::S3_ACCESS_POINT_PUBLIC,
+        cross_rule: &super::policy_kinds::S3_ACCESS_POINT_CROSS,
+        permissions: &["s3:ListAccessPoints", "s3:GetAccessPointPolicy"],
+    },
+    SweptKind {
+        id: SweptKindId::S3MultiRegionAccessPoint,
+        resource_type: "AWS::S3::MultiRegionAccessPoint",
+        what: "Multi-Region Access Point",
+        policy: Some(ResourceKind::S3AccessPoint),
+        public_rule: &super::policy_kinds::S3_ACCESS_POINT_PUBLIC,
+        cross_rule: &super::policy_kinds::S3_ACCESS_POINT_CROSS,
+        permissions: &[
+            "s3:ListMultiRegionAccessPoints",
+            "s3:GetMultiRegionAccessPointPolicy",
+        ],
+    },
+    SweptKind {
+        id: SweptKindId::EfsFileSystem,
+        resource_type: "AWS::EFS::FileSystem",
+        what: "EFS file system",
+        policy: Some(ResourceKind::EfsFileSystem),
+        public_rule: &super::policy_kinds::EFS_PUBLIC,
+        cross_rule: &super::policy_kinds::EFS_CROSS,
+        permissions: &[
+            "elasticfilesystem:DescribeFileSystems",
+            "elasticfilesystem:DescribeFileSystemPolicy",
+        ],
+    },
+    // A table and its stream (`DescribeTable`'s `LatestStreamArn`) are listed as two resources of the kind.
+    SweptKind {
+        id: SweptKindId::DynamoDbTable,
+        resource_type: "AWS::DynamoDB::Table",
+        what: "DynamoDB table",
+        policy: Some(ResourceKind::DynamoDbTable),
+        public_rule: &super::policy_kinds::DYNAMODB_PUBLIC,
+        cross_rule: &super::policy_kinds::DYNAMODB_CROSS,
+        permissions: &[
+            "dynamodb:ListTables",
+            "dynamodb:GetResourcePolicy",
+            "dynamodb:DescribeTable",
+            "dynamodb:ListTagsOfResource",
+        ],
+    },
+    SweptKind {
+        id: SweptKindId::OpenSearchDomain,
+        resource_type: "AWS::OpenSearchService::Domain",
+        what: "OpenSearch domain",
+        policy: Some(ResourceKind::OpenSearchDomain),
+        public_rule: &super::policy_kinds::OPENSEARCH_PUBLIC,
+        cross_rule: &super::policy_kinds::OPENSEARCH_CROSS,
+        permissions: &["es:ListDomainNames", "es:DescribeDomainConfig", "es:ListTags"],
+    },
+    SweptKind {
+        id: SweptKindId::GlacierVault,
+        resource_type: "AWS::Glacier::Vault",
+        what: "Glacier vault",
+        policy: Some(ResourceKind::GlacierVault),
+        public_rule: &super::policy_kinds::GLACIER_PUBLIC,
+        cross_rule: &super::policy_kinds::GLACIER_CROSS,
+        permissions: &[
+            "glacier:ListVaults",
+            "glacier:GetVaultAccessPolicy",
+            "glacier:ListTagsForVault",
         ],
     },
 ];
