@@ -105,18 +105,18 @@ impl Report {
                 .iter()
                 .map(|e| (&e.finding, e.lifecycle.as_ref()))
                 .collect(),
-            resolved: self.resolved_items.as_slice(),
+            resolved: self.resolved_items.iter().collect(),
         }
     }
 }
 
 /// A finding and, with `--store`, its lifecycle.
 #[derive(Debug, Serialize)]
-struct Entry {
+pub(crate) struct Entry {
     #[serde(flatten)]
-    finding: Finding,
+    pub(crate) finding: Finding,
     #[serde(skip_serializing_if = "Option::is_none")]
-    lifecycle: Option<crate::scan_store::LifecycleOut>,
+    pub(crate) lifecycle: Option<crate::scan_store::LifecycleOut>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -248,7 +248,17 @@ async fn scan(args: &Args, rules_cfg: &RuleConfig, concurrency: usize) -> Result
     aws.bar.finish_and_clear();
     let assessment = assessment.map_err(|e| format!("cannot list the account: {e}"))?;
     let lifecycle = match &args.store {
-        Some(table) => Some(crate::scan_store::track(&sdk, table, &account, &time, &assessment).await?),
+        Some(table) => Some(
+            crate::scan_store::track(
+                &sdk,
+                table,
+                &account,
+                &time,
+                &assessment,
+                tripline_aws::app::lifecycle::GoneScope::Account,
+            )
+            .await?,
+        ),
         None => None,
     };
     let mut r = report(assessment, account, region, time, started.elapsed());

@@ -11,6 +11,13 @@
 //! line per account (findings, shards done, failures with their reason). Exit codes as `tripline scan`: 0
 //! nothing found, 1 findings (not suppressed), 2 error, including shards that could not be scanned when
 //! nothing was found.
+//!
+//! `--store NAME` keeps the lifecycle as the `sweep-worker` function does: each shard is recorded in the
+//! findings table (the caller's, as the functions keep theirs in the security account) with
+//! [`tripline_aws::app::lifecycle::sweep_tracked`], and only the shard's part of the account is resolved as
+//! gone ([`GoneScope`]). `--securityhub` imports each account's findings into that account's Security Hub
+//! through its member role (the import must come from the account that owns the finding), and `--format
+//! asff|ocsf` prints them as `tripline scan` does.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -19,13 +26,15 @@ use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
+use tripline_aws::app::lifecycle::GoneScope;
 use tripline_aws::app::org::{assess_shard, findings_of, plan, FailureReason, ShardOutcome, ShardStatus};
 use tripline_aws::sdk::member::{MemberReadRole, MemberSessions};
 use tripline_core::finding::Finding;
 use tripline_core::settings::RuleConfig;
 
-use crate::cmd_scan::Format;
+use crate::cmd_scan::{Entry, Format};
 use crate::io::bad_input;
+use crate::scan_store::{ResolvedOut, StoreOutcome};
 
 /// Shards assessed at once (each with its own `--concurrency` reads in flight).
 pub const SHARD_PARALLELISM: usize = 8;
@@ -92,6 +101,14 @@ struct AccountReport {
     shards: Vec<ShardReport>,
 }
 
+/// A finding this scan resolved, in an organization scan.
+#[derive(Debug, Serialize)]
+struct OrgResolved {
+    account: String,
+    #[serde(flatten)]
+    resolved: ResolvedOut,
+}
+
 /// The JSON output.
 #[derive(Debug, Serialize)]
 struct OrgReport {
@@ -99,8 +116,15 @@ struct OrgReport {
     caller: String,
     regions: Vec<String>,
     accounts: Vec<AccountReport>,
-    /// Every finding (each with its `account`), grouped by account, highest severity first.
-    findings: Vec<Finding>,
+    /// Every finding (each with its `account`), grouped by account, highest severity first; with
+    /// `--store`, each with its `lifecycle`.
+    findings: Vec<Entry>,
+    /// With `--store`: the findings this scan resolved, each with its `account`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved: Option<Vec<OrgResolved>>,
+    /// The stored items this scan resolved (for ASFF's archived updates and OCSF's Close events).
+    #[serde(skip)]
+    resolved_items: Vec<tripline_core::lifecycle::LifecycleItem>,
     open: usize,
     /// Shards that failed or were incomplete: `<account> <scope>: <reason> (<detail>)`.
     errors: Vec<String>,
@@ -126,10 +150,8 @@ pub fn run(args: &crate::cmd_scan::Args, rules_cfg: &RuleConfig, concurrency: us
             tripline_core::text::quote(&role)
         ));
     }
-    if matches!(args.format, Format::Asff | Format::Ocsf) || args.store.is_some() || args.securityhub {
-        return bad_input(
-            "`--format asff|ocsf`, `--store` and `--securityhub` are not available with `--accounts` / `--organization` yet",
-        );
+    if args.store.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return bad_input("`--store` needs a DynamoDB table name");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -141,9 +163,8 @@ pub fn run(args: &crate::cmd_scan::Args, rules_cfg: &RuleConfig, concurrency: us
     };
     let printed = match args.format {
         Format::Json => crate::io::print_json(&report),
-        Format::Asff | Format::Ocsf => return bad_input(
-            "`--format asff` and `--format ocsf` are not available with `--accounts` / `--organization` yet",
-        ),
+        Format::Asff => crate::io::print_json(&crate::scan_formats::asff(&report.asff_input(None))),
+        Format::Ocsf => crate::io::print_json(&crate::scan_formats::ocsf(&report.asff_input(None))),
         Format::Table => {
             print!("{}", table(&report));
             ExitCode::SUCCESS
@@ -190,6 +211,8 @@ async fn scan(
         accounts.push(caller.clone());
     }
     let p = plan("cli", &time, &accounts, &org.regions, 0)?;
+    // The caller's configuration: the findings table's (`--store`).
+    let home = sdk.clone();
     let sessions = Arc::new(MemberSessions::new(
         sdk,
         caller.clone(),
@@ -200,27 +223,44 @@ async fn scan(
             session_name: "tripline-scan".to_owned(),
         },
     ));
-    let results: Vec<(ShardOutcome, Vec<Finding>)> = stream::iter(p.shards.clone())
+    let results: Vec<Result<ShardResult, String>> = stream::iter(p.shards.clone())
         .map(|shard| {
             let sessions = sessions.clone();
             let region = region.clone();
             let time = time.clone();
+            let home = &home;
             async move {
                 let r = shard.region(&region).to_owned();
                 let assessed = match sessions.clients(&shard.account, &r).await {
                     Ok(c) => assess_shard(c.as_ref(), &shard, &r, &time, rules_cfg, concurrency, None).await,
                     Err(e) => Err(e),
                 };
-                match assessed {
-                    Ok(a) => (ShardOutcome::of_assessment(&shard, &a), findings_of(&a)),
-                    Err(e) => (ShardOutcome::failed(&shard, &e), Vec::new()),
-                }
+                let a = match assessed {
+                    Ok(a) => a,
+                    Err(e) => return Ok((ShardOutcome::failed(&shard, &e), Vec::new(), None)),
+                };
+                let outcome = ShardOutcome::of_assessment(&shard, &a);
+                // The findings table is the caller's (the functions keep theirs in the security account);
+                // a shard resolves as gone only what its listing covered.
+                let lifecycle = match &args.store {
+                    Some(table) => {
+                        let scope = if shard.is_global() {
+                            GoneScope::Global
+                        } else {
+                            GoneScope::Region(&r)
+                        };
+                        Some(crate::scan_store::track(home, table, &shard.account, &time, &a, scope).await?)
+                    }
+                    None => None,
+                };
+                Ok((outcome, findings_of(&a), lifecycle))
             }
         })
         .buffer_unordered(SHARD_PARALLELISM)
         .collect()
         .await;
-    Ok(report(
+    let results = results.into_iter().collect::<Result<Vec<_>, String>>()?;
+    let mut r = report(
         &p.accounts,
         p.regions.clone(),
         results,
@@ -228,13 +268,73 @@ async fn scan(
         time,
         sessions.assume_calls(),
         started,
-    ))
+    );
+    if args.securityhub {
+        import_by_account(&sessions, &region, &mut r).await;
+    }
+    Ok(r)
+}
+
+/// A shard's outcome, its findings and (with `--store`) their lifecycle.
+type ShardResult = (ShardOutcome, Vec<Finding>, Option<StoreOutcome>);
+
+/// `--securityhub`: each account's findings (and the findings this scan resolved there) into that
+/// account's Security Hub in the caller's region, through the account's member role (the caller's own
+/// credentials for the caller's account). A failed account is one error; the others go on.
+async fn import_by_account(sessions: &MemberSessions, region: &str, r: &mut OrgReport) {
+    let accounts: Vec<String> = r.accounts.iter().map(|a| a.account.clone()).collect();
+    for account in accounts {
+        let findings = crate::scan_formats::asff_findings(&r.asff_input(Some(&account)));
+        if findings.is_empty() {
+            continue;
+        }
+        let n = findings.len();
+        let imported = match sessions.clients(&account, region).await {
+            Ok(hub) => tripline_aws::sdk::securityhub::import(hub.as_ref(), findings).await,
+            Err(e) => Err(e),
+        };
+        match imported {
+            Ok(rep) => {
+                eprintln!(
+                    "tripline: Security Hub of {account}: {} of {n} finding(s) imported in {} call(s)",
+                    rep.imported, rep.calls
+                );
+                r.errors.extend(
+                    rep.failed
+                        .iter()
+                        .map(|f| format!("{account}: Security Hub refused {f}")),
+                );
+            }
+            Err(e) => r.errors.push(format!("{account}: Security Hub import: {e}")),
+        }
+    }
+}
+
+impl OrgReport {
+    /// What the pipeline formats and the Security Hub import take: every account's, or one account's.
+    fn asff_input(&self, account: Option<&str>) -> crate::scan_formats::Input<'_> {
+        let mine = |a: &str| account.is_none_or(|x| x == a);
+        crate::scan_formats::Input {
+            time: &self.time,
+            findings: self
+                .findings
+                .iter()
+                .filter(|e| mine(&e.finding.account))
+                .map(|e| (&e.finding, e.lifecycle.as_ref()))
+                .collect(),
+            resolved: self
+                .resolved_items
+                .iter()
+                .filter(|i| mine(&i.key.account))
+                .collect(),
+        }
+    }
 }
 
 fn report(
     accounts: &[String],
     regions: Vec<String>,
-    mut results: Vec<(ShardOutcome, Vec<Finding>)>,
+    mut results: Vec<ShardResult>,
     caller: String,
     time: String,
     assume_role_calls: u64,
@@ -257,7 +357,23 @@ fn report(
         .collect();
     let mut findings = Vec::new();
     let mut errors = Vec::new();
-    for (o, f) in &results {
+    let tracked = results.iter().any(|r| r.2.is_some());
+    let mut lifecycles = BTreeMap::new();
+    let mut resolved = Vec::new();
+    let mut resolved_items = Vec::new();
+    for (o, _, lc) in &mut results {
+        if let Some(lc) = lc.take() {
+            for ((rule, arn), l) in lc.by_finding {
+                lifecycles.insert((o.shard.account.clone(), rule, arn), l);
+            }
+            resolved.extend(lc.resolved.into_iter().map(|r| OrgResolved {
+                account: o.shard.account.clone(),
+                resolved: r,
+            }));
+            resolved_items.extend(lc.resolved_items);
+        }
+    }
+    for (o, f, _) in &results {
         if let Some(acc) = by_account.get_mut(o.shard.account.as_str()) {
             acc.open += f.iter().filter(|x| x.suppressed.is_none()).count();
             acc.suppressed += f.iter().filter(|x| x.suppressed.is_some()).count();
@@ -299,7 +415,19 @@ fn report(
         caller,
         regions,
         accounts: by_account.into_values().collect(),
-        findings,
+        findings: findings
+            .into_iter()
+            .map(|finding| Entry {
+                lifecycle: lifecycles.remove(&(
+                    finding.account.clone(),
+                    finding.rule.clone(),
+                    finding.resource.arn.clone(),
+                )),
+                finding,
+            })
+            .collect(),
+        resolved: tracked.then_some(resolved),
+        resolved_items,
         errors,
         assume_role_calls,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -312,6 +440,7 @@ fn table(r: &OrgReport) -> String {
         let rows: Vec<[String; 4]> = r
             .findings
             .iter()
+            .map(|e| &e.finding)
             .filter(|f| f.account == acc.account)
             .map(|f| {
                 let sev = match &f.suppressed {
@@ -403,7 +532,7 @@ mod tests {
         let r = report(
             &["111111111111".to_owned(), "222222222222".to_owned()],
             vec![],
-            vec![(denied, vec![]), (ok, vec![])],
+            vec![(denied, vec![], None), (ok, vec![], None)],
             "999999999999".into(),
             "t".into(),
             2,

@@ -13,7 +13,7 @@ pub struct Input<'a> {
     /// The scan's time (RFC 3339): ASFF `UpdatedAt`.
     pub time: &'a str,
     pub findings: Vec<(&'a Finding, Option<&'a LifecycleOut>)>,
-    pub resolved: &'a [LifecycleItem],
+    pub resolved: Vec<&'a LifecycleItem>,
 }
 
 fn view(l: &LifecycleOut) -> Option<LifecycleView> {

@@ -63,27 +63,22 @@ fn out(t: &Tracked) -> LifecycleOut {
     }
 }
 
+/// Records `assessment` (of `account`, or of the part of it `scope` names: an organization scan's shard)
+/// in `table`.
 pub async fn track(
     sdk: &aws_config::SdkConfig,
     table: &str,
     account: &str,
     time: &str,
     assessment: &AccountAssessment,
+    scope: GoneScope<'_>,
 ) -> Result<StoreOutcome, String> {
     let store = DynamoStore::new(sdk, table);
     let tracker = Tracker::new(&store, Policy::default());
     let complete = assessment.errors.is_empty() && assessment.unread.is_empty();
     let event_id = format!("tripline-scan-{time}");
     let lc = sweep_tracked(
-        &Printed,
-        &tracker,
-        "",
-        &event_id,
-        account,
-        time,
-        assessment,
-        complete,
-        GoneScope::Account,
+        &Printed, &tracker, "", &event_id, account, time, assessment, complete, scope,
     )
     .await
     .map_err(|e| format!("findings table `{table}`: {e}"))?;

@@ -16,8 +16,13 @@ use tripline_integration::{emulator, new_account, unique};
 const CALLER: &str = "123456789012";
 
 fn tripline(args: &[&str]) -> (i32, String, String) {
+    cli(&[&["scan"], args].concat())
+}
+
+/// `tripline ARGS...` as the caller.
+fn cli(args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tripline"));
-    cmd.arg("scan").args(args);
+    cmd.args(args);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("TRIPLINE_")) {
         cmd.env_remove(k);
     }
@@ -301,4 +306,158 @@ async fn scan_organization_lists_active_accounts_and_leaves_the_caller_out() {
         .unwrap()
         .iter()
         .any(|a| a["account"] == CALLER));
+}
+
+/// `--store` with `--accounts`: each shard keeps the lifecycle in the caller's findings table, as the
+/// `sweep-worker` function does (issue 14): `new`, then `unchanged`, then the finding of the account whose
+/// bucket was made private is resolved (and listed with its account) while the other account's stays open;
+/// `--format ocsf` closes it; `--securityhub` imports each account's findings into that account's own
+/// Security Hub (through its member role), never into another's.
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_accounts_with_the_store_keeps_each_account_s_lifecycle() {
+    let endpoint = emulator().endpoint.clone();
+    let (a, b) = (new_account(), new_account());
+    let table = unique("scan-org-store");
+    let (code, _, err) = cli(&["findings", "--endpoint-url", &endpoint, "init", "--table", &table]);
+    assert_eq!(code, 0, "{err}");
+    let bucket_a = public_bucket(&a, "us-east-1").await;
+    let bucket_b = public_bucket(&b, "us-east-1").await;
+    let accounts = format!("{a},{b}");
+    let scan = |extra: &[&str]| {
+        let (code, out, err) = tripline(
+            &[
+                &[
+                    "--endpoint-url",
+                    endpoint.as_str(),
+                    "--accounts",
+                    accounts.as_str(),
+                    "--member-role",
+                    "tripline-member-read",
+                    "--store",
+                    table.as_str(),
+                ][..],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_eq!(code, 1, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    let transition = |report: &Value, account: &str, arn: &str| -> String {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["account"] == account
+                    && f["resource"]["arn"] == arn
+                    && f["rule"] == "s3-bucket-policy-public"
+            })
+            .unwrap_or_else(|| panic!("no finding on {arn} in {account}: {report}"))["lifecycle"]
+            ["transition"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let first = scan(&["--format", "json"]);
+    assert_eq!(transition(&first, &a, &bucket_a), "new");
+    assert_eq!(transition(&first, &b, &bucket_b), "new");
+    assert_eq!(first["resolved"], json!([]));
+    // Every finding of the report has its lifecycle.
+    assert!(first["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["lifecycle"]["id"].is_string()));
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = scan(&["--format", "json"]);
+    assert_eq!(transition(&second, &a, &bucket_a), "unchanged");
+    assert_eq!(transition(&second, &b, &bucket_b), "unchanged");
+
+    // Account a's bucket is made private: its finding resolves; b's is untouched.
+    let name_a = bucket_a.trim_start_matches("arn:aws:s3:::").to_owned();
+    emulator()
+        .clients(&a)
+        .await
+        .s3
+        .delete_bucket_policy()
+        .bucket(&name_a)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let third = scan(&["--format", "ocsf", "--securityhub"]);
+    let events = third.as_array().unwrap();
+    let closed: Vec<&Value> = events.iter().filter(|e| e["activity_id"] == 3).collect();
+    assert_eq!(closed.len(), 1, "{third}");
+    assert_eq!(closed[0]["status"], "Resolved");
+    assert!(closed[0].to_string().contains(&bucket_a), "{}", closed[0]);
+    assert!(events
+        .iter()
+        .any(|e| e["activity_id"] != 3 && e.to_string().contains(&bucket_b)));
+
+    let fourth = scan(&["--format", "json"]);
+    assert_eq!(transition(&fourth, &b, &bucket_b), "unchanged");
+    // a's bucket raises nothing any more, and its resolution is not repeated.
+    assert!(fourth["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| !(f["resource"]["arn"] == bucket_a.as_str() && f["rule"] == "s3-bucket-policy-public")));
+    assert_eq!(fourth["resolved"], json!([]));
+
+    // `findings list` in the caller's table: a's resolved, b's open, each under its own account.
+    let (code, out, err) = cli(&[
+        "findings",
+        "--endpoint-url",
+        &endpoint,
+        "list",
+        "--table",
+        &table,
+        "--state",
+        "all",
+        "--rule",
+        "s3-bucket-policy-public",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let state = |account: &str, arn: &str| -> String {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["key"]["account"] == account && i["key"]["resource_arn"] == arn)
+            .unwrap_or_else(|| panic!("{account} {arn} not listed: {listed}"))["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(state(&a, &bucket_a), "resolved");
+    assert_eq!(state(&b, &bucket_b), "open");
+
+    // Security Hub: b's finding is in b's hub (imported through b's member role), a's resolution in a's,
+    // and neither account's finding is in the other's.
+    for (mine, other, arn) in [(&a, &b, &bucket_a), (&b, &a, &bucket_b)] {
+        let hub = aws_sdk_securityhub::Client::new(&emulator().sdk_config(mine).await);
+        let found = hub.get_findings().max_results(100).send().await.unwrap();
+        let ours: Vec<_> = found
+            .findings()
+            .iter()
+            .filter(|f| f.resources().iter().any(|r| r.id() == Some(arn.as_str())))
+            .collect();
+        assert!(!ours.is_empty(), "{arn} not in {mine}'s Security Hub");
+        assert!(ours.iter().all(|f| f.aws_account_id() == Some(mine.as_str())));
+        let theirs = if mine == &a { &bucket_b } else { &bucket_a };
+        assert!(
+            found
+                .findings()
+                .iter()
+                .all(|f| !f.resources().iter().any(|r| r.id() == Some(theirs.as_str()))),
+            "{other}'s finding in {mine}'s Security Hub"
+        );
+    }
 }
