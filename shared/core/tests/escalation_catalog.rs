@@ -5,7 +5,8 @@
 //!
 //! Sources (each case names its own):
 //! - [PF <id>] <https://pathfinding.cloud/paths/<id>> (data: github.com/DataDog/pathfinding.cloud
-//!   `data/paths/<service>/<id>.yaml`, `permissions.required`).
+//!   `data/paths/<service>/<id>.yaml`, `permissions.required`; the paths published later from the newer
+//!   `data/paths/aws/<service>/<id>.yaml` layout).
 //! - [RHINO26] Rhino Security Labs, "AWS IAM Privilege Escalation – Methods and Mitigation",
 //!   <https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/>, method 26:
 //!   `lambda:UpdateFunctionConfiguration` attaches a layer to an existing function; the layer's code runs
@@ -135,6 +136,96 @@ fn method_cases() -> Vec<(&'static str, &'static str, String, String)> {
         ("sagemaker-005", "InjectSageMakerNotebookLifecycleConfig",
          allow(&["sagemaker:CreateNotebookInstanceLifecycleConfig", "sagemaker:StopNotebookInstance", "sagemaker:UpdateNotebookInstance", "sagemaker:StartNotebookInstance"]),
          allow(&["sagemaker:CreateNotebookInstanceLifecycleConfig", "sagemaker:StopNotebookInstance", "sagemaker:StartNotebookInstance"])),
+        // Paths of pathfinding.cloud's newer `data/paths/aws/` layout ([PF <id>], `permissions.required`).
+        // [PF batch-001] PassRole + RegisterJobDefinition (privileged jobRoleArn) + SubmitJob.
+        ("batch-001", "PassExistingRoleToNewBatchJobDefinitionThenSubmit",
+         allow(&["iam:PassRole", "batch:RegisterJobDefinition", "batch:SubmitJob"]),
+         // quiet: no job definition can be registered.
+         allow(&["iam:PassRole", "batch:SubmitJob"])),
+        // [PF batch-002] SubmitJob alone, on a job definition that already has a privileged role.
+        ("batch-002", "SubmitJobWithExistingBatchJobDefinition", allow(&["batch:SubmitJob"]),
+         // quiet: only on S3 objects (Batch's action cannot target them).
+         r#"[{"Effect":"Allow","Action":"batch:SubmitJob","Resource":"arn:aws:s3:::b/*"}]"#.into()),
+        // [PF batch-003] the whole pipeline: compute environment, queue, job definition, job.
+        ("batch-003", "PassExistingRoleToNewBatchPipelineThenSubmit",
+         allow(&["iam:PassRole", "batch:CreateComputeEnvironment", "batch:CreateJobQueue", "batch:RegisterJobDefinition", "batch:SubmitJob"]),
+         allow(&["iam:PassRole", "batch:CreateComputeEnvironment", "batch:RegisterJobDefinition", "batch:SubmitJob"])),
+        // [PF bedrock-003] PassRole + a new AgentCore Runtime (endpoint, workload identity) + a command in it.
+        ("bedrock-003", "PassExistingRoleToNewAgentCoreRuntimeThenRunCommand",
+         allow(&["iam:PassRole", "bedrock-agentcore:CreateAgentRuntime", "bedrock-agentcore:CreateAgentRuntimeEndpoint", "bedrock-agentcore:CreateWorkloadIdentity", "bedrock-agentcore:InvokeAgentRuntimeCommand"]),
+         // quiet: the workload identity the runtime needs at creation cannot be created.
+         allow(&["iam:PassRole", "bedrock-agentcore:CreateAgentRuntime", "bedrock-agentcore:CreateAgentRuntimeEndpoint", "bedrock-agentcore:InvokeAgentRuntimeCommand"])),
+        // [PF bedrock-004] InvokeAgentRuntimeCommand on an existing runtime or harness.
+        ("bedrock-004", "RunCommandInExistingAgentCoreRuntime", allow(&["bedrock-agentcore:InvokeAgentRuntimeCommand"]),
+         // quiet: every AgentCore action but this one (an unconditional Deny on all resources).
+         r#"[{"Effect":"Allow","Action":"bedrock-agentcore:*","Resource":"*"},{"Effect":"Deny","Action":"bedrock-agentcore:InvokeAgentRuntimeCommand","Resource":"*"}]"#.into()),
+        // [PF bedrock-006] PassRole + a new Custom Browser + session + automation stream.
+        ("bedrock-006", "PassExistingRoleToNewAgentCoreBrowserThenDrive",
+         allow(&["iam:PassRole", "bedrock-agentcore:CreateBrowser", "bedrock-agentcore:StartBrowserSession", "bedrock-agentcore:ConnectBrowserAutomationStream"]),
+         // quiet: no role can be passed.
+         allow(&["bedrock-agentcore:CreateBrowser", "bedrock-agentcore:StartBrowserSession", "bedrock-agentcore:ConnectBrowserAutomationStream"])),
+        // [PF bedrock-007] session + automation stream on an existing Custom Browser with a role.
+        ("bedrock-007", "DriveExistingAgentCoreBrowser",
+         allow(&["bedrock-agentcore:StartBrowserSession", "bedrock-agentcore:ConnectBrowserAutomationStream"]),
+         allow(&["bedrock-agentcore:StartBrowserSession"])),
+        // [PF braket-001] PassRole + braket:CreateJob (hybrid job with a privileged execution role).
+        ("braket-001", "PassExistingRoleToNewBraketJob", allow(&["iam:PassRole", "braket:CreateJob"]),
+         // quiet: PassRole only on an S3 ARN (it acts on IAM roles).
+         r#"[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:s3:::b"},{"Effect":"Allow","Action":"braket:CreateJob","Resource":"*"}]"#.into()),
+        // [PF codedeploy-001] CreateDeployment + RegisterApplicationRevision + GetDeploymentConfig.
+        ("codedeploy-001", "DeployToExistingCodeDeployGroup",
+         allow(&["codedeploy:CreateDeployment", "codedeploy:RegisterApplicationRevision", "codedeploy:GetDeploymentConfig"]),
+         // quiet: the deployment configuration cannot be read (required to create the deployment).
+         allow(&["codedeploy:CreateDeployment", "codedeploy:RegisterApplicationRevision"])),
+        // [PF cognitoidentity-001] PassRole + SetIdentityPoolRoles (the unauthenticated role).
+        ("cognitoidentity-001", "PassExistingRoleToCognitoIdentityPool",
+         allow(&["iam:PassRole", "cognito-identity:SetIdentityPoolRoles"]),
+         allow(&["cognito-identity:SetIdentityPoolRoles"])),
+        // [PF ecs-007] PassRole + RegisterContainerInstance + StartTask (from an instance one controls).
+        ("ecs-007", "PassExistingRoleToECSTaskOnSelfRegisteredInstance",
+         allow(&["iam:PassRole", "ecs:StartTask", "ecs:RegisterContainerInstance"]),
+         allow(&["iam:PassRole", "ecs:RegisterContainerInstance"])),
+        // [PF ecs-008] PassRole + RunTask with overrides on an existing task definition.
+        ("ecs-008", "PassExistingRoleToExistingECSTaskDefinitionViaRunTask", allow(&["iam:PassRole", "ecs:RunTask"]),
+         allow(&["ecs:RunTask"])),
+        // [PF ecs-009] PassRole + StartTask with overrides on an existing task definition.
+        ("ecs-009", "PassExistingRoleToExistingECSTaskDefinitionViaStartTask", allow(&["iam:PassRole", "ecs:StartTask"]),
+         // quiet: StartTask with NotResource "*" grants it on nothing.
+         r#"[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"},{"Effect":"Allow","Action":"ecs:StartTask","NotResource":"*"}]"#.into()),
+        // [PF emr-001] PassRole + elasticmapreduce:RunJobFlow (a privileged instance profile).
+        ("emr-001", "PassExistingRoleToNewEMRCluster", allow(&["iam:PassRole", "elasticmapreduce:RunJobFlow"]),
+         allow(&["iam:PassRole", "elasticmapreduce:Describe*", "elasticmapreduce:List*"])),
+        // [PF emrserverless-001] PassRole + CreateApplication + StartJobRun.
+        ("emrserverless-001", "PassExistingRoleToNewEMRServerlessJobRun",
+         allow(&["iam:PassRole", "emr-serverless:CreateApplication", "emr-serverless:StartJobRun"]),
+         allow(&["iam:PassRole", "emr-serverless:CreateApplication"])),
+        // [PF gamelift-001] PassRole + CreateBuild + RequestUploadCredentials + CreateFleet.
+        ("gamelift-001", "PassExistingRoleToNewGameLiftFleet",
+         allow(&["iam:PassRole", "gamelift:CreateBuild", "gamelift:CreateFleet", "gamelift:RequestUploadCredentials"]),
+         // quiet: the build cannot be uploaded.
+         allow(&["iam:PassRole", "gamelift:CreateBuild", "gamelift:CreateFleet"])),
+        // [PF glue-007] PassRole + CreateSession + RunStatement (interactive session).
+        ("glue-007", "PassExistingRoleToNewGlueSessionThenRunStatement",
+         allow(&["iam:PassRole", "glue:CreateSession", "glue:RunStatement"]),
+         allow(&["iam:PassRole", "glue:CreateSession"])),
+        // [PF imagebuilder-001] PassRole + component + recipe + infrastructure configuration + image.
+        ("imagebuilder-001", "PassExistingRoleToNewImageBuilderBuild",
+         allow(&["iam:PassRole", "imagebuilder:CreateComponent", "imagebuilder:CreateImageRecipe", "imagebuilder:CreateInfrastructureConfiguration", "imagebuilder:CreateImage"]),
+         allow(&["iam:PassRole", "imagebuilder:CreateComponent", "imagebuilder:CreateImageRecipe", "imagebuilder:CreateInfrastructureConfiguration"])),
+        // [PF kinesisanalytics-001] PassRole + CreateApplication + StartApplication (the IAM prefix is
+        // `kinesisanalytics` for the v2 API too).
+        ("kinesisanalytics-001", "PassExistingRoleToNewFlinkApplication",
+         allow(&["iam:PassRole", "kinesisanalytics:CreateApplication", "kinesisanalytics:StartApplication"]),
+         allow(&["iam:PassRole", "kinesisanalytics:CreateApplication"])),
+        // [PF omics-001] PassRole + CreateWorkflow + StartRun + s3:GetObject (the credentials come back
+        // through S3).
+        ("omics-001", "PassExistingRoleToNewOmicsWorkflowRun",
+         allow(&["iam:PassRole", "omics:CreateWorkflow", "omics:StartRun", "s3:GetObject"]),
+         allow(&["iam:PassRole", "omics:CreateWorkflow", "omics:StartRun"])),
+        // [PF ssm-003] PassRole + CreateDocument + StartAutomationExecution (aws:executeScript).
+        ("ssm-003", "PassExistingRoleToNewSSMAutomation",
+         allow(&["iam:PassRole", "ssm:CreateDocument", "ssm:StartAutomationExecution"]),
+         allow(&["iam:PassRole", "ssm:StartAutomationExecution"])),
         // [RHINO26] lambda:UpdateFunctionConfiguration (a layer on a privileged function).
         ("rhino-26", "UpdateExistingLambdaFunctionConfigurationWithLayer", allow(&["lambda:UpdateFunctionConfiguration"]),
          allow(&["lambda:GetFunctionConfiguration"])),
@@ -218,6 +309,96 @@ fn the_most_specific_method_is_reported() {
         .map(|c| c.id)
         .collect();
     assert_eq!(newly, ["DeleteThenCreateAccessKey"]);
+}
+
+/// The newer paths nest under longer ones: a policy granting the longer path reports it and names the
+/// shorter ones it stands for in `also` ([PF batch-001..003], [PF ecs-008], [PF ecs-009], [PF ecs-007],
+/// [PF bedrock-006], [PF bedrock-007]).
+#[test]
+fn newer_paths_nest_under_the_longer_ones() {
+    let report = |actions: &[&str]| -> Vec<(String, Vec<String>)> {
+        most_specific(escalation_combos(&policy(&allow(actions))))
+            .into_iter()
+            .map(|c| (c.id, c.also))
+            .collect()
+    };
+    let one = |id: &str, also: &[&str]| vec![(id.to_string(), also.iter().map(|s| s.to_string()).collect())];
+    // [PF batch-003] the whole pipeline stands for batch-001 (a new job definition) and batch-002
+    // (SubmitJob alone).
+    assert_eq!(
+        report(&[
+            "iam:PassRole",
+            "batch:CreateComputeEnvironment",
+            "batch:CreateJobQueue",
+            "batch:RegisterJobDefinition",
+            "batch:SubmitJob"
+        ]),
+        one(
+            "PassExistingRoleToNewBatchPipelineThenSubmit",
+            &[
+                "PassExistingRoleToNewBatchJobDefinitionThenSubmit",
+                "SubmitJobWithExistingBatchJobDefinition"
+            ]
+        )
+    );
+    // Registering a task definition then running it stands for running an existing one with overrides
+    // ([PF ecs-008] is ecs-004 without RegisterTaskDefinition; [PF ecs-009] is ecs-005 without it).
+    assert_eq!(
+        report(&["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:RunTask"]),
+        one(
+            "PassExistingRoleToNewECSTaskViaRunTask",
+            &["PassExistingRoleToExistingECSTaskDefinitionViaRunTask"]
+        )
+    );
+    assert_eq!(
+        report(&["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:StartTask"]),
+        one(
+            "PassExistingRoleToNewECSTaskViaStartTask",
+            &["PassExistingRoleToExistingECSTaskDefinitionViaStartTask"]
+        )
+    );
+    // [PF ecs-007] adds RegisterContainerInstance to ecs-009.
+    assert_eq!(
+        report(&["iam:PassRole", "ecs:StartTask", "ecs:RegisterContainerInstance"]),
+        one(
+            "PassExistingRoleToECSTaskOnSelfRegisteredInstance",
+            &["PassExistingRoleToExistingECSTaskDefinitionViaStartTask"]
+        )
+    );
+    // [PF bedrock-006] creating the browser stands for driving an existing one ([PF bedrock-007]).
+    assert_eq!(
+        report(&[
+            "iam:PassRole",
+            "bedrock-agentcore:CreateBrowser",
+            "bedrock-agentcore:StartBrowserSession",
+            "bedrock-agentcore:ConnectBrowserAutomationStream"
+        ]),
+        one(
+            "PassExistingRoleToNewAgentCoreBrowserThenDrive",
+            &["DriveExistingAgentCoreBrowser"]
+        )
+    );
+    // `bedrock-agentcore:*` with PassRole: the three AgentCore paths that create a resource are reported,
+    // each standing for its existing-resource variant.
+    let mut r = report(&["iam:PassRole", "bedrock-agentcore:*"]);
+    r.sort();
+    assert_eq!(
+        r,
+        [
+            (
+                "PassExistingRoleToNewAgentCoreBrowserThenDrive".to_string(),
+                vec!["DriveExistingAgentCoreBrowser".to_string()]
+            ),
+            (
+                "PassExistingRoleToNewAgentCoreRuntimeThenRunCommand".to_string(),
+                vec!["RunCommandInExistingAgentCoreRuntime".to_string()]
+            ),
+            (
+                "PassExistingRoleToNewBedrockCodeInterpreterThenInvoke".to_string(),
+                vec!["InvokeExistingBedrockCodeInterpreterSession".to_string()]
+            ),
+        ]
+    );
 }
 
 /// `(case, statements, escalates?)` for the three actions that escalate only on another user.

@@ -456,7 +456,7 @@ mod tests {
 
     #[test]
     fn catalog_loads_and_names_real_actions() {
-        assert!(catalog_size() >= 21 + 1 + 28 + 21);
+        assert!(catalog_size() >= 21 + 1 + 28 + 21 + 21);
         // Rhino Security Labs: the 21 original methods and method 26.
         assert_eq!(
             methods()
