@@ -237,21 +237,24 @@ def dependent_chain_ms(calls: list[Call]) -> float:
         # so the chain is the longest of those sequences; the calls cannot be told apart per finding here,
         # so a lower bound of the longest is used, which can only make the handler / chain ratio look
         # worse, never better.
-        # Each of these is a lower bound of the longest sequence, so their maximum is too: the mean; the
-        # slowest single call; a lane that writes starts with a GetItem, so the slowest PutItem follows at
-        # least the fastest GetItem; a lane that publishes is GetItem -> PutItem -> Publish -> PutItem.
+        # Each of these is a lower bound of the longest sequence, so their maximum is too. A lane starts
+        # with a read: GetItem, or one Query shared by the findings of one resource (then their PutItems run
+        # at once). The mean over an upper bound of the number of lanes (every lane ends in a read or a
+        # PutItem); the slowest single call; a lane that writes reads first, so the slowest PutItem follows
+        # at least the fastest read; a lane that publishes is read -> PutItem -> Publish -> PutItem.
         post = [c for c in calls if c in store or c.operation in ("Publish", "PublishBatch")]
-        lanes = max(1, sum(1 for c in store if c.operation == "GetItem"))
         by_op: dict[str, list[float]] = {}
         for c in post:
             by_op.setdefault(c.operation, []).append(c.ms)
-        gets, puts = by_op.get("GetItem", []), by_op.get("PutItem", [])
+        reads = by_op.get("GetItem", []) + by_op.get("Query", [])
+        puts = by_op.get("PutItem", [])
         pubs = by_op.get("Publish", []) + by_op.get("PublishBatch", [])
+        lanes = max(1, len(reads) + len(puts))
         bounds = [sum(c.ms for c in post) / lanes, max(c.ms for c in post) if post else 0.0]
-        if gets and puts:
-            bounds.append(min(gets) + max(puts))
-        if gets and pubs and len(puts) >= 2:
-            bounds.append(min(gets) + max(pubs) + 2 * min(puts))
+        if reads and puts:
+            bounds.append(min(reads) + max(puts))
+        if reads and pubs and len(puts) >= 2:
+            bounds.append(min(reads) + max(pubs) + 2 * min(puts))
         levels[3] = max(bounds)
     return sum(levels.values())
 

@@ -152,6 +152,20 @@ pub async fn record_read<S: FindingsStore>(
     now: i64,
     policy: &Policy,
 ) -> Result<(Decision, Option<LifecycleItem>), AwsError> {
+    record_read_from(store, obs, now, policy, None).await
+}
+
+/// [`record_read`] whose first attempt decides from `read` when given (the item as a strongly consistent
+/// read of the resource's items found it, `None` inside: nothing stored) instead of reading it again; a
+/// lost race reads the item itself, as always.
+pub async fn record_read_from<S: FindingsStore>(
+    store: &S,
+    obs: &Observation<'_>,
+    now: i64,
+    policy: &Policy,
+    read: Option<Option<LifecycleItem>>,
+) -> Result<(Decision, Option<LifecycleItem>), AwsError> {
+    let mut read = read;
     let Some(key) = obs.key() else {
         return Ok((
             Decision {
@@ -163,7 +177,10 @@ pub async fn record_read<S: FindingsStore>(
         ));
     };
     for _ in 0..MAX_RECORD_ATTEMPTS {
-        let prior = store.get(&key).await?;
+        let prior = match read.take() {
+            Some(prior) => prior,
+            None => store.get(&key).await?,
+        };
         let decision = apply(prior.as_ref(), obs, now, policy)
             .map_err(|e| AwsError::new("tripline:lifecycle", crate::ErrorKind::Client, e.to_string()))?;
         let Some(item) = &decision.item else {

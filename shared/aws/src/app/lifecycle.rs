@@ -22,7 +22,7 @@ use super::assess::AccountAssessment;
 use super::publish::FindingRef;
 use super::HandlerError;
 use crate::sdk::securityhub::ImportFindings;
-use crate::store::{confirm, record, record_read, FindingsStore, ListFilter};
+use crate::store::{confirm, record, record_read_from, FindingsStore, ListFilter};
 use crate::{AwsError, Publish};
 use tripline_core::finding::{Finding, Severity};
 use tripline_core::lifecycle::{
@@ -213,6 +213,7 @@ async fn track_one<P: Publish, S: FindingsStore, H: ImportFindings>(
     tr: &Tracker<'_, S, H>,
     topic: &str,
     f: &Finding,
+    read: Option<Option<LifecycleItem>>,
 ) -> Result<Tracked, AwsError> {
     if LifecycleKey::of(f).is_none() {
         let id = aws
@@ -230,7 +231,8 @@ async fn track_one<P: Publish, S: FindingsStore, H: ImportFindings>(
             message_id: Some(id),
         });
     }
-    let (decision, prior) = record_read(tr.store, &Observation::Exposed(f), tr.now, &tr.policy).await?;
+    let (decision, prior) =
+        record_read_from(tr.store, &Observation::Exposed(f), tr.now, &tr.policy, read).await?;
     let key_id = LifecycleKey::of(f).map(|k| k.id()).unwrap_or_default();
     let mut t = tracked_of(&decision, key_id, &f.rule, &f.resource.arn, f.severity);
     if t.first_seen.is_none() {
@@ -247,6 +249,42 @@ async fn track_one<P: Publish, S: FindingsStore, H: ImportFindings>(
     })
     .await?;
     Ok(t)
+}
+
+/// The findings of one resource, recorded as one lane: several share one strongly consistent `Query` of
+/// the resource's items (its partition) instead of one `GetItem` each (an event that raises three rules on
+/// one role makes one read, not three), then are recorded at once; the lanes of different resources run
+/// concurrently. A failed shared read is logged and each finding reads its own item (it costs a read, never
+/// the finding). Returns each finding's index in `unique` with its result.
+async fn track_resource<P: Publish, S: FindingsStore, H: ImportFindings>(
+    aws: &P,
+    tr: &Tracker<'_, S, H>,
+    topic: &str,
+    event_id: &str,
+    unique: &[&Finding],
+    idx: &[usize],
+) -> Vec<(usize, Result<Tracked, AwsError>)> {
+    let mut reads: Vec<Option<Option<LifecycleItem>>> = vec![None; idx.len()];
+    if let (true, Some(key)) = (
+        idx.len() > 1,
+        idx.first().and_then(|&i| LifecycleKey::of(unique[i])),
+    ) {
+        match tr.store.resource_items(&key.account, &key.resource_arn).await {
+            Ok(items) => {
+                for (read, &i) in reads.iter_mut().zip(idx) {
+                    *read = Some(items.iter().find(|it| it.key.rule == unique[i].rule).cloned());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(event_id, error = %e, "reading a resource's findings at once failed; each is read alone");
+            }
+        }
+    }
+    let lanes = idx
+        .iter()
+        .zip(reads)
+        .map(|(&i, read)| async move { (i, track_one(aws, tr, topic, unique[i], read).await) });
+    futures::future::join_all(lanes).await
 }
 
 /// Records every finding (one per exposure: the most severe when an evaluation raised the same rule on the
@@ -276,11 +314,29 @@ pub async fn publish_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
             }
         }
     }
-    let results: Vec<Result<Tracked, AwsError>> = stream::iter(unique.iter().copied())
-        .map(|f| Box::pin(track_one(aws, tr, topic, f)))
+    // One lane per resource (findings without a stable identity: one lane each), in finding order.
+    let mut lanes: Vec<Vec<usize>> = Vec::new();
+    let mut lane_of: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (i, f) in unique.iter().enumerate() {
+        match LifecycleKey::of(f) {
+            Some(k) => match lane_of.get(&(k.account.clone(), k.resource_arn.clone())) {
+                Some(&l) => lanes[l].push(i),
+                None => {
+                    lane_of.insert((k.account, k.resource_arn), lanes.len());
+                    lanes.push(vec![i]);
+                }
+            },
+            None => lanes.push(vec![i]),
+        }
+    }
+    let mut indexed: Vec<(usize, Result<Tracked, AwsError>)> = stream::iter(lanes.iter())
+        .map(|idx| Box::pin(track_resource(aws, tr, topic, event_id, &unique, idx)))
         .buffered(CONCURRENCY)
+        .flat_map(stream::iter)
         .collect()
         .await;
+    indexed.sort_by_key(|(i, _)| *i);
+    let results: Vec<Result<Tracked, AwsError>> = indexed.into_iter().map(|(_, r)| r).collect();
     let mut out = Vec::with_capacity(results.len());
     let mut first = None;
     for r in results {

@@ -14,6 +14,9 @@ pub struct FakeStore {
     /// Writes accepted and refused (version conflicts).
     pub written: Mutex<u64>,
     pub conflicts: Mutex<u64>,
+    /// Reads: `get` (one item) and `resource_items` (a resource's items) calls.
+    pub gets: Mutex<u64>,
+    pub queries: Mutex<u64>,
     /// When set, every call fails with this error.
     pub fail: Mutex<Option<AwsError>>,
 }
@@ -40,6 +43,7 @@ impl FakeStore {
 impl FindingsStore for FakeStore {
     async fn get(&self, key: &LifecycleKey) -> Result<Option<LifecycleItem>, AwsError> {
         self.check()?;
+        *self.gets.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         // Let concurrent callers interleave between the read and the write, as over the network.
         tokio::task::yield_now().await;
         let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
@@ -72,6 +76,7 @@ impl FindingsStore for FakeStore {
         resource_arn: &str,
     ) -> Result<Vec<LifecycleItem>, AwsError> {
         self.check()?;
+        *self.queries.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         let pk = tripline_core::lifecycle::partition_key(account, resource_arn);
         let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
         Ok(items

@@ -164,6 +164,56 @@ mod tests {
             .to_owned()
     }
 
+    /// Issue 14: the findings one event raises on one resource share one read of the store (a `Query` of
+    /// the resource's items), never a `GetItem` each; a second event about the same exposure records each
+    /// as `unchanged` from that read too.
+    #[test]
+    fn findings_on_one_resource_share_one_store_read() {
+        use crate::app::lifecycle::Tracker;
+        use crate::fakes::FakeStore;
+        use tripline_core::lifecycle::Transition;
+        let raw = sample("cloudtrail-iam-put-role-policy.json");
+        let with_id = |n: u32| {
+            let mut v: Value = serde_json::from_slice(&raw).unwrap();
+            v["id"] = json!(format!("event-{n}"));
+            v["detail"]["eventID"] = json!(format!("event-{n}"));
+            serde_json::to_vec(&v).unwrap()
+        };
+        let aws = FakeAws::new();
+        let store = FakeStore::default();
+        let run = |n: u32| {
+            let tracker = Tracker::new(&store, tripline_core::lifecycle::Policy::default());
+            let Intake::Change(change) = intake(&with_id(n)).unwrap() else {
+                panic!("not a change")
+            };
+            block_on(crate::app::detect::detect_tracked(
+                &aws,
+                &cfg(),
+                &tracker,
+                &change,
+            ))
+            .unwrap()
+            .2
+        };
+        let first = run(1);
+        let resources: BTreeSet<&str> = first.iter().map(|t| t.resource.as_str()).collect();
+        assert!(first.len() >= 2 && resources.len() == 1, "{first:?}");
+        assert!(
+            first.iter().all(|t| t.transition == Some(Transition::New)),
+            "{first:?}"
+        );
+        let second = run(2);
+        assert_eq!(second.len(), first.len());
+        assert!(
+            second
+                .iter()
+                .all(|t| t.transition == Some(Transition::Unchanged) && t.first_seen.is_some()),
+            "{second:?}"
+        );
+        assert_eq!(*store.gets.lock().unwrap(), 0, "no finding read its item alone");
+        assert!(*store.queries.lock().unwrap() >= 2, "one shared read per event");
+    }
+
     #[test]
     fn public_bucket_policy_fetches_exactly_its_needs_and_publishes() {
         let event = sample("cloudtrail-s3-put-bucket-policy-public.json");
