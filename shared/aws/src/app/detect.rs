@@ -5,9 +5,9 @@
 //! is judged from its payload and the findings say "state not confirmed". A transient failure is returned
 //! (retryable) so the event is delivered again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::lifecycle::{publish_tracked, resolve_cleared, Tracked, Tracker};
+use super::lifecycle::{publish_tracked_clearing, Tracked, Tracker};
 use super::publish::{publish_findings, FindingRef};
 use super::state::fetch_state;
 use super::{DetectorConfig, HandlerError};
@@ -46,20 +46,11 @@ pub async fn detect_tracked<
     let event_id = change.event_id.as_str();
     let (evaluation, needs, state_read) = judge(aws, cfg, change).await?;
     let topic = cfg.alert_topic_arn.as_str();
-    // The raised rules' records and the cleared rules' resolutions touch different keys (a cleared rule
-    // raised nothing on the resource): both run at once, so the store adds one sequence to the chain.
-    let publish = Box::pin(publish_tracked(
-        aws,
-        tracker,
-        topic,
-        event_id,
-        &evaluation.findings,
-    ));
-    let resolve = async {
-        let mut out: Vec<Tracked> = Vec::new();
-        if !state_read {
-            return Ok(out);
-        }
+    // The current-state rules that judged a resource of the change with its fetched state and raised
+    // nothing on it: their findings there resolve. Recorded with the raised rules' findings, one lane per
+    // resource sharing one read of its items, so the store adds one sequence to the chain.
+    let mut cleared: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    if state_read {
         let triggered: Vec<&str> = rules::triggered(change).iter().map(|r| r.id).collect();
         for res in &change.resources {
             let Some(arn) = res.arn.as_deref().filter(|a| !a.is_empty()) else {
@@ -70,26 +61,26 @@ pub async fn detect_tracked<
                 .copied()
                 .filter(|r| triggered.contains(r))
                 .collect();
-            let cleared = cleared_rules(&judged, arn, &evaluation);
-            let resolved = Box::pin(resolve_cleared(
-                aws,
-                tracker,
-                topic,
-                &change.account,
-                arn,
-                &cleared,
-                &change.time,
-                event_id,
-            ))
-            .await
-            .map_err(|e| HandlerError::aws(event_id, e))?;
-            out.extend(resolved);
+            let rules = cleared_rules(&judged, arn, &evaluation);
+            if !rules.is_empty() {
+                cleared
+                    .entry((change.account.clone(), arn.to_owned()))
+                    .or_default()
+                    .extend(rules);
+            }
         }
-        Ok::<_, HandlerError>(out)
-    };
-    let (published, resolved) = futures::join!(publish, resolve);
-    let mut tracked = published?;
-    tracked.extend(resolved?);
+    }
+    let (mut tracked, resolved) = Box::pin(publish_tracked_clearing(
+        aws,
+        tracker,
+        topic,
+        event_id,
+        &evaluation.findings,
+        &cleared,
+        &change.time,
+    ))
+    .await?;
+    tracked.extend(resolved);
     Ok((evaluation, needs, tracked))
 }
 

@@ -251,25 +251,37 @@ async fn track_one<P: Publish, S: FindingsStore, H: ImportFindings>(
     Ok(t)
 }
 
-/// The findings of one resource, recorded as one lane: several share one strongly consistent `Query` of
-/// the resource's items (its partition) instead of one `GetItem` each (an event that raises three rules on
-/// one role makes one read, not three), then are recorded at once; the lanes of different resources run
-/// concurrently. A failed shared read is logged and each finding reads its own item (it costs a read, never
-/// the finding). Returns each finding's index in `unique` with its result.
+/// What one resource's lane returns: each finding's index in `unique` with its result, and the resolutions
+/// of the resource's cleared rules.
+type LaneResult = (
+    Vec<(usize, Result<Tracked, AwsError>)>,
+    Result<Vec<Tracked>, AwsError>,
+);
+
+/// The findings of one resource and the resolutions of its cleared rules, recorded as one lane. One
+/// strongly consistent `Query` of the resource's items (its partition) serves them all when there is more
+/// than one thing to record or something to resolve (an event that raises three rules on one role, or
+/// raises one rule and clears another on a bucket, makes one read), then everything is written at once;
+/// the lanes of different resources run concurrently. A failed shared read is logged and each finding reads
+/// its own item (it costs a read, never the finding); the resolutions then fail with it (retryable, as a
+/// failed read of what to resolve always was).
+#[allow(clippy::too_many_arguments)]
 async fn track_resource<P: Publish, S: FindingsStore, H: ImportFindings>(
     aws: &P,
     tr: &Tracker<'_, S, H>,
     topic: &str,
     event_id: &str,
     unique: &[&Finding],
-    idx: &[usize],
-) -> Vec<(usize, Result<Tracked, AwsError>)> {
+    lane: &Lane<'_>,
+    at: &str,
+) -> LaneResult {
+    let idx = &lane.findings;
     let mut reads: Vec<Option<Option<LifecycleItem>>> = vec![None; idx.len()];
-    if let (true, Some(key)) = (
-        idx.len() > 1,
-        idx.first().and_then(|&i| LifecycleKey::of(unique[i])),
-    ) {
-        match tr.store.resource_items(&key.account, &key.resource_arn).await {
+    let mut items: Result<Vec<LifecycleItem>, AwsError> = Ok(Vec::new());
+    if let (true, Some((account, arn))) = (idx.len() > 1 || !lane.cleared.is_empty(), lane.resource.as_ref())
+    {
+        items = tr.store.resource_items(account, arn).await;
+        match &items {
             Ok(items) => {
                 for (read, &i) in reads.iter_mut().zip(idx) {
                     *read = Some(items.iter().find(|it| it.key.rule == unique[i].rule).cloned());
@@ -280,11 +292,46 @@ async fn track_resource<P: Publish, S: FindingsStore, H: ImportFindings>(
             }
         }
     }
-    let lanes = idx
-        .iter()
-        .zip(reads)
-        .map(|(&i, read)| async move { (i, track_one(aws, tr, topic, unique[i], read).await) });
-    futures::future::join_all(lanes).await
+    let records = futures::future::join_all(
+        idx.iter()
+            .zip(reads)
+            .map(|(&i, read)| async move { (i, track_one(aws, tr, topic, unique[i], read).await) }),
+    );
+    let resolutions = async {
+        let mut out = Vec::new();
+        if lane.cleared.is_empty() {
+            return Ok(out);
+        }
+        for item in items? {
+            if item.state != LifecycleState::Resolved && lane.cleared.contains(&item.key.rule.as_str()) {
+                let key = item.key.clone();
+                let t = resolve_from(
+                    aws,
+                    tr,
+                    topic,
+                    &key,
+                    ResolveReason::NotExposed,
+                    at,
+                    event_id,
+                    Some(Some(item)),
+                )
+                .await?;
+                if t.transition.is_some() {
+                    out.push(t);
+                }
+            }
+        }
+        Ok(out)
+    };
+    futures::join!(records, resolutions)
+}
+
+/// One resource's lane: its findings (indexes in `unique`) and its cleared rules. `resource` is `None` for
+/// a finding without a stable identity (a lane of its own).
+struct Lane<'a> {
+    resource: Option<(String, String)>,
+    findings: Vec<usize>,
+    cleared: Vec<&'a str>,
 }
 
 /// Records every finding (one per exposure: the most severe when an evaluation raised the same rule on the
@@ -297,6 +344,27 @@ pub async fn publish_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
     event_id: &str,
     findings: &[Finding],
 ) -> Result<Vec<Tracked>, HandlerError> {
+    let none = BTreeMap::new();
+    Box::pin(publish_tracked_clearing(
+        aws, tr, topic, event_id, findings, &none, "",
+    ))
+    .await
+    .map(|(tracked, _)| tracked)
+}
+
+/// [`publish_tracked`], also resolving the open (or suppressed) findings of the rules `cleared` names per
+/// resource (account, ARN): the rules that judged the resource with fetched state and raised nothing, as
+/// of `at`. A resource's findings and resolutions share one read of its items (see [`track_resource`]).
+/// Returns the findings' records and the resolutions made (transitions only).
+pub async fn publish_tracked_clearing<P: Publish, S: FindingsStore, H: ImportFindings>(
+    aws: &P,
+    tr: &Tracker<'_, S, H>,
+    topic: &str,
+    event_id: &str,
+    findings: &[Finding],
+    cleared: &BTreeMap<(String, String), Vec<&str>>,
+    at: &str,
+) -> Result<(Vec<Tracked>, Vec<Tracked>), HandlerError> {
     let mut seen: BTreeMap<LifecycleKey, usize> = BTreeMap::new();
     let mut unique: Vec<&Finding> = Vec::with_capacity(findings.len());
     for f in findings {
@@ -314,27 +382,67 @@ pub async fn publish_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
             }
         }
     }
-    // One lane per resource (findings without a stable identity: one lane each), in finding order.
-    let mut lanes: Vec<Vec<usize>> = Vec::new();
+    // One lane per resource (findings without a stable identity: one lane each), in finding order, then
+    // the resources with cleared rules and no finding.
+    let mut lanes: Vec<Lane<'_>> = Vec::new();
     let mut lane_of: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (i, f) in unique.iter().enumerate() {
         match LifecycleKey::of(f) {
-            Some(k) => match lane_of.get(&(k.account.clone(), k.resource_arn.clone())) {
-                Some(&l) => lanes[l].push(i),
-                None => {
-                    lane_of.insert((k.account, k.resource_arn), lanes.len());
-                    lanes.push(vec![i]);
+            Some(k) => {
+                let resource = (k.account, k.resource_arn);
+                match lane_of.get(&resource) {
+                    Some(&l) => lanes[l].findings.push(i),
+                    None => {
+                        lane_of.insert(resource.clone(), lanes.len());
+                        lanes.push(Lane {
+                            resource: Some(resource),
+                            findings: vec![i],
+                            cleared: Vec::new(),
+                        });
+                    }
                 }
-            },
-            None => lanes.push(vec![i]),
+            }
+            None => lanes.push(Lane {
+                resource: None,
+                findings: vec![i],
+                cleared: Vec::new(),
+            }),
         }
     }
-    let mut indexed: Vec<(usize, Result<Tracked, AwsError>)> = stream::iter(lanes.iter())
-        .map(|idx| Box::pin(track_resource(aws, tr, topic, event_id, &unique, idx)))
+    for (resource, rules) in cleared
+        .iter()
+        .filter(|((_, arn), r)| !arn.is_empty() && !r.is_empty())
+    {
+        match lane_of.get(resource) {
+            Some(&l) => lanes[l].cleared.extend(rules.iter().copied()),
+            None => {
+                lane_of.insert(resource.clone(), lanes.len());
+                lanes.push(Lane {
+                    resource: Some(resource.clone()),
+                    findings: Vec::new(),
+                    cleared: rules.clone(),
+                });
+            }
+        }
+    }
+    let done: Vec<LaneResult> = stream::iter(lanes.iter())
+        .map(|lane| Box::pin(track_resource(aws, tr, topic, event_id, &unique, lane, at)))
         .buffered(CONCURRENCY)
-        .flat_map(stream::iter)
         .collect()
         .await;
+    let mut indexed: Vec<(usize, Result<Tracked, AwsError>)> = Vec::new();
+    let mut resolved: Vec<Tracked> = Vec::new();
+    let mut resolve_error = None;
+    for (records, resolutions) in done {
+        indexed.extend(records);
+        match resolutions {
+            Ok(r) => resolved.extend(r),
+            Err(e) => {
+                tracing::error!(event_id, retryable = e.is_retryable(), error = %e, "resolving a cleared finding failed");
+                resolve_error.get_or_insert(e);
+            }
+        }
+    }
     indexed.sort_by_key(|(i, _)| *i);
     let results: Vec<Result<Tracked, AwsError>> = indexed.into_iter().map(|(_, r)| r).collect();
     let mut out = Vec::with_capacity(results.len());
@@ -353,7 +461,7 @@ pub async fn publish_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
             }
         }
     }
-    if let Some(e) = first {
+    if let Some(e) = first.or(resolve_error) {
         return Err(err(event_id)(e));
     }
     if tr.hub.is_some() {
@@ -380,7 +488,7 @@ pub async fn publish_tracked<P: Publish, S: FindingsStore, H: ImportFindings>(
             .collect();
         import_asff(tr, event_id, asff).await.map_err(err(event_id))?;
     }
-    Ok(out)
+    Ok((out, resolved))
 }
 
 /// Resolves one exposure (no exposure judged, resource gone, remediation verified) and publishes the
@@ -394,13 +502,29 @@ pub async fn resolve<P: Publish, S: FindingsStore, H: ImportFindings>(
     at: &str,
     event_id: &str,
 ) -> Result<Tracked, AwsError> {
+    resolve_from(aws, tr, topic, key, reason, at, event_id, None).await
+}
+
+/// [`resolve`] deciding first from `read` when given (the item as a strongly consistent read found it),
+/// as [`record_read_from`] does.
+#[allow(clippy::too_many_arguments)]
+async fn resolve_from<P: Publish, S: FindingsStore, H: ImportFindings>(
+    aws: &P,
+    tr: &Tracker<'_, S, H>,
+    topic: &str,
+    key: &LifecycleKey,
+    reason: ResolveReason,
+    at: &str,
+    event_id: &str,
+    read: Option<Option<LifecycleItem>>,
+) -> Result<Tracked, AwsError> {
     let obs = Observation::Cleared {
         key,
         reason,
         at,
         event_id,
     };
-    let decision = record(tr.store, &obs, tr.now, &tr.policy).await?;
+    let (decision, _) = record_read_from(tr.store, &obs, tr.now, &tr.policy, read).await?;
     let severity = decision.item.as_ref().map_or(Severity::Low, |i| i.severity);
     let mut t = tracked_of(&decision, key.id(), &key.rule, &key.resource_arn, severity);
     t.message_id = notify(aws, tr, topic, &decision, |item, _| resolved_message(item)).await?;
@@ -412,34 +536,6 @@ pub async fn resolve<P: Publish, S: FindingsStore, H: ImportFindings>(
         import_asff(tr, event_id, vec![crate::asff::resolved(item, &rfc3339(tr.now))]).await?;
     }
     Ok(t)
-}
-
-/// Resolves the open (or suppressed) findings of `rules` on one resource.
-#[allow(clippy::too_many_arguments)]
-pub async fn resolve_cleared<P: Publish, S: FindingsStore, H: ImportFindings>(
-    aws: &P,
-    tr: &Tracker<'_, S, H>,
-    topic: &str,
-    account: &str,
-    resource_arn: &str,
-    rules: &[&str],
-    at: &str,
-    event_id: &str,
-) -> Result<Vec<Tracked>, AwsError> {
-    if rules.is_empty() || resource_arn.is_empty() {
-        return Ok(Vec::new());
-    }
-    let items = tr.store.resource_items(account, resource_arn).await?;
-    let mut out = Vec::new();
-    for item in items {
-        if item.state != LifecycleState::Resolved && rules.contains(&item.key.rule.as_str()) {
-            let t = resolve(aws, tr, topic, &item.key, ResolveReason::NotExposed, at, event_id).await?;
-            if t.transition.is_some() {
-                out.push(t);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// For the remediate use case: records a remediation of `f`. A verified remediation (`remediated`)
