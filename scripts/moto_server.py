@@ -1,17 +1,30 @@
-"""`moto_server` with one correction to moto 5.2.5's wire format, so the AWS SDK can read its answers.
+"""`moto_server` with two corrections to moto 5.2.5, where it differs from AWS in ways the tests rely on.
+
+1. Wire format, so the AWS SDK can read its answers.
 
 S3 Control is a REST-XML service whose answers AWS roots at `<{Operation}Result>` (S3 Control API reference,
 e.g. ListAccessPoints: "Response Syntax ... <ListAccessPointsResult>"); the AWS SDKs check that root. moto
 5.2.5 roots them at `<{Operation}Response>`, so no S3 Control listing (access points, Multi-Region Access
 Points) can be decoded. This launcher renames that root element in S3 Control answers (paths under
 `/v20180820/`) and changes nothing else: errors (`<ErrorResponse>`) and every other service are moto's own.
+
+2. Atomic conditional writes. DynamoDB evaluates a write's condition and applies the write as one step
+(DynamoDB Developer Guide, "Condition expressions": a conditional write succeeds only if the item's
+attributes meet the condition at the time of the write). moto_server serves requests on threads and its
+DynamoDB backend checks the condition and then writes without a lock, so two concurrent `PutItem`s with
+`attribute_not_exists` can both succeed. Its item writes (`PutItem`, `UpdateItem`, `DeleteItem`,
+`TransactWriteItems`) are serialized here with one lock; nothing else changes.
+
 Listed in ARCHITECTURE.md's emulator table; started by the test harness, the demo and the benchmarks through
 `scripts/emulator-venv.sh`, with moto_server's own arguments.
 """
 
+import functools
 import re
 import sys
+import threading
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
@@ -61,6 +74,21 @@ def dispatch(self, environ, start_response):
 
 
 DomainDispatcherApplication.__call__ = dispatch
+
+_writes = threading.RLock()  # re-entrant: TransactWriteItems applies its items through put_item / update_item
+
+
+def _atomic(method):
+    @functools.wraps(method)
+    def locked(*args, **kwargs):
+        with _writes:
+            return method(*args, **kwargs)
+
+    return locked
+
+
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(DynamoDBBackend, _name, _atomic(getattr(DynamoDBBackend, _name)))
 
 if __name__ == "__main__":
     sys.exit(main())
