@@ -140,32 +140,23 @@ pub async fn record<S: FindingsStore>(
     now: i64,
     policy: &Policy,
 ) -> Result<Decision, AwsError> {
-    record_read(store, obs, now, policy).await.map(|(d, _)| d)
+    record_read_from(store, obs, now, policy, None)
+        .await
+        .map(|(d, _)| d)
 }
 
 /// [`record`], also returning the stored item the decision was made from (`None`: nothing stored). When
 /// the decision writes nothing (an unchanged finding, a redelivery) that item is the finding's current
-/// record, so the caller need not read it again.
-pub async fn record_read<S: FindingsStore>(
-    store: &S,
-    obs: &Observation<'_>,
-    now: i64,
-    policy: &Policy,
-) -> Result<(Decision, Option<LifecycleItem>), AwsError> {
-    record_read_from(store, obs, now, policy, None).await
-}
-
-/// [`record_read`] whose first attempt decides from `read` when given (the item as a strongly consistent
-/// read of the resource's items found it, `None` inside: nothing stored) instead of reading it again; a
-/// lost race reads the item itself, as always.
+/// record, so the caller need not read it again. The first attempt decides from `read` when given (the
+/// item as a strongly consistent read of the resource's items found it, `None` inside: nothing stored)
+/// instead of reading it again; a lost race reads the item itself, as always.
 pub async fn record_read_from<S: FindingsStore>(
     store: &S,
     obs: &Observation<'_>,
     now: i64,
     policy: &Policy,
-    read: Option<Option<LifecycleItem>>,
+    mut read: Option<Option<LifecycleItem>>,
 ) -> Result<(Decision, Option<LifecycleItem>), AwsError> {
-    let mut read = read;
     let Some(key) = obs.key() else {
         return Ok((
             Decision {
